@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Igcv3.Engine.Checkpoints;
 
@@ -94,6 +95,9 @@ public static class SafeTensorsReader
         {
             throw fail.With("the header does not start with '{': the file is corrupt or not a safetensors file");
         }
+        // JsonDocument checks UTF-8 only when a string is decoded, and then throws
+        // InvalidOperationException: check the whole header up front instead.
+        if (!Utf8.IsValid(header)) throw fail.With("the header is not valid UTF-8: the file is corrupt");
         JsonDocument document;
         try
         {
