@@ -9,12 +9,15 @@ namespace Igcv3.Kernels;
 /// </summary>
 internal static class LibraryProbeFolders
 {
-    public static IEnumerable<string> For(string library)
+    /// <param name="library">An <see cref="Interop.Libraries"/> name.</param>
+    /// <param name="environment">Reads an environment variable; the process environment by default (tests pass their own).</param>
+    public static IEnumerable<string> For(string library, Func<string, string?>? environment = null)
     {
+        environment ??= Environment.GetEnvironmentVariable;
         var folders = new List<string>();
         foreach (var variable in new[] { "CUDA_PATH", "CUDA_HOME" })
         {
-            if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } root)
+            if (environment(variable) is { Length: > 0 } root)
             {
                 folders.Add(Path.Combine(root, OperatingSystem.IsWindows() ? "bin" : "lib64"));
             }
@@ -23,7 +26,7 @@ internal static class LibraryProbeFolders
         {
             folders.AddRange(VersionedToolkits().Select(root => Path.Combine(root, "lib64")));
             folders.Add("/usr/local/cuda/lib64");
-            folders.AddRange(PipWheelFolders());
+            folders.AddRange(PipWheelFolders(environment));
             // WSL exposes the Windows driver's libcuda.so.1 here, outside the loader cache.
             if (library == Interop.Libraries.CudaDriver) folders.Add("/usr/lib/wsl/lib");
         }
@@ -38,14 +41,14 @@ internal static class LibraryProbeFolders
             .Select(t => t.path);
 
     /// <summary>nvidia/*/lib under every site-packages or dist-packages folder we know of.</summary>
-    static IEnumerable<string> PipWheelFolders()
+    static IEnumerable<string> PipWheelFolders(Func<string, string?> environment)
     {
-        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        var home = environment("HOME") ?? "";
         var libRoots = new List<string> { "/usr/lib", "/usr/local/lib" };
         if (home.Length > 0) libRoots.Add(Path.Combine(home, ".local", "lib"));
         foreach (var variable in new[] { "VIRTUAL_ENV", "CONDA_PREFIX" })
         {
-            if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } prefix) libRoots.Add(Path.Combine(prefix, "lib"));
+            if (environment(variable) is { Length: > 0 } prefix) libRoots.Add(Path.Combine(prefix, "lib"));
         }
         foreach (var libRoot in libRoots)
         {
