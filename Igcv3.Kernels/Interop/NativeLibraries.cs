@@ -49,7 +49,7 @@ public static class NativeLibraries
 
     /// <summary>Loads <paramref name="library"/> (an <see cref="Interop.Libraries"/> name), or
     /// says why not, for example "libcuda.so.1 not found". Never throws.</summary>
-    public static bool TryLoad(string library, out nint handle, out string reason)
+    internal static bool TryLoad(string library, out nint handle, out string reason)
     {
         lock (Gate)
         {

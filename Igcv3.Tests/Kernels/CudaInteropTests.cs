@@ -25,7 +25,7 @@ public sealed unsafe class CudaInteropTests
         Assert.True(device.DriverVersion >= 11000, $"driver {device.DriverVersion}");
         var (free, total) = device.MemoryInfo();
         Assert.InRange(free, 1, total);
-        Assert.Equal(device.TotalMemoryBytes, total);
+        Assert.InRange(total, 1, device.TotalMemoryBytes);
         Assert.StartsWith("cuda:0 (", device.ToString());
     }
 
