@@ -1,0 +1,130 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace Igcv3.Kernels;
+
+/// <summary>One native library that was loaded, and the file it came from.</summary>
+public sealed record LoadedLibrary(string Library, string Path);
+
+/// <summary>
+/// Finds and loads the CUDA driver, NVRTC and cuBLAS for the [LibraryImport]s of this assembly.
+/// Each library is probed once: its candidate file names (newest major version first) in every
+/// folder of <see cref="LibraryProbeFolders"/>, then the same names through the default loader
+/// path. The outcome, a handle or the reason there is none, is cached, so a missing library costs
+/// one probe and every later caller gets the same explanation.
+/// </summary>
+public static class NativeLibraries
+{
+    static readonly object Gate = new();
+    static readonly Dictionary<string, (nint Handle, string Reason)> Outcomes = [];
+    static readonly List<LoadedLibrary> Loaded = [];
+
+    // Registering the resolver in the static constructor makes it happen exactly once (a second
+    // SetDllImportResolver call for the same assembly throws), before the first P/Invoke: every
+    // Interop.* class touches this class from its own static constructor.
+    static NativeLibraries() =>
+        NativeLibrary.SetDllImportResolver(typeof(NativeLibraries).Assembly, Resolve);
+
+    /// <summary>Files loaded so far, in load order.</summary>
+    public static IReadOnlyList<LoadedLibrary> LoadedLibraries
+    {
+        get { lock (Gate) return Loaded.ToArray(); }
+    }
+
+    /// <summary>True when IGCV3_VERBOSE is set (and not "0"): each load is reported on stderr.</summary>
+    public static bool Verbose =>
+        Environment.GetEnvironmentVariable("IGCV3_VERBOSE") is { Length: > 0 } v && v != "0";
+
+    /// <summary>Whether libcuda can be loaded. Never throws; says nothing about a GPU being present.</summary>
+    public static bool IsDriverAvailable => TryLoad(Interop.Libraries.CudaDriver, out _, out _);
+
+    /// <summary>Whether an NVRTC library can be loaded and answers nvrtcVersion. Never throws.</summary>
+    public static bool IsNvrtcAvailable => Interop.Nvrtc.TryGetVersion(out _, out _);
+
+    /// <summary>Whether a cuBLAS library can be loaded. Never throws.</summary>
+    public static bool IsCublasAvailable => TryLoad(Interop.Libraries.Cublas, out _, out _);
+
+    /// <summary>Runs the static constructor (which registers the resolver); does nothing else.</summary>
+    internal static void EnsureResolver() { }
+
+    /// <summary>Loads <paramref name="library"/> (an <see cref="Interop.Libraries"/> name), or
+    /// says why not, for example "libcuda.so.1 not found". Never throws.</summary>
+    internal static bool TryLoad(string library, out nint handle, out string reason)
+    {
+        lock (Gate)
+        {
+            if (!Outcomes.TryGetValue(library, out var outcome))
+            {
+                outcome = Probe(library);
+                Outcomes[library] = outcome;
+            }
+            handle = outcome.Handle;
+            reason = outcome.Reason;
+            return handle != 0;
+        }
+    }
+
+    /// <summary>Loads <paramref name="library"/> or throws a DllNotFoundException with the probe's reason.</summary>
+    internal static nint Require(string library) =>
+        TryLoad(library, out var handle, out var reason) ? handle : throw new DllNotFoundException(reason);
+
+    static nint Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath) =>
+        name is Interop.Libraries.CudaDriver or Interop.Libraries.Nvrtc or Interop.Libraries.Cublas
+            && TryLoad(name, out var handle, out _) ? handle : 0;
+
+    static (nint Handle, string Reason) Probe(string library)
+    {
+        var names = CandidateFileNames(library);
+        var loadErrors = new List<string>();
+        foreach (var folder in LibraryProbeFolders.For(library))
+        {
+            foreach (var name in names)
+            {
+                var path = Path.Combine(folder, name);
+                if (!File.Exists(path)) continue;
+                try
+                {
+                    return Record(library, NativeLibrary.Load(path), path);
+                }
+                catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
+                {
+                    // A file that exists but does not load (missing dependency, wrong
+                    // architecture) is worth naming if nothing else loads either.
+                    loadErrors.Add($"{path}: {e.Message}");
+                }
+            }
+        }
+        foreach (var name in names)
+        {
+            if (NativeLibrary.TryLoad(name, out var handle)) return Record(library, handle, name + " (default loader path)");
+        }
+        var reason = $"{string.Join(", ", names)} not found";
+        if (loadErrors.Count > 0) reason += $"; found but failed to load: {string.Join("; ", loadErrors)}";
+        return (0, reason);
+    }
+
+    static (nint, string) Record(string library, nint handle, string path)
+    {
+        Loaded.Add(new LoadedLibrary(library, path));
+        if (Verbose) Console.Error.WriteLine($"igcv3: {library} loaded from {path}");
+        return (handle, "");
+    }
+
+    /// <summary>File names to try, newest major version first. The driver is only ever
+    /// libcuda.so.1: an unversioned libcuda.so is the toolkit's link-time stub.</summary>
+    internal static string[] CandidateFileNames(string library)
+    {
+        bool windows = OperatingSystem.IsWindows();
+        return library switch
+        {
+            Interop.Libraries.CudaDriver => windows ? ["nvcuda.dll"] : ["libcuda.so.1"],
+            Interop.Libraries.Nvrtc => windows
+                ? ["nvrtc64_130_0.dll", "nvrtc64_120_0.dll", "nvrtc64_112_0.dll"]
+                : ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so"],
+            Interop.Libraries.Cublas => windows
+                ? ["cublas64_13.dll", "cublas64_12.dll", "cublas64_11.dll"]
+                : ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"],
+            _ => throw new ArgumentOutOfRangeException(nameof(library), library, "not a library of Interop.Libraries"),
+        };
+    }
+}

@@ -1,0 +1,92 @@
+using Igcv3.Engine;
+using Igcv3.Engine.Cpu;
+using Igcv3.Kernels;
+using Xunit;
+
+namespace Igcv3.Tests.Kernels;
+
+/// <summary>The selector on this machine, whichever it is: each test checks the branch that the
+/// machine's own CudaDevice.TryOpen outcome calls for.</summary>
+public class DeviceSelectorTests
+{
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData(" CPU ")]
+    public void Cpu_SelectsTheCpuBackend(string device)
+    {
+        var selection = DeviceSelector.Select(device);
+        Assert.Same(CpuBackend.Instance, selection.Backend);
+        Assert.Equal("cpu (requested)", selection.Description);
+    }
+
+    [Fact]
+    public void Auto_WithoutBackendFactory_SelectsCpu_AndSaysWhy()
+    {
+        var selection = DeviceSelector.Select("auto");
+        Assert.Same(CpuBackend.Instance, selection.Backend);
+        if (CudaDevice.TryOpen(out var device, out var reason))
+        {
+            using (device)
+            {
+                Assert.Contains(device!.Name, selection.Description);
+                Assert.EndsWith("found, but no CUDA backend was given)", selection.Description);
+            }
+        }
+        else
+        {
+            Assert.Equal($"cpu ({reason})", selection.Description);
+        }
+    }
+
+    [Fact]
+    public void Auto_WithBackendFactory_UsesItExactlyWhenADeviceOpens()
+    {
+        CudaDevice? given = null;
+        var selection = DeviceSelector.Select("auto", device => { given = device; return CpuBackend.Instance; });
+        bool gpu = CudaDevice.TryOpen(out var probe, out var reason);
+        probe?.Dispose();
+        if (gpu)
+        {
+            Assert.NotNull(given);
+            Assert.Equal(0, given!.Ordinal);
+            Assert.Contains(given.Name, selection.Description);
+            given.Dispose();
+        }
+        else
+        {
+            Assert.Null(given);
+            Assert.Equal($"cpu ({reason})", selection.Description);
+        }
+    }
+
+    [Fact]
+    public void Cuda_WithoutBackendFactory_IsNotSupported()
+    {
+        var e = Assert.Throws<NotSupportedException>(() => DeviceSelector.Select("cuda"));
+        Assert.Contains("CUDA backend not built yet", e.Message);
+    }
+
+    [Fact]
+    public void Cuda_WithoutDevice_ThrowsWithTheReason()
+    {
+        if (CudaDevice.TryOpen(out var device, out var reason))
+        {
+            device!.Dispose();
+            Assert.Skip("a CUDA device opens on this machine");
+        }
+        IBackend Factory(CudaDevice d) => throw new InvalidOperationException("the factory must not be called without a device");
+        var e = Assert.Throws<InvalidOperationException>(() => DeviceSelector.Select("cuda:0", Factory));
+        Assert.Equal($"cuda:0: {reason}", e.Message);
+    }
+
+    [Theory]
+    [InlineData("gpu")]
+    [InlineData("cuda:x")]
+    [InlineData("cuda:-1")]
+    [InlineData("")]
+    public void UnknownDevice_ThrowsNamingIt(string device)
+    {
+        var e = Assert.Throws<ArgumentException>(() => DeviceSelector.Select(device, _ => CpuBackend.Instance));
+        Assert.Contains($"'{device}'", e.Message);
+    }
+}

@@ -1,0 +1,61 @@
+using Igcv3.Kernels;
+using Xunit;
+
+namespace Igcv3.Tests.Kernels;
+
+public sealed class NativeLibrariesTests : IDisposable
+{
+    readonly DirectoryInfo root = Directory.CreateTempSubdirectory("igcv3-probe-");
+
+    public void Dispose() => root.Delete(recursive: true);
+
+    [Fact]
+    public void ProbeFolders_PutCudaPathFirst_FindPipWheelLibFolders_AndDropMissingFolders()
+    {
+        if (OperatingSystem.IsWindows()) Assert.Skip("the probe folders tested here are the Linux ones");
+        var toolkit = root.CreateSubdirectory("toolkit/lib64");
+        var wheel = root.CreateSubdirectory("venv/lib/python3.11/site-packages/nvidia/cuda_nvrtc/lib");
+        var environment = new Dictionary<string, string>
+        {
+            ["CUDA_PATH"] = Path.Combine(root.FullName, "toolkit"),
+            ["CUDA_HOME"] = Path.Combine(root.FullName, "no-such-toolkit"),
+            ["VIRTUAL_ENV"] = Path.Combine(root.FullName, "venv"),
+            ["HOME"] = Path.Combine(root.FullName, "home-without-python"),
+        };
+
+        var folders = LibraryProbeFolders.For(Interop.Libraries.Nvrtc, v => environment.GetValueOrDefault(v)).ToList();
+
+        Assert.Equal(toolkit.FullName, folders[0]);
+        Assert.Contains(wheel.FullName, folders);
+        Assert.DoesNotContain(folders, f => f.Contains("no-such-toolkit"));
+        Assert.All(folders, f => Assert.True(Directory.Exists(f), f));
+    }
+
+    [Fact]
+    public void AvailabilityChecks_NeverThrow_AndAgreeWithTryLoad()
+    {
+        Assert.Equal(NativeLibraries.TryLoad(Interop.Libraries.CudaDriver, out _, out _), NativeLibraries.IsDriverAvailable);
+        Assert.Equal(NativeLibraries.TryLoad(Interop.Libraries.Cublas, out _, out _), NativeLibraries.IsCublasAvailable);
+        _ = NativeLibraries.IsNvrtcAvailable;
+    }
+
+    [Fact]
+    public void MissingDriver_IsExplainedByTheFileName()
+    {
+        if (NativeLibraries.IsDriverAvailable) Assert.Skip("libcuda loads on this machine; the missing-driver message cannot be seen here");
+        Assert.False(NativeLibraries.TryLoad(Interop.Libraries.CudaDriver, out var handle, out var reason));
+        Assert.Equal(0, handle);
+        Assert.StartsWith(OperatingSystem.IsWindows() ? "nvcuda.dll not found" : "libcuda.so.1 not found", reason);
+        Assert.False(CudaDevice.TryOpen(out var device, out var openReason));
+        Assert.Null(device);
+        Assert.Equal($"no CUDA driver: {reason}", openReason);
+    }
+
+    [Fact]
+    public void LoadedNvrtc_IsRecordedWithItsPath()
+    {
+        if (!NativeLibraries.IsNvrtcAvailable) Assert.Skip("NVRTC cannot be loaded on this machine");
+        var entry = Assert.Single(NativeLibraries.LoadedLibraries, l => l.Library == Interop.Libraries.Nvrtc);
+        Assert.Contains("nvrtc", entry.Path);
+    }
+}
