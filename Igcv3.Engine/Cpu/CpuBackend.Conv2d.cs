@@ -118,7 +118,7 @@ public sealed partial class CpuBackend
         Memory<T> dwm = Memory<T>(dw); // dw [Cout, K, K, Cg]
         // Blocks of output channels: each thread owns its channels' rows of dw (no shared
         // accumulation), and walks x once per block rather than once per channel.
-        ParallelBlocks.For(s.Cout, 1, (co0, co1) =>
+        ParallelBlocks.For(s.Cout, (co0, co1) =>
         {
             ReadOnlySpan<T> xs = xm.Span, dys = dym.Span;
             Span<T> dws = dwm.Span;

@@ -95,21 +95,29 @@ public sealed partial class CpuBackend
         });
     }
 
+    /// <summary>Images whose weight-gradient terms one task sums into its own partial buffer.
+    /// Fixed rather than derived from the core count, so the order of summation, and with it
+    /// every bit of the result, is the same on every machine.</summary>
+    private const int DepthwiseImagesPerPartial = 4;
+
     /// <summary>dw[c,kh,kw] += Σ_{n,oh,ow} dy[n,oh,ow,c] · x[n, oh·s−1+kh, ow·s−1+kw, c].</summary>
     private static void DepthwiseBackwardWeightKernel<T>(ConvGeometry s, Tensor x, Tensor dy, Tensor dw) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int c = s.Cin;
-        var tapGrads = new T[DepthwiseTaps * c]; // tapGrads [9, C], dw's tap-major transpose
-        Memory<T> xm = Memory<T>(x);             // x  [N, H, W, C]
-        Memory<T> dym = Memory<T>(dy);           // dy [N, Ho, Wo, C]
-        // The sum runs over N·Ho·Wo, so it is split over blocks of channels instead: a thread owns
-        // its channels' columns of tapGrads, and blocks of whole vectors keep the loop in SIMD.
-        ParallelBlocks.For(c, 2 * Vector<T>.Count, (c0, c1) =>
+        Memory<T> xm = Memory<T>(x);   // x  [N, H, W, C]
+        Memory<T> dym = Memory<T>(dy); // dy [N, Ho, Wo, C]
+        // The sum runs over N·Ho·Wo: each chunk of images sums into its own partial, tap-major so
+        // that every run lies along C like x and dy (whole rows of C keep the loop in SIMD).
+        // Splitting over channels instead would make every thread stream all of x for a sliver
+        // of each pixel, and the kernel memory-bound.
+        int chunks = (s.N + DepthwiseImagesPerPartial - 1) / DepthwiseImagesPerPartial;
+        var partials = new T[chunks][]; // partials [chunks][9, C]
+        Parallel.For(0, chunks, chunk =>
         {
             ReadOnlySpan<T> xs = xm.Span, dys = dym.Span;
-            Span<T> grads = tapGrads;
-            int width = c1 - c0;
-            for (int n = 0; n < s.N; n++)
+            var sums = new T[DepthwiseTaps * c];
+            int n1 = Math.Min(s.N, (chunk + 1) * DepthwiseImagesPerPartial);
+            for (int n = chunk * DepthwiseImagesPerPartial; n < n1; n++)
             {
                 for (int oh = 0; oh < s.Ho; oh++)
                 {
@@ -117,24 +125,29 @@ public sealed partial class CpuBackend
                     for (int ow = 0; ow < s.Wo; ow++)
                     {
                         var (kw0, kw1) = s.Taps(ow, s.W);
-                        ReadOnlySpan<T> dyBlock = dys.Slice(s.OutputPixel(n, oh, ow) + c0, width);
+                        ReadOnlySpan<T> dyPixel = dys.Slice(s.OutputPixel(n, oh, ow), c);
                         for (int kh = kh0; kh < kh1; kh++)
                         {
                             int ih = oh * s.Stride - s.Padding + kh;
                             for (int kw = kw0; kw < kw1; kw++)
                             {
                                 int iw = ow * s.Stride - s.Padding + kw;
-                                SpanMath.MultiplyAdd(grads.Slice((kh * DepthwiseKernel + kw) * c + c0, width), dyBlock, xs.Slice(s.InputPixel(n, ih, iw) + c0, width));
+                                SpanMath.MultiplyAdd(sums.AsSpan((kh * DepthwiseKernel + kw) * c, c), dyPixel, xs.Slice(s.InputPixel(n, ih, iw), c));
                             }
                         }
                     }
                 }
             }
+            partials[chunk] = sums;
         });
+        // Summed in chunk order, whatever order the chunks ran in.
         Span<T> dws = Span<T>(dw); // dw [C, 3, 3]
-        for (int ch = 0; ch < c; ch++)
+        foreach (var sums in partials)
         {
-            for (int tap = 0; tap < DepthwiseTaps; tap++) dws[ch * DepthwiseTaps + tap] += tapGrads[tap * c + ch];
+            for (int ch = 0; ch < c; ch++)
+            {
+                for (int tap = 0; tap < DepthwiseTaps; tap++) dws[ch * DepthwiseTaps + tap] += sums[tap * c + ch];
+            }
         }
     }
 

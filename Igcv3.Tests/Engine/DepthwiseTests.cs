@@ -51,13 +51,13 @@ public class DepthwiseTests
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
-    public void Depthwise_BackwardMatchesNaiveReference_WithManyChannelBlocks(int stride)
+    public void Depthwise_BackwardMatchesNaiveReference_WithSeveralPartialSums(int stride)
     {
-        // C = 70 cuts the weight gradient into several channel blocks, the last one short and
-        // not a whole number of vectors.
-        var x = Make.Random([2, 6, 5, 70], 5);
+        // Batch 9 splits the weight gradient over several per-chunk partial sums, the last chunk
+        // short; C = 70 is not a whole number of vectors in either float type.
+        var x = Make.Random([9, 6, 5, 70], 5);
         var w = Make.Random([70, 3, 3], 6);
-        var dy = Make.Random([2, (6 - 1) / stride + 1, (5 - 1) / stride + 1, 70], 7);
+        var dy = Make.Random([9, (6 - 1) / stride + 1, (5 - 1) / stride + 1, 70], 7);
         var dx = Make.Random(x.Shape, 8);
         var dw = Make.Random(w.Shape, 9);
         var (dxExpected, dwExpected) = NaiveDepthwiseBackward(x, w, dy, stride);
