@@ -66,7 +66,7 @@ public sealed partial class CpuBackend
         int[] inSource = layout.InputSource, outDest = layout.OutputDestination;
         bool contiguous = layout.InputContiguous;
 
-        ParallelOverRowBlocks(layout.Rows, (long)cout * cinG, (start, end) =>
+        ParallelBlocks.For(layout.Rows, (start, end) =>
         {
             ReadOnlySpan<T> sx = mx.Span, sw = mw.Span;
             Span<T> sy = my.Span;
@@ -83,7 +83,7 @@ public sealed partial class CpuBackend
                         : SpanMath.GatherDot(wRow, xRow, inSource.AsSpan(c0, cinG));
                 }
             }
-        });
+        }, workPerItem: (long)cout * cinG);
     }
 
     // dx[m, src(g(o)·Cin/G + k)] += Σ_o w[o, k] · dy[m, dest(o)]
@@ -105,7 +105,7 @@ public sealed partial class CpuBackend
         int[] inSource = layout.InputSource, outDest = layout.OutputDestination;
         bool contiguous = layout.InputContiguous;
 
-        ParallelOverRowBlocks(layout.Rows, (long)cout * cinG, (start, end) =>
+        ParallelBlocks.For(layout.Rows, (start, end) =>
         {
             ReadOnlySpan<T> sw = mw.Span, sdy = mdy.Span;
             Span<T> sdx = mdx.Span;
@@ -118,11 +118,11 @@ public sealed partial class CpuBackend
                     int c0 = o / coutG * cinG;
                     T d = dyRow[outDest[o]];
                     ReadOnlySpan<T> wRow = sw.Slice(o * cinG, cinG);
-                    if (contiguous) SpanMath.AddScaled(d, wRow, dxRow.Slice(c0, cinG));
-                    else SpanMath.ScatterAddScaled(d, wRow, dxRow, inSource.AsSpan(c0, cinG));
+                    if (contiguous) SpanMath.MultiplyAdd(dxRow.Slice(c0, cinG), d, wRow);
+                    else SpanMath.ScatterMultiplyAdd(dxRow, inSource.AsSpan(c0, cinG), d, wRow);
                 }
             }
-        });
+        }, workPerItem: (long)cout * cinG);
     }
 
     // A reduction over all M rows. Threads own disjoint blocks of output channels, so each dw
@@ -140,7 +140,7 @@ public sealed partial class CpuBackend
         int tileRows = Math.Max(1, 16384 / Math.Max(1, cin)); // a tile of x [tileRows, Cin]: 64 KiB of floats, L2-resident
 
         long work = (long)rows * cout * cinG;
-        int blocks = work < ParallelWorkThreshold ? 1 : Math.Min(cout, Environment.ProcessorCount);
+        int blocks = work < ParallelBlocks.MinimumWorkPerBlock ? 1 : Math.Min(cout, Environment.ProcessorCount);
         Action<int> block = b =>
         {
             int oStart = (int)((long)b * cout / blocks), oEnd = (int)((long)(b + 1) * cout / blocks);
@@ -157,8 +157,8 @@ public sealed partial class CpuBackend
                     for (int m = tile; m < tileEnd; m++)
                     {
                         T d = sdy[m * cout + yo];
-                        if (contiguous) SpanMath.AddScaled(d, sx.Slice(m * cin + c0, cinG), dwRow);
-                        else SpanMath.GatherAddScaled(d, sx.Slice(m * cin, cin), inSource.AsSpan(c0, cinG), dwRow);
+                        if (contiguous) SpanMath.MultiplyAdd(dwRow, d, sx.Slice(m * cin + c0, cinG));
+                        else SpanMath.GatherMultiplyAdd(dwRow, d, sx.Slice(m * cin, cin), inSource.AsSpan(c0, cinG));
                     }
                 }
             }
@@ -175,7 +175,7 @@ public sealed partial class CpuBackend
         int[] source = ChannelPermutation.SourceTable(channels, groups);
         Memory<T> mx = Memory<T>(x); // x [.., C]
         Memory<T> my = Memory<T>(y); // y [.., C]
-        ParallelOverRowBlocks(rows, channels, (start, end) =>
+        ParallelBlocks.For(rows, (start, end) =>
         {
             ReadOnlySpan<T> sx = mx.Span;
             Span<T> sy = my.Span;
@@ -185,7 +185,7 @@ public sealed partial class CpuBackend
                 Span<T> yRow = sy.Slice(r * channels, channels);
                 for (int d = 0; d < channels; d++) yRow[d] = xRow[source[d]];
             }
-        });
+        }, workPerItem: channels);
     }
 
     // dx[r, src(d)] += dy[r, d]: the inverse permutation, as a scatter through the same table
@@ -196,7 +196,7 @@ public sealed partial class CpuBackend
         int[] source = ChannelPermutation.SourceTable(channels, groups);
         Memory<T> mdy = Memory<T>(dy); // dy [.., C]
         Memory<T> mdx = Memory<T>(dx); // dx [.., C]
-        ParallelOverRowBlocks(rows, channels, (start, end) =>
+        ParallelBlocks.For(rows, (start, end) =>
         {
             ReadOnlySpan<T> sdy = mdy.Span;
             Span<T> sdx = mdx.Span;
@@ -206,25 +206,6 @@ public sealed partial class CpuBackend
                 Span<T> dxRow = sdx.Slice(r * channels, channels);
                 for (int d = 0; d < channels; d++) dxRow[source[d]] += dyRow[d];
             }
-        });
-    }
-
-    /// <summary>Below this many multiply-adds a kernel runs on the calling thread: the tensors of
-    /// small nets and of tests are cheaper to compute than to hand out to the thread pool.</summary>
-    private const long ParallelWorkThreshold = 1 << 15;
-
-    /// <summary>Runs body(start, end) over disjoint blocks of [0, rows) in parallel, each block with
-    /// at least <see cref="ParallelWorkThreshold"/> work where the total allows it.</summary>
-    private static void ParallelOverRowBlocks(int rows, long workPerRow, Action<int, int> body)
-    {
-        if (rows == 0) return;
-        long total = rows * Math.Max(1, workPerRow);
-        int blocks = (int)Math.Min(Math.Min(total / ParallelWorkThreshold, rows), 4L * Environment.ProcessorCount);
-        if (blocks <= 1)
-        {
-            body(0, rows);
-            return;
-        }
-        Parallel.For(0, blocks, b => body((int)((long)b * rows / blocks), (int)((long)(b + 1) * rows / blocks)));
+        }, workPerItem: channels);
     }
 }

@@ -1,51 +1,74 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace Igcv3.Engine.Cpu;
 
-/// <summary>The two contiguous inner loops of the CPU GEMM-like kernels, vectorised with
-/// <see cref="Vector{T}"/>: a dot product and an accumulating scaled add. Only the order of the
-/// additions differs from a plain loop, so results on exactly representable values (the
-/// small-integer tests) are bit-identical to it.</summary>
+/// <summary>
+/// The vectorised inner loops of the CPU kernels: a dot product and two multiply-adds over
+/// contiguous runs of elements, written once with <see cref="Vector{T}"/> (float and double alike)
+/// so that each kernel can keep its loops readable and still spend its time in SIMD code.
+/// </summary>
 internal static class SpanMath
 {
-    /// <summary>Σ a[i]·b[i] over equal-length spans.</summary>
-    public static T Dot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Σ a[i]·b[i] over a's length (b at least as long).</summary>
+    public static T Dot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : unmanaged, INumberBase<T>
     {
+        RequireLength(b.Length, a.Length);
+        ref T ra = ref MemoryMarshal.GetReference(a);
+        ref T rb = ref MemoryMarshal.GetReference(b);
         int i = 0;
         T sum = T.Zero;
-        if (Vector.IsHardwareAccelerated && a.Length >= Vector<T>.Count)
+        if (a.Length >= Vector<T>.Count)
         {
-            var lanes = Vector<T>.Zero;
+            var acc = Vector<T>.Zero;
             for (; i <= a.Length - Vector<T>.Count; i += Vector<T>.Count)
             {
-                lanes += new Vector<T>(a.Slice(i)) * new Vector<T>(b.Slice(i));
+                acc += Vector.LoadUnsafe(ref ra, (nuint)i) * Vector.LoadUnsafe(ref rb, (nuint)i);
             }
-            sum = Vector.Sum(lanes);
+            sum = Vector.Sum(acc);
         }
         for (; i < a.Length; i++) sum += a[i] * b[i];
         return sum;
     }
 
-    /// <summary>y[i] += alpha·x[i] over equal-length spans (BLAS axpy, accumulating).</summary>
-    public static void AddScaled<T>(T alpha, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>y[i] += alpha·x[i] over y's length (x at least as long): BLAS axpy.</summary>
+    public static void MultiplyAdd<T>(Span<T> y, T alpha, ReadOnlySpan<T> x) where T : unmanaged, INumberBase<T>
     {
+        RequireLength(x.Length, y.Length);
+        ref T ry = ref MemoryMarshal.GetReference(y);
+        ref T rx = ref MemoryMarshal.GetReference(x);
         int i = 0;
-        if (Vector.IsHardwareAccelerated && x.Length >= Vector<T>.Count)
+        if (y.Length >= Vector<T>.Count)
         {
-            var a = new Vector<T>(alpha);
-            for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
+            var va = new Vector<T>(alpha);
+            for (; i <= y.Length - Vector<T>.Count; i += Vector<T>.Count)
             {
-                var yi = y.Slice(i);
-                (new Vector<T>(yi) + a * new Vector<T>(x.Slice(i))).CopyTo(yi);
+                (Vector.LoadUnsafe(ref ry, (nuint)i) + va * Vector.LoadUnsafe(ref rx, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
             }
         }
-        for (; i < x.Length; i++) y[i] += alpha * x[i];
+        for (; i < y.Length; i++) y[i] += alpha * x[i];
+    }
+
+    /// <summary>y[i] += a[i]·b[i] over y's length (a and b at least as long).</summary>
+    public static void MultiplyAdd<T>(Span<T> y, ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : unmanaged, INumberBase<T>
+    {
+        RequireLength(a.Length, y.Length);
+        RequireLength(b.Length, y.Length);
+        ref T ry = ref MemoryMarshal.GetReference(y);
+        ref T ra = ref MemoryMarshal.GetReference(a);
+        ref T rb = ref MemoryMarshal.GetReference(b);
+        int i = 0;
+        for (; i <= y.Length - Vector<T>.Count; i += Vector<T>.Count)
+        {
+            (Vector.LoadUnsafe(ref ry, (nuint)i) + Vector.LoadUnsafe(ref ra, (nuint)i) * Vector.LoadUnsafe(ref rb, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
+        }
+        for (; i < y.Length; i++) y[i] += a[i] * b[i];
     }
 
     /// <summary>Σ a[k]·x[index[k]]: a dot product whose second operand is gathered (a fused
     /// channel permutation). Four partial sums break the chain of dependent additions that a
     /// gather, unlike a contiguous span, cannot vectorise away.</summary>
-    public static T GatherDot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> x, ReadOnlySpan<int> index) where T : unmanaged, IFloatingPointIeee754<T>
+    public static T GatherDot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> x, ReadOnlySpan<int> index) where T : unmanaged, INumberBase<T>
     {
         a = a.Slice(0, index.Length);
         T s0 = T.Zero, s1 = T.Zero, s2 = T.Zero, s3 = T.Zero;
@@ -61,17 +84,23 @@ internal static class SpanMath
         return s0 + s1 + (s2 + s3);
     }
 
-    /// <summary>y[index[k]] += alpha·x[k]: <see cref="AddScaled"/> with a scattered destination.</summary>
-    public static void ScatterAddScaled<T>(T alpha, ReadOnlySpan<T> x, Span<T> y, ReadOnlySpan<int> index) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>y[index[k]] += alpha·x[k]: <see cref="MultiplyAdd{T}(Span{T}, T, ReadOnlySpan{T})"/> with a scattered destination.</summary>
+    public static void ScatterMultiplyAdd<T>(Span<T> y, ReadOnlySpan<int> index, T alpha, ReadOnlySpan<T> x) where T : unmanaged, INumberBase<T>
     {
         x = x.Slice(0, index.Length);
         for (int k = 0; k < index.Length; k++) y[index[k]] += alpha * x[k];
     }
 
-    /// <summary>y[k] += alpha·x[index[k]]: <see cref="AddScaled"/> with a gathered source.</summary>
-    public static void GatherAddScaled<T>(T alpha, ReadOnlySpan<T> x, ReadOnlySpan<int> index, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>y[k] += alpha·x[index[k]]: <see cref="MultiplyAdd{T}(Span{T}, T, ReadOnlySpan{T})"/> with a gathered source.</summary>
+    public static void GatherMultiplyAdd<T>(Span<T> y, T alpha, ReadOnlySpan<T> x, ReadOnlySpan<int> index) where T : unmanaged, INumberBase<T>
     {
         y = y.Slice(0, index.Length);
         for (int k = 0; k < index.Length; k++) y[k] += alpha * x[index[k]];
+    }
+
+    // The unchecked vector loads above rely on this: a short operand would read past its end.
+    private static void RequireLength(int actual, int needed)
+    {
+        if (actual < needed) throw new ArgumentException($"operand of {actual} elements where {needed} are needed");
     }
 }
