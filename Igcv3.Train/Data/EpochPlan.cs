@@ -50,8 +50,9 @@ public sealed class EpochPlan
 
     /// <summary>
     /// A Random seeded by mixing (seed, epoch, stream) through SplitMix64's finaliser, so that
-    /// neighbouring epochs and seeds get unrelated streams. Random(int) is the seeded legacy
-    /// generator, whose sequence .NET keeps fixed across versions for exactly this use.
+    /// neighbouring epochs and seeds get unrelated streams. Random(int) is .NET's seeded
+    /// generator, whose sequence the runtime has kept unchanged for compatibility; a resume on the
+    /// same build is exact, and one across .NET major versions would be exact only while that holds.
     /// </summary>
     internal static Random RandomFor(int seed, int epoch, int stream) => new(MixToInt(seed, epoch, stream));
 
