@@ -1,0 +1,43 @@
+using Igcv3.Train.Data;
+
+namespace Igcv3.Tests.Train;
+
+/// <summary>Writes small CIFAR-format files with random records and remembers what it wrote.</summary>
+public static class FakeCifar
+{
+    /// <summary>CIFAR-10's file set with 3 records per training file and 2 in the test file.</summary>
+    public static readonly CifarLayout TinyCifar10 = CifarLayout.Cifar10 with { RecordsPerTrainFile = 3, RecordsPerTestFile = 2 };
+
+    public static readonly CifarLayout TinyCifar100 = CifarLayout.Cifar100 with { RecordsPerTrainFile = 4, RecordsPerTestFile = 3 };
+
+    /// <summary>One record as written: the labels bytes and the 3,072 pixel bytes.</summary>
+    public sealed record Record(byte[] LabelBytes, byte[] Pixels);
+
+    /// <summary>Writes every file of <paramref name="layout"/> into <paramref name="folder"/>; returns the records per file.</summary>
+    public static Dictionary<string, Record[]> WriteRelease(CifarLayout layout, string folder, int seed)
+    {
+        Directory.CreateDirectory(folder);
+        var random = new Random(seed);
+        var written = new Dictionary<string, Record[]>();
+        foreach (var split in new[] { DataSplit.Train, DataSplit.Test })
+        foreach (string file in layout.FilesOf(split))
+        {
+            var records = new Record[layout.RecordsPerFile(split)];
+            using var stream = File.Create(Path.Combine(folder, file));
+            for (int r = 0; r < records.Length; r++)
+            {
+                var labelBytes = new byte[layout.LabelBytes];
+                int fine = random.Next(layout.ClassCount);
+                labelBytes[layout.LabelOffset] = (byte)fine;
+                if (layout.LabelBytes == 2) labelBytes[0] = (byte)(fine / 5); // CIFAR-100's coarse label: 20 superclasses
+                var pixels = new byte[CifarLayout.ImageBytes];
+                random.NextBytes(pixels);
+                stream.Write(labelBytes);
+                stream.Write(pixels);
+                records[r] = new Record(labelBytes, pixels);
+            }
+            written[file] = records;
+        }
+        return written;
+    }
+}

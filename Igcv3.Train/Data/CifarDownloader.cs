@@ -1,0 +1,122 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using Igcv3.Train.IO;
+
+namespace Igcv3.Train.Data;
+
+/// <summary>Bytes received so far and the announced total (null when the server sends no length).</summary>
+public readonly record struct DownloadProgress(long BytesReceived, long? TotalBytes);
+
+/// <summary>
+/// Fetches a CIFAR binary release into a cache folder: downloads the archive, checks its MD5
+/// against <see cref="CifarLayout.ArchiveMd5"/>, and extracts it. Each step is atomic, so an
+/// interrupted run leaves either nothing or a complete result, never half of one:
+/// the archive is written to a temporary file and renamed once its checksum is right, and the
+/// release folder is extracted into a temporary folder and renamed into place once complete.
+/// The archive is kept, so a lost folder is re-extracted without a new download.
+/// </summary>
+public sealed class CifarDownloader
+{
+    private readonly HttpClient _http;
+
+    public CifarDownloader(HttpClient http) => _http = http ?? throw new ArgumentNullException(nameof(http));
+
+    /// <summary>
+    /// The folder <paramref name="cacheDir"/>/<see cref="CifarLayout.FolderName"/> holding every
+    /// file of the release, downloaded and extracted first where it is not there yet.
+    /// </summary>
+    public async Task<string> EnsureAsync(CifarLayout layout, string cacheDir, IProgress<DownloadProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        Directory.CreateDirectory(cacheDir);
+        string target = Path.Combine(cacheDir, layout.FolderName);
+        if (HasAllFiles(layout, target)) return target;
+
+        string archive = Path.Combine(cacheDir, layout.ArchiveName);
+        if (!File.Exists(archive) || !Md5Of(archive).Equals(layout.ArchiveMd5, StringComparison.OrdinalIgnoreCase))
+            await DownloadAsync(layout, archive, progress, cancellationToken).ConfigureAwait(false);
+        Extract(layout, archive, target);
+        return target;
+    }
+
+    private async Task DownloadAsync(CifarLayout layout, string archive, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
+    {
+        Uri url = layout.ArchiveUrl;
+        string manual = $"Download {url} by hand, extract it, and point --data-dir at the {layout.FolderName} folder";
+        try
+        {
+            await AtomicFile.WriteAsync(archive, async (file, token) =>
+            {
+                using var response = await _http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, token).ConfigureAwait(false);
+                if (!response.IsSuccessStatusCode)
+                    throw new DataException($"downloading {url} failed: HTTP {(int)response.StatusCode} {response.ReasonPhrase}. {manual}");
+                long? total = response.Content.Headers.ContentLength;
+                await using var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
+                using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+                var buffer = new byte[1 << 16];
+                long received = 0;
+                int read;
+                while ((read = await body.ReadAsync(buffer, token).ConfigureAwait(false)) > 0)
+                {
+                    md5.AppendData(buffer, 0, read);
+                    await file.WriteAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
+                    received += read;
+                    progress?.Report(new DownloadProgress(received, total));
+                }
+                string actual = Convert.ToHexStringLower(md5.GetHashAndReset());
+                // Throwing here, inside the atomic write, deletes the temporary file: nothing is kept.
+                if (!actual.Equals(layout.ArchiveMd5, StringComparison.OrdinalIgnoreCase))
+                    throw new DataException(
+                        $"{layout.ArchiveName} from {url} has MD5 {actual}, expected {layout.ArchiveMd5.ToLowerInvariant()}: the download is corrupt or the server sent another file, and nothing was kept. Try again, or {char.ToLowerInvariant(manual[0])}{manual[1..]}");
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new DataException($"downloading {url} failed: {e.Message}. {manual}", e);
+        }
+        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new DataException($"downloading {url} timed out. {manual}", e);
+        }
+    }
+
+    private static void Extract(CifarLayout layout, string archive, string target)
+    {
+        string staging = AtomicFile.TempPathFor(target);
+        try
+        {
+            Directory.CreateDirectory(staging);
+            using (var file = File.OpenRead(archive))
+            using (var gzip = new GZipStream(file, CompressionMode.Decompress))
+            {
+                // ExtractToDirectory refuses entries that would land outside the folder.
+                TarFile.ExtractToDirectory(gzip, staging, overwriteFiles: false);
+            }
+            string extracted = Path.Combine(staging, layout.FolderName);
+            if (!HasAllFiles(layout, extracted))
+                throw new DataException(
+                    $"{layout.ArchiveName} holds no {layout.FolderName} folder with {string.Join(", ", layout.AllFiles)}, so it is not the {layout.DisplayName} binary release. Delete {archive} and try again");
+            if (Directory.Exists(target)) Directory.Delete(target, recursive: true); // an incomplete copy put there by hand
+            Directory.Move(extracted, target);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DataException($"{archive} is not a readable .tar.gz ({e.Message}). Delete it and try again", e);
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    private static bool HasAllFiles(CifarLayout layout, string folder) =>
+        Directory.Exists(folder) && layout.AllFiles.All(file => File.Exists(Path.Combine(folder, file)));
+
+    private static string Md5Of(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(MD5.HashData(stream));
+    }
+}
