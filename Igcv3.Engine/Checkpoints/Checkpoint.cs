@@ -1,3 +1,4 @@
+using Igcv3.Engine.IO;
 using Igcv3.Engine.Nn;
 
 namespace Igcv3.Engine.Checkpoints;

@@ -1,3 +1,4 @@
+using Igcv3.Engine.IO;
 using System.Runtime.InteropServices;
 using Igcv3.Engine;
 using Igcv3.Engine.Checkpoints;

@@ -1,3 +1,4 @@
+using Igcv3.Tests.Support;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Net;

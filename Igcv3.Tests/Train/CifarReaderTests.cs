@@ -1,3 +1,4 @@
+using Igcv3.Tests.Support;
 using Igcv3.Train.Data;
 using Xunit;
 

@@ -1,3 +1,4 @@
+using Igcv3.Tests.Support;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Igcv3.Train.Logging;

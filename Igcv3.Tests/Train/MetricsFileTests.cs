@@ -1,3 +1,4 @@
+using Igcv3.Tests.Support;
 using System.Text.Json;
 using Igcv3.Train.Logging;
 using Xunit;

@@ -1,3 +1,4 @@
+using Igcv3.Tests.Support;
 using System.Buffers.Binary;
 using System.Text;
 using Igcv3.Train.Logging;

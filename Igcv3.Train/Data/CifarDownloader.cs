@@ -1,7 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
-using Igcv3.Train.IO;
+using Igcv3.Engine.IO;
 
 namespace Igcv3.Train.Data;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using Igcv3.Train.IO;
+using Igcv3.Engine.IO;
 
 namespace Igcv3.Train.Logging;
 

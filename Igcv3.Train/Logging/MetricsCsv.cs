@@ -1,5 +1,5 @@
 using System.Globalization;
-using Igcv3.Train.IO;
+using Igcv3.Engine.IO;
 
 namespace Igcv3.Train.Logging;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Igcv3.Train.IO;
+using Igcv3.Engine.IO;
 
 namespace Igcv3.Train.Logging;
 

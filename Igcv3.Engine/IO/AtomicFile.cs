@@ -1,12 +1,12 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Igcv3.Train.IO;
+namespace Igcv3.Engine.IO;
 
 /// <summary>
 /// Replaces a file all at once: the content goes to a temporary file in the same folder, is flushed
 /// to disk, and is then renamed over the target. A reader (or a crash) sees the old file or the new
-/// one, never half of one. Used for every file the trainer rewrites (curves page, checkpoints,
+/// one, never half of one. Used for every file the project rewrites (checkpoints, metrics, curves page,
 /// downloads).
 /// </summary>
 public static class AtomicFile

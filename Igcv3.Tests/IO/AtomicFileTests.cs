@@ -1,7 +1,8 @@
-using Igcv3.Train.IO;
+using Igcv3.Tests.Support;
+using Igcv3.Engine.IO;
 using Xunit;
 
-namespace Igcv3.Tests.Train;
+namespace Igcv3.Tests.IO;
 
 public class AtomicFileTests
 {

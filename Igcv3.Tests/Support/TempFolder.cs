@@ -1,4 +1,5 @@
-namespace Igcv3.Tests.Train;
+using Igcv3.Tests.Support;
+namespace Igcv3.Tests.Support;
 
 /// <summary>A fresh folder under the system temp folder, deleted on dispose.</summary>
 public sealed class TempFolder : IDisposable
