@@ -1,10 +1,217 @@
+using System.Numerics;
+
 namespace Igcv3.Engine.Cpu;
 
 public sealed partial class CpuBackend
 {
     public void BatchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-        Tensor y, Tensor saveMean, Tensor saveInvStd, BatchNormSpec spec) => throw new NotImplementedException();
+        Tensor y, Tensor saveMean, Tensor saveInvStd, BatchNormSpec spec) =>
+        ByType(x.DType,
+            () => BatchNormForwardKernel<float>(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, spec),
+            () => BatchNormForwardKernel<double>(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, spec));
 
     public void BatchNormBackward(Tensor x, Tensor y, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dy,
-        Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormSpec spec) => throw new NotImplementedException();
+        Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormSpec spec) =>
+        ByType(x.DType,
+            () => BatchNormBackwardKernel<float>(x, y, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta, spec),
+            () => BatchNormBackwardKernel<double>(x, y, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta, spec));
+
+    /// <summary>y = act(γ·(x − μ)·invstd + β), invstd = 1/√(σ² + ε). Training: μ, σ² are the batch
+    /// mean and biased variance over the M = count/C rows, and running ← (1 − m)·running + m·(μ,
+    /// σ²·M/(M − 1)); eval: μ, σ² are the running statistics. μ and invstd go to saveMean/saveInvStd.</summary>
+    private static void BatchNormForwardKernel<T>(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+        Tensor y, Tensor saveMean, Tensor saveInvStd, BatchNormSpec spec) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int channels = x.Shape[-1];
+        int rows = (int)(x.Count / channels);
+        var mx = Memory<T>(x);   // x [M, C], M = N·H·W
+        var my = Memory<T>(y);   // y [M, C]
+        Span<T> runMean = Span<T>(runningMean); // [C]
+        Span<T> runVar = Span<T>(runningVar);   // [C]
+
+        var mean = new double[channels];
+        var invStd = new double[channels];
+        if (spec.Training)
+        {
+            // The unbiased variance divides by M − 1; the op front-end rejects M < 2 (as PyTorch does).
+            if (rows < 2) throw new ArgumentException($"batch_norm: training needs at least 2 values per channel, x {x.Shape} has {rows}");
+            // Two passes in double (mean, then squared deviations): E[x²] − E[x]² in float would
+            // lose the variance to cancellation when M = 128·32·32 and |mean| ≫ std.
+            double[] sums = ChunkedRowSums(rows, channels, (start, end, partial) =>
+            {
+                ReadOnlySpan<T> sx = mx.Span;
+                for (int r = start; r < end; r++)
+                {
+                    for (int c = 0; c < channels; c++) partial[c] += double.CreateTruncating(sx[r * channels + c]);
+                }
+            });
+            for (int c = 0; c < channels; c++) mean[c] = sums[c] / rows;
+            double[] squares = ChunkedRowSums(rows, channels, (start, end, partial) =>
+            {
+                ReadOnlySpan<T> sx = mx.Span;
+                for (int r = start; r < end; r++)
+                {
+                    for (int c = 0; c < channels; c++)
+                    {
+                        double d = double.CreateTruncating(sx[r * channels + c]) - mean[c];
+                        partial[c] += d * d;
+                    }
+                }
+            });
+            double m = spec.Momentum;
+            for (int c = 0; c < channels; c++)
+            {
+                double biased = squares[c] / rows;
+                double unbiased = squares[c] / (rows - 1);
+                invStd[c] = 1.0 / Math.Sqrt(biased + spec.Epsilon);
+                runMean[c] = Cast<T>((1 - m) * double.CreateTruncating(runMean[c]) + m * mean[c]);
+                runVar[c] = Cast<T>((1 - m) * double.CreateTruncating(runVar[c]) + m * unbiased);
+            }
+        }
+        else
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                mean[c] = double.CreateTruncating(runMean[c]);
+                invStd[c] = 1.0 / Math.Sqrt(double.CreateTruncating(runVar[c]) + spec.Epsilon);
+            }
+        }
+
+        Span<T> sMean = Span<T>(saveMean);     // [C]
+        Span<T> sInvStd = Span<T>(saveInvStd); // [C]
+        for (int c = 0; c < channels; c++)
+        {
+            sMean[c] = Cast<T>(mean[c]);
+            sInvStd[c] = Cast<T>(invStd[c]);
+        }
+
+        double[] g = ToDoubles<T>(gamma); // [C]
+        double[] b = ToDoubles<T>(beta);  // [C]
+        var activation = spec.Activation;
+        ForRowChunks(rows, (start, end) =>
+        {
+            ReadOnlySpan<T> sx = mx.Span;
+            Span<T> sy = my.Span;
+            for (int r = start; r < end; r++)
+            {
+                for (int c = 0; c < channels; c++)
+                {
+                    int i = r * channels + c;
+                    double xhat = (double.CreateTruncating(sx[i]) - mean[c]) * invStd[c];
+                    sy[i] = Activate(activation, Cast<T>(g[c] * xhat + b[c]));
+                }
+            }
+        });
+    }
+
+    /// <summary>With ĝ = dy·act'(y) (the mask read off y) and x̂ = (x − μ)·invstd:
+    /// dβ += Σ ĝ, dγ += Σ ĝ·x̂; training dx += γ·invstd·(ĝ − Σĝ/M − x̂·Σ(ĝ·x̂)/M) (the batch
+    /// statistics depend on x), eval dx += γ·invstd·ĝ.</summary>
+    private static void BatchNormBackwardKernel<T>(Tensor x, Tensor y, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dy,
+        Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormSpec spec) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int channels = x.Shape[-1];
+        int rows = (int)(x.Count / channels);
+        var mx = Memory<T>(x);   // x [M, C]
+        var my = Memory<T>(y);   // y [M, C]
+        var mdy = Memory<T>(dy); // dy [M, C]
+        double[] mean = ToDoubles<T>(saveMean);     // [C]
+        double[] invStd = ToDoubles<T>(saveInvStd); // [C]
+        double[] g = ToDoubles<T>(gamma);           // [C]
+        var activation = spec.Activation;
+
+        // sums[c] = Σ ĝ, sums[C + c] = Σ ĝ·x̂
+        double[] sums = ChunkedRowSums(rows, 2 * channels, (start, end, partial) =>
+        {
+            ReadOnlySpan<T> sx = mx.Span, sy = my.Span, sdy = mdy.Span;
+            for (int r = start; r < end; r++)
+            {
+                for (int c = 0; c < channels; c++)
+                {
+                    int i = r * channels + c;
+                    if (!Passes(activation, sy[i])) continue;
+                    double grad = double.CreateTruncating(sdy[i]);
+                    double xhat = (double.CreateTruncating(sx[i]) - mean[c]) * invStd[c];
+                    partial[c] += grad;
+                    partial[channels + c] += grad * xhat;
+                }
+            }
+        });
+
+        if (dbeta is not null)
+        {
+            Span<T> sdb = Span<T>(dbeta); // [C]
+            for (int c = 0; c < channels; c++) sdb[c] += Cast<T>(sums[c]);
+        }
+        if (dgamma is not null)
+        {
+            Span<T> sdg = Span<T>(dgamma); // [C]
+            for (int c = 0; c < channels; c++) sdg[c] += Cast<T>(sums[channels + c]);
+        }
+        if (dx is null) return;
+
+        var mdx = Memory<T>(dx); // dx [M, C]
+        bool training = spec.Training;
+        ForRowChunks(rows, (start, end) =>
+        {
+            ReadOnlySpan<T> sx = mx.Span, sy = my.Span, sdy = mdy.Span;
+            Span<T> sdx = mdx.Span;
+            for (int r = start; r < end; r++)
+            {
+                for (int c = 0; c < channels; c++)
+                {
+                    int i = r * channels + c;
+                    double grad = Passes(activation, sy[i]) ? double.CreateTruncating(sdy[i]) : 0.0;
+                    double d = grad;
+                    if (training)
+                    {
+                        double xhat = (double.CreateTruncating(sx[i]) - mean[c]) * invStd[c];
+                        d = grad - sums[c] / rows - xhat * sums[channels + c] / rows;
+                    }
+                    sdx[i] += Cast<T>(g[c] * invStd[c] * d);
+                }
+            }
+        });
+    }
+
+    /// <summary>Rows handed to one parallel task: enough work to amortise the task, and a fixed
+    /// number (not one per core) so that reductions add in the same order on every machine.</summary>
+    private const int RowsPerChunk = 1024;
+
+    /// <summary>Runs body(start, end) over [0, rows) in chunks of <see cref="RowsPerChunk"/>, in parallel.</summary>
+    private static void ForRowChunks(int rows, Action<int, int> body)
+    {
+        int chunks = (rows + RowsPerChunk - 1) / RowsPerChunk;
+        Parallel.For(0, chunks, k => body(k * RowsPerChunk, Math.Min(rows, (k + 1) * RowsPerChunk)));
+    }
+
+    /// <summary>Per-column sums over rows: sumRows(start, end, partial) adds rows [start, end) into
+    /// its chunk's own partial [width]; the partials are then added in chunk order. No two threads
+    /// write one element, and the result does not depend on scheduling.</summary>
+    private static double[] ChunkedRowSums(int rows, int width, Action<int, int, double[]> sumRows)
+    {
+        int chunks = (rows + RowsPerChunk - 1) / RowsPerChunk;
+        var partials = new double[chunks][];
+        Parallel.For(0, chunks, k =>
+        {
+            var partial = new double[width];
+            sumRows(k * RowsPerChunk, Math.Min(rows, (k + 1) * RowsPerChunk), partial);
+            partials[k] = partial;
+        });
+        var total = new double[width];
+        foreach (var partial in partials)
+        {
+            for (int j = 0; j < width; j++) total[j] += partial[j];
+        }
+        return total;
+    }
+
+    /// <summary>A small tensor's values in double (per-channel parameters and statistics).</summary>
+    private static double[] ToDoubles<T>(Tensor t) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ReadOnlySpan<T> s = Span<T>(t);
+        var values = new double[s.Length];
+        for (int i = 0; i < s.Length; i++) values[i] = double.CreateTruncating(s[i]);
+        return values;
+    }
 }

@@ -1,0 +1,43 @@
+namespace Igcv3.Engine;
+
+public static partial class Ops
+{
+    /// <summary>y = act(γ·(x − μ)/√(σ² + ε) + β) per channel (the last axis of x [.., C]); μ, σ² are
+    /// the batch statistics when training (the running statistics updated as a side effect) and the
+    /// running statistics in eval. Gradients flow to x, γ and β; the running statistics are state,
+    /// never differentiated.</summary>
+    public static Tensor BatchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, BatchNormSpec spec)
+    {
+        const string op = "batch_norm";
+        Check.SameDeviceAndType(op, ("x", x), ("gamma", gamma), ("beta", beta), ("runningMean", runningMean), ("runningVar", runningVar));
+        if (x.Shape.Rank < 2) throw Check.Fail(op, $"x must be [N, C] or [N, H, W, C] (channels last), got shape {x.Shape}");
+        int channels = x.Shape[-1];
+        Check.Positive(op, $"the channel count (last axis of x {x.Shape})", channels);
+        Shape perChannel = [channels];
+        Check.Shape(op, "gamma", gamma, perChannel, $"one per channel of x {x.Shape}");
+        Check.Shape(op, "beta", beta, perChannel, $"one per channel of x {x.Shape}");
+        Check.Shape(op, "runningMean", runningMean, perChannel, $"one per channel of x {x.Shape}");
+        Check.Shape(op, "runningVar", runningVar, perChannel, $"one per channel of x {x.Shape}");
+        if (!(spec.Epsilon > 0) || double.IsInfinity(spec.Epsilon)) throw Check.Fail(op, $"epsilon must be positive and finite, got {spec.Epsilon}");
+        if (!(spec.Momentum >= 0 && spec.Momentum <= 1)) throw Check.Fail(op, $"momentum must lie in [0, 1], got {spec.Momentum}");
+        if (!Enum.IsDefined(spec.Activation)) throw Check.Fail(op, $"unknown activation {spec.Activation}");
+        long valuesPerChannel = x.Count / channels;
+        if (spec.Training && valuesPerChannel < 2)
+        {
+            // As in PyTorch: the batch variance of one value is 0 (the output would be β whatever x
+            // is) and the unbiased variance for the running statistics divides by M − 1 = 0.
+            throw Check.Fail(op, $"training needs more than one value per channel, x {x.Shape} has {valuesPerChannel}; use a larger batch or eval mode");
+        }
+
+        var y = Tensor.Zeros(x.Backend, x.Shape, x.DType);
+        // The statistics the forward normalised with; the backward closure keeps them alive.
+        var saveMean = Tensor.Zeros(x.Backend, perChannel, x.DType);
+        var saveInvStd = Tensor.Zeros(x.Backend, perChannel, x.DType);
+        x.Backend.BatchNormForward(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, spec);
+        return Autograd.Record(y, op, [x, gamma, beta], dy => x.Backend.BatchNormBackward(x, y, gamma, saveMean, saveInvStd, dy,
+            x.RequiresGrad ? x.GradOrZeros() : null,
+            gamma.RequiresGrad ? gamma.GradOrZeros() : null,
+            beta.RequiresGrad ? beta.GradOrZeros() : null,
+            spec));
+    }
+}
