@@ -54,6 +54,11 @@ internal static class Check
         if (value <= 0) throw Fail(op, $"{name} must be positive, got {value}");
     }
 
+    public static void NonNegative(string op, string name, int value)
+    {
+        if (value < 0) throw Fail(op, $"{name} must be non-negative, got {value}");
+    }
+
     public static void Divides(string op, string what, int groups, string channelsName, int channels)
     {
         if (groups <= 0 || channels % groups != 0)
