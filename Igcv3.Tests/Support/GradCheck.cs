@@ -27,10 +27,12 @@ public static class GradCheck
     /// <paramref name="function"/> must be deterministic: it is re-evaluated for every perturbation.
     /// By default every element of every input is perturbed; <paramref name="sampler"/>, given an
     /// input's index and element count, may choose a subset instead (for whole networks, where
-    /// two forwards per element would take too long).</summary>
+    /// two forwards per element would take too long). <paramref name="step"/> overrides
+    /// <see cref="Step"/> where the function has so many kinks (ReLU6 over a whole network) that
+    /// ±1e-6 crosses one.</summary>
     public static void Check(string what, Func<Tensor> function, IReadOnlyList<Tensor> inputs, int seed = 1234,
         double absoluteTolerance = AbsoluteTolerance, double relativeTolerance = RelativeTolerance,
-        Func<int, int, IEnumerable<int>>? sampler = null)
+        Func<int, int, IEnumerable<int>>? sampler = null, double step = Step)
     {
         foreach (var input in inputs)
         {
@@ -55,14 +57,14 @@ public static class GradCheck
             foreach (int k in elements)
             {
                 double saved = data[k];
-                data[k] = saved + Step;
+                data[k] = saved + step;
                 double plus = WeightedSum(function, r);
                 data = CpuBackend.Span<double>(input);
-                data[k] = saved - Step;
+                data[k] = saved - step;
                 double minus = WeightedSum(function, r);
                 data = CpuBackend.Span<double>(input);
                 data[k] = saved;
-                double numeric = (plus - minus) / (2 * Step);
+                double numeric = (plus - minus) / (2 * step);
                 double error = Math.Abs(analytic[k] - numeric);
                 if (error > absoluteTolerance + relativeTolerance * Math.Abs(numeric))
                 {
