@@ -39,4 +39,13 @@ public sealed class Parameter
         $"parameter '{Name}' {Shape} has no storage yet: create a ParameterSet for the network before running it");
 
     internal void Bind(Tensor value) => _value = value;
+
+    /// <summary>Puts another tensor (or none) in the slot and returns the one it held: lets
+    /// <see cref="ModelSummary"/> run a network on shape-only tensors and then restore it.</summary>
+    internal Tensor? Swap(Tensor? value)
+    {
+        var old = _value;
+        _value = value;
+        return old;
+    }
 }
