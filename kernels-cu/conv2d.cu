@@ -14,7 +14,8 @@
 // The data gradient is the same GEMM over (kh, kw, co) with the stride's non-exact taps reading zero
 // (at stride 2 three quarters of the taps are such zeros: acceptable for the few layers concerned).
 // Tiles: 256 threads, BK = 16, BM/BN ∈ {16, 32, 64} in the kernel name (<name>_<BM>x<BN>); the
-// host's rule for a dimension d: tile(d) = d <= 16 ? 16 : d <= 32 ? 32 : 64. Preconditions (host):
+// host's rule for a dimension d: tile(d) = d <= 16 ? 16 : d <= 32 ? 32 : 64 (every variant is correct
+// for any sizes; the rule only saves work). Preconditions (host):
 // Cin % groups == 0, Cout % groups == 0, Ho, Wo >= 1; tensors and workspace below 2^31 elements.
 // Static shared memory only (<= 8.5 KB); dynamic shared memory 0.
 //

@@ -5,6 +5,8 @@
 // Nothing here is an entry point; every kernel lives in its family's .cu file.
 //
 // Conventions of all kernels:
+// - Blocks are 1-D with exactly IGC_THREADS = 256 threads (the block reductions and the GEMM
+//   thread grid assume it); each file's header gives the grid of each kernel.
 // - float32 tensors, dense, row-major; activations NHWC; sizes are int, so every tensor (and every
 //   workspace) must hold fewer than 2^31 elements. Pointers are device pointers to the first
 //   element of the (possibly offset) view; kernels check 16-byte alignment themselves before
@@ -26,11 +28,13 @@
 
 // ---- activations -------------------------------------------------------------------------
 
-/// act(v): 0 identity, 1 max(v, 0), 2 min(max(v, 0), 6).
+/// act(v): 0 identity, 1 max(v, 0), 2 min(max(v, 0), 6). Written with comparisons rather than
+/// fmaxf so that a NaN propagates (as .NET's Max/Clamp on the CPU reference do) instead of
+/// turning into 0 and hiding a divergence.
 __device__ __forceinline__ float igc_activate(int act, float v)
 {
-    if (act == 1) return fmaxf(v, 0.0f);
-    if (act == 2) return fminf(fmaxf(v, 0.0f), 6.0f);
+    if (act == 1) return v < 0.0f ? 0.0f : v;
+    if (act == 2) return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
     return v;
 }
 

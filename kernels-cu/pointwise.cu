@@ -19,6 +19,7 @@
 // loads wherever the operand is unpermuted and 16-byte aligned (odd channel counts fall back to
 // guarded scalar loads). Kernel names carry the tile: <name>_<BM>x<BN>. Tile choice for a
 // dimension d (the host's rule): tile(d) = d <= 16 ? 16 : d <= 32 ? 32 : 64.
+// Every variant is correct for any sizes (partial tiles are guarded); the rule only saves work.
 // Static shared memory only (<= 8.5 KB); dynamic shared memory 0 for every kernel here.
 //
 // ---- kernels and launch contract (block = 256 threads, 1-D, for every kernel) ---------------
