@@ -1,0 +1,326 @@
+// igc_common.cuh — device helpers shared by the Igcv3 kernels (included by every .cu here).
+//
+// The host must hand this file to NVRTC as a header named "igc_common.cuh" (nvrtcCreateProgram's
+// headers/includeNames), or compile with --include-path pointing at kernels-cu/.
+// Nothing here is an entry point; every kernel lives in its family's .cu file.
+//
+// Conventions of all kernels:
+// - Blocks are 1-D with exactly IGC_THREADS = 256 threads (the block reductions and the GEMM
+//   thread grid assume it); each file's header gives the grid of each kernel.
+// - float32 tensors, dense, row-major; activations NHWC; sizes are int, so every tensor (and every
+//   workspace) must hold fewer than 2^31 elements. Pointers are device pointers to the first
+//   element of the (possibly offset) view; kernels check 16-byte alignment themselves before
+//   taking float4 paths, so any element offset is safe.
+// - Forward kernels overwrite outputs; backward kernels ACCUMULATE (+=) into gradients.
+// - Reductions are deterministic: no float atomics anywhere. Large reductions write per-block
+//   partial sums to a host-provided workspace and a second small kernel adds them in a fixed order.
+// - Activation codes match the C# enum Igcv3.Engine.Activation: 0 None, 1 Relu, 2 Relu6.
+// - Channel permutation P(G) (the IGC interleave): out[j*G + g] = in[g*(C/G) + j]. A group count
+//   G <= 1 means identity.
+#pragma once
+
+#define IGC_THREADS 256
+
+/// Grid-stride loop over i in [0, n) (n an int >= 0). The counter is unsigned so that i + stride
+/// cannot overflow for any n < 2^31; any grid size >= 1 is correct.
+#define IGC_GRID_LOOP(i, n) \
+    for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < (unsigned)(n); i += gridDim.x * blockDim.x)
+
+// ---- activations -------------------------------------------------------------------------
+
+/// act(v): 0 identity, 1 max(v, 0), 2 min(max(v, 0), 6). Written with comparisons rather than
+/// fmaxf so that a NaN propagates (as .NET's Max/Clamp on the CPU reference do) instead of
+/// turning into 0 and hiding a divergence.
+__device__ __forceinline__ float igc_activate(int act, float v)
+{
+    if (act == 1) return v < 0.0f ? 0.0f : v;
+    if (act == 2) return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
+    return v;
+}
+
+/// Whether the gradient passes the activation, judged from its OUTPUT y:
+/// ReLU where y > 0, ReLU6 where 0 < y < 6 (the same sets as on the input).
+__device__ __forceinline__ bool igc_passes(int act, float y)
+{
+    if (act == 1) return y > 0.0f;
+    if (act == 2) return y > 0.0f && y < 6.0f;
+    return true;
+}
+
+__device__ __forceinline__ float igc_neg_inf() { return __int_as_float(0xff800000); }
+
+__device__ __forceinline__ float igc_nan() { return __int_as_float(0x7fffffff); }
+
+// ---- alignment ---------------------------------------------------------------------------
+
+__device__ __forceinline__ bool igc_aligned16(const void* p)
+{
+    return (reinterpret_cast<unsigned long long>(p) & 15ull) == 0ull;
+}
+
+// ---- the IGC permutation P(G) over C channels ----------------------------------------------
+
+/// The source channel that P(G) puts at destination d: (d mod G)·(C/G) + ⌊d/G⌋.
+__device__ __forceinline__ int igc_perm_source(int d, int C, int G)
+{
+    if (G <= 1) return d;
+    return (d % G) * (C / G) + d / G;
+}
+
+/// The destination channel that P(G) moves source s to: (s mod C/G)·G + ⌊s/(C/G)⌋.
+__device__ __forceinline__ int igc_perm_destination(int s, int C, int G)
+{
+    if (G <= 1) return s;
+    int per = C / G;
+    return (s % per) * G + s / per;
+}
+
+// ---- block reductions (blockDim.x == IGC_THREADS, deterministic order) ----------------------
+
+__device__ __forceinline__ float igc_warp_sum(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float igc_warp_max(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ double igc_warp_sum_double(double v)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+/// Sum over a 1-D block of IGC_THREADS threads; every thread gets the result. `scratch` holds
+/// IGC_THREADS/32 floats; the call begins and ends with a barrier so it can be reused.
+__device__ __forceinline__ float igc_block_sum(float v, float* scratch)
+{
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    v = igc_warp_sum(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float total = 0.0f;
+#pragma unroll
+    for (int i = 0; i < IGC_THREADS / 32; i++) total += scratch[i];
+    __syncthreads();
+    return total;
+}
+
+__device__ __forceinline__ float igc_block_max(float v, float* scratch)
+{
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    v = igc_warp_max(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float best = scratch[0];
+#pragma unroll
+    for (int i = 1; i < IGC_THREADS / 32; i++) best = fmaxf(best, scratch[i]);
+    __syncthreads();
+    return best;
+}
+
+__device__ __forceinline__ double igc_block_sum_double(double v, double* scratch)
+{
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    v = igc_warp_sum_double(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    double total = 0.0;
+#pragma unroll
+    for (int i = 0; i < IGC_THREADS / 32; i++) total += scratch[i];
+    __syncthreads();
+    return total;
+}
+
+/// out[i] += Σ_{s < slices} partial[s·count + i], added in slice order (deterministic). The
+/// second pass of every split reduction (weight gradients, batch-norm sums). Grid-stride over i.
+__device__ __forceinline__ void igc_sum_slices_accumulate(const float* __restrict__ partial, float* __restrict__ out,
+                                                          int count, int slices)
+{
+    IGC_GRID_LOOP(i, count)
+    {
+        float s = 0.0f;
+        for (int k = 0; k < slices; k++) s += partial[(long long)k * count + i];
+        out[i] += s;
+    }
+}
+
+// ---- tiled SGEMM core ----------------------------------------------------------------------
+//
+// C[i, j] = Σ_r A(i, r)·B(r, j) for one BM×BN output tile, r stepping BK = 16 at a time through
+// [rBegin, rEnd). 256 threads as a 16×16 grid (ty = tid/16, tx = tid%16); thread (ty, tx) owns
+// rows ty·TM + u and columns tx·TN + v (u < TM, v < TN), so BM = 16·TM and BN = 16·TN.
+// Operands are staged through shared memory, transposed to As[r][i] and Bs[r][j], so the inner
+// product reads TM (TN) consecutive floats — one 128-bit load when TM (TN) is 4.
+//
+// Each operand is described by a loader with:
+//   static constexpr bool kAlongR;                  // true: memory is contiguous along r
+//   __device__ void quad(int i, int r, float v[4]); // kAlongR: v[t] = A(i, r + t)
+//                                                   // else:   v[t] = A(i + t, r)
+// giving 0 outside the matrix (the last partial tile and the K remainder read as zeros).
+// (For B the roles are the same with j in place of i.)
+
+#define IGC_BK 16
+
+template <int BM, class Loader>
+__device__ __forceinline__ void igc_fill_tile(float (*S)[BM + 4], const Loader& ld, int i0, int r0)
+{
+    if constexpr (Loader::kAlongR)
+    {
+        // BM rows × 4 quads of r; transposed into S[r][i].
+        for (int q = threadIdx.x; q < BM * 4; q += IGC_THREADS)
+        {
+            const int i = q >> 2, rr = (q & 3) * 4;
+            float v[4];
+            ld.quad(i0 + i, r0 + rr, v);
+#pragma unroll
+            for (int t = 0; t < 4; t++) S[rr + t][i] = v[t];
+        }
+    }
+    else
+    {
+        // BK rows of r × BM/4 quads of i; stored as they are (one 128-bit shared store).
+        for (int q = threadIdx.x; q < BM * 4; q += IGC_THREADS)
+        {
+            const int rr = q / (BM / 4), i = (q % (BM / 4)) * 4;
+            float v[4];
+            ld.quad(i0 + i, r0 + rr, v);
+            *reinterpret_cast<float4*>(&S[rr][i]) = make_float4(v[0], v[1], v[2], v[3]);
+        }
+    }
+}
+
+template <int TM, int TN, class LoaderA, class LoaderB>
+__device__ __forceinline__ void igc_gemm_tile(float (&acc)[TM][TN], const LoaderA& la, const LoaderB& lb,
+                                              int i0, int j0, int rBegin, int rEnd)
+{
+    constexpr int BM = 16 * TM, BN = 16 * TN;
+    __shared__ __align__(16) float As[IGC_BK][BM + 4];
+    __shared__ __align__(16) float Bs[IGC_BK][BN + 4];
+    const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+#pragma unroll
+    for (int u = 0; u < TM; u++)
+#pragma unroll
+        for (int v = 0; v < TN; v++) acc[u][v] = 0.0f;
+
+    for (int r0 = rBegin; r0 < rEnd; r0 += IGC_BK)
+    {
+        igc_fill_tile<BM>(As, la, i0, r0);
+        igc_fill_tile<BN>(Bs, lb, j0, r0);
+        __syncthreads();
+#pragma unroll
+        for (int r = 0; r < IGC_BK; r++)
+        {
+            float a[TM], b[TN];
+            if constexpr (TM == 4)
+            {
+                const float4 t = *reinterpret_cast<const float4*>(&As[r][ty * 4]);
+                a[0] = t.x; a[1] = t.y; a[2] = t.z; a[3] = t.w;
+            }
+            else
+            {
+#pragma unroll
+                for (int u = 0; u < TM; u++) a[u] = As[r][ty * TM + u];
+            }
+            if constexpr (TN == 4)
+            {
+                const float4 t = *reinterpret_cast<const float4*>(&Bs[r][tx * 4]);
+                b[0] = t.x; b[1] = t.y; b[2] = t.z; b[3] = t.w;
+            }
+            else
+            {
+#pragma unroll
+                for (int v = 0; v < TN; v++) b[v] = Bs[r][tx * TN + v];
+            }
+#pragma unroll
+            for (int u = 0; u < TM; u++)
+#pragma unroll
+                for (int v = 0; v < TN; v++) acc[u][v] = fmaf(a[u], b[v], acc[u][v]);
+        }
+        __syncthreads();
+    }
+}
+
+/// A row-major matrix slice read in quads along its contiguous axis, with an optional gather
+/// (the IGC permutation) on the column index. Element (row, col), for row < rows, col < cols:
+///   base[row·stride + map(colBase + col)],   map = P(G)'s source map when G > 1, else identity.
+/// `vec` (decided once per block) says a quad may be one float4 load: no gather, base,
+/// stride and colBase all multiples of 4 floats.
+struct IgcRowMatrix
+{
+    const float* base;
+    int rows, cols, stride, colBase;
+    int permC, permG; // gather: column c reads base[.. + igc_perm_source(colBase + c, permC, permG)]
+    bool vec;
+
+    __device__ __forceinline__ void init(const float* b, int nRows, int nCols, int rowStride, int columnBase,
+                                         int pc, int pg)
+    {
+        base = b; rows = nRows; cols = nCols; stride = rowStride; colBase = columnBase; permC = pc; permG = pg;
+        vec = pg <= 1 && igc_aligned16(b) && (rowStride % 4) == 0 && (columnBase % 4) == 0;
+    }
+
+    /// v[t] = M(row, col + t), zero outside.
+    __device__ __forceinline__ void quad_along_cols(int row, int col, float v[4]) const
+    {
+        if (row >= rows)
+        {
+            v[0] = v[1] = v[2] = v[3] = 0.0f;
+            return;
+        }
+        const float* p = base + (long long)row * stride;
+        if (vec && (col & 3) == 0 && col + 3 < cols)
+        {
+            const float4 t = __ldg(reinterpret_cast<const float4*>(p + colBase + col));
+            v[0] = t.x; v[1] = t.y; v[2] = t.z; v[3] = t.w;
+            return;
+        }
+        if (permG <= 1)
+        {
+#pragma unroll
+            for (int t = 0; t < 4; t++) v[t] = col + t < cols ? __ldg(p + colBase + col + t) : 0.0f;
+            return;
+        }
+        // Gathered quad: source of d is (d mod G)·(C/G) + ⌊d/G⌋; one division for the four.
+        const int d0 = colBase + col, per = permC / permG;
+        int gi = d0 % permG, ji = d0 / permG;
+#pragma unroll
+        for (int t = 0; t < 4; t++)
+        {
+            v[t] = col + t < cols ? __ldg(p + gi * per + ji) : 0.0f;
+            if (++gi == permG)
+            {
+                gi = 0;
+                ji++;
+            }
+        }
+    }
+};
+
+/// P(G)⁻¹ = P(C/G): the group count whose source map is P(G)'s destination map (0 = identity).
+__device__ __forceinline__ int igc_inverse_groups(int C, int G) { return G > 1 ? C / G : 0; }
+
+/// GEMM operand A(i, r) = M(i, r): the matrix's rows are the output index, its (contiguous)
+/// columns the reduction index. (As operand B, read j for i.)
+struct IgcRowsAreOutput
+{
+    static constexpr bool kAlongR = true;
+    IgcRowMatrix m;
+    __device__ __forceinline__ void quad(int i, int r, float v[4]) const { m.quad_along_cols(i, r, v); }
+};
+
+/// GEMM operand A(i, r) = M(r, i): the matrix's rows are the reduction index, its (contiguous)
+/// columns the output index.
+struct IgcRowsAreReduction
+{
+    static constexpr bool kAlongR = false;
+    IgcRowMatrix m;
+    __device__ __forceinline__ void quad(int i, int r, float v[4]) const { m.quad_along_cols(r, i, v); }
+};
