@@ -4,7 +4,10 @@ namespace Igcv3.Kernels.Compilation;
 /// Compiles kernels-cu sources with NVRTC, through a disk cache.
 /// <para>Options, in order: <c>--gpu-architecture=sm_XX --std=c++17 -lineinfo --ptxas-options=-v</c>
 /// (then any extra options). -lineinfo keeps source lines for profilers at no run-time cost;
-/// ptxas -v puts the per-kernel register and spill report into the log (see <see cref="PtxasReport"/>).</para>
+/// ptxas -v puts the per-kernel register and spill report into the log (see <see cref="PtxasReport"/>).
+/// One exception: NVRTC 11.x (Debian's libnvrtc11.2 is 11.8) recurses without end and crashes the
+/// process when it compiles our tiled GEMM kernels for sm_90 with -lineinfo (seen with pointwise.cu
+/// and conv2d.cu; without -lineinfo they compile cleanly), so line info is left out there.</para>
 /// <para>Target: a CUBIN for the device's own architecture when this NVRTC supports it. A device
 /// newer than the NVRTC (for example sm_90 with an NVRTC from before Hopper) gets PTX for the
 /// newest virtual architecture NVRTC knows (<c>--gpu-architecture=compute_XX</c>, no ptxas
@@ -14,7 +17,10 @@ namespace Igcv3.Kernels.Compilation;
 public sealed class KernelCompiler
 {
     /// <summary>The options every compile passes after --gpu-architecture.</summary>
-    public static readonly IReadOnlyList<string> CommonOptions = ["--std=c++17", "-lineinfo"];
+    public static readonly IReadOnlyList<string> CommonOptions = ["--std=c++17"];
+
+    /// <summary>Source-line information for profilers (see <see cref="WantsLineInfo"/>).</summary>
+    public const string LineInfo = "-lineinfo";
 
     /// <summary>Asks ptxas for its register/spill report (CUBIN targets only).</summary>
     public const string PtxasVerbose = "--ptxas-options=-v";
@@ -59,13 +65,21 @@ public sealed class KernelCompiler
     }
 
     /// <summary>The full NVRTC option list for a target.</summary>
-    public static IReadOnlyList<string> OptionsFor(string target, ImageKind kind, IReadOnlyList<string>? extraOptions = null) =>
+    public static IReadOnlyList<string> OptionsFor(string target, ImageKind kind, (int Major, int Minor) nvrtcVersion, IReadOnlyList<string>? extraOptions = null) =>
     [
         $"--gpu-architecture={target}",
         .. CommonOptions,
+        .. WantsLineInfo(target, nvrtcVersion) ? [LineInfo] : Array.Empty<string>(),
         .. kind == ImageKind.Cubin ? [PtxasVerbose] : Array.Empty<string>(),
         .. extraOptions ?? [],
     ];
+
+    /// <summary>False only where -lineinfo is known to crash NVRTC: version 11.x targeting sm_90 or newer.</summary>
+    public static bool WantsLineInfo(string target, (int Major, int Minor) nvrtcVersion)
+    {
+        int number = int.Parse(target[(target.IndexOf('_') + 1)..].TrimEnd('a'), System.Globalization.CultureInfo.InvariantCulture);
+        return nvrtcVersion.Major >= 12 || number < 90;
+    }
 
     /// <summary>Compiles the embedded unit named <paramref name="unitName"/>, for example "smoke.cu".</summary>
     public CompiledModule Compile(string unitName, GpuArchitecture architecture) =>
@@ -77,7 +91,7 @@ public sealed class KernelCompiler
     public CompiledModule Compile(KernelSource unit, GpuArchitecture architecture, IReadOnlyList<string>? extraOptions = null)
     {
         var (target, kind) = TargetFor(architecture);
-        var options = OptionsFor(target, kind, extraOptions);
+        var options = OptionsFor(target, kind, NvrtcVersion, extraOptions);
         var key = KernelCache.Key(unit, headers, target, options, NvrtcVersion);
         if (cache != null && cache.TryRead(key, out var cachedKind, out var cachedImage, out var cachedLog) && cachedKind == kind)
         {

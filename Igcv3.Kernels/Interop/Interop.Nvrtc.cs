@@ -124,6 +124,34 @@ internal static partial class Interop
             IReadOnlyList<string> options, bool wantCubin)
         {
             NativeLibraries.Require(Libraries.Nvrtc);
+            // NVRTC's front end and ptxas recurse deeply on large kernels (nvcc runs them on an 8 MB
+            // main-thread stack); the 1.5 MB of a thread-pool thread overflows on our GEMM kernels
+            // and kills the process. So every compile gets a thread of its own with a large stack.
+            (byte[] Image, string Log) result = default;
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
+            var thread = new Thread(() =>
+            {
+                try
+                {
+                    result = CompileOnThisThread(source, name, headers, options, wantCubin);
+                }
+                catch (Exception e)
+                {
+                    failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+                }
+            }, CompilerStackBytes) { Name = "nvrtc " + name, IsBackground = true };
+            thread.Start();
+            thread.Join();
+            failure?.Throw();
+            return result;
+        }
+
+        /// <summary>Stack for the compiling thread: 64 MB, eight times what nvcc runs with.</summary>
+        const int CompilerStackBytes = 64 << 20;
+
+        static (byte[] Image, string Log) CompileOnThisThread(string source, string name, IReadOnlyList<(string Name, string Text)> headers,
+            IReadOnlyList<string> options, bool wantCubin)
+        {
             using var strings = new Utf8Strings();
             byte** headerTexts = strings.Array(headers.Select(h => h.Text));
             byte** headerNames = strings.Array(headers.Select(h => h.Name));
