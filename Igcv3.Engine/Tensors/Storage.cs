@@ -10,6 +10,7 @@ public abstract class Storage : IDisposable
         Backend = backend;
         DType = dtype;
         Length = length;
+        TensorScope.Track(this);
     }
 
     public IBackend Backend { get; }
