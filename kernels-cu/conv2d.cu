@@ -271,21 +271,7 @@ __device__ __forceinline__ void conv2d_backward_weight_impl(const float* __restr
     igc_gemm_tile<TM, TN>(acc, a, b, i0, j0, rBegin, rEnd);
 
     // partial[s, g·Cog + co, r] = acc                                                  partial [splits, Cout, R]
-    const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
-    float* slice = partial + (long long)s * Cout * R;
-#pragma unroll
-    for (int u = 0; u < TM; u++)
-    {
-        const int co = i0 + ty * TM + u;
-        if (co >= Cog) continue;
-        float* row = slice + (long long)(g * Cog + co) * R;
-#pragma unroll
-        for (int v = 0; v < TN; v++)
-        {
-            const int r = j0 + tx * TN + v;
-            if (r < R) row[r] = acc[u][v];
-        }
-    }
+    igc_store_partial_tile<TM, TN>(acc, partial + (long long)s * Cout * R, g * Cog, Cog, R, i0, j0);
 }
 
 #define IGC_CONV_FORWARD(TN, BN)                                                                              \

@@ -248,6 +248,31 @@ __device__ __forceinline__ void igc_gemm_tile(float (&acc)[TM][TN], const Loader
     }
 }
 
+/// Stores a thread's TM x TN accumulator tile (the layout igc_gemm_tile leaves: thread (ty, tx) =
+/// (threadIdx.x / 16, threadIdx.x % 16) holds rows i0 + ty*TM + u and columns j0 + tx*TN + v) into
+/// a row-major weight-gradient partial: element (i, j) goes to slice[(rowBase + i) * cols + j],
+/// rows >= `rows` and columns >= `cols` skipped. OVERWRITES: the *_backward_weight_reduce kernels
+/// sum the split slices afterwards.
+template <int TM, int TN>
+__device__ __forceinline__ void igc_store_partial_tile(const float (&acc)[TM][TN], float* __restrict__ slice,
+                                                       int rowBase, int rows, int cols, int i0, int j0)
+{
+    const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+#pragma unroll
+    for (int u = 0; u < TM; u++)
+    {
+        const int i = i0 + ty * TM + u;
+        if (i >= rows) continue;
+        float* row = slice + (long long)(rowBase + i) * cols;
+#pragma unroll
+        for (int v = 0; v < TN; v++)
+        {
+            const int j = j0 + tx * TN + v;
+            if (j < cols) row[j] = acc[u][v];
+        }
+    }
+}
+
 /// A row-major matrix slice read in quads along its contiguous axis, with an optional gather
 /// (the IGC permutation) on the column index. Element (row, col), for row < rows, col < cols:
 ///   base[row·stride + map(colBase + col)],   map = P(G)'s source map when G > 1, else identity.

@@ -161,21 +161,7 @@ __device__ __forceinline__ void pointwise_backward_weight_impl(const float* __re
     igc_gemm_tile<TM, TN>(acc, a, b, i0, j0, rBegin, rEnd);
 
     // partial[s, g*Ng + n, k] = acc (overwrite; summed over s by pointwise_backward_weight_reduce)
-    const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
-    float* slice = partial + (long long)s * Cout * Kg;
-#pragma unroll
-    for (int u = 0; u < TM; u++)
-    {
-        const int n = i0 + ty * TM + u;
-        if (n >= Ng) continue;
-        float* row = slice + (long long)(g * Ng + n) * Kg;
-#pragma unroll
-        for (int v = 0; v < TN; v++)
-        {
-            const int k = j0 + tx * TN + v;
-            if (k < Kg) row[k] = acc[u][v];
-        }
-    }
+    igc_store_partial_tile<TM, TN>(acc, partial + (long long)s * Cout * Kg, g * Ng, Ng, Kg, i0, j0);
 }
 
 #define IGC_PW_FORWARD(TN, BN)                                                                                  \

@@ -69,6 +69,17 @@ public class ElementwiseTests
     }
 
     [Fact]
+    public void Add_RejectsDeviceMismatch_NamingBothDevices()
+    {
+        var other = new Igcv3.Engine.Cpu.CpuBackend(); // a second backend instance stands in for another device
+        var a = Make.Random([2, 3], 1);
+        var b = Tensor.RandomUniform(other, [2, 3], new Random(2), dtype: DType.F64);
+        var e = Assert.Throws<ArgumentException>(() => Ops.Add(a, b));
+        Assert.Contains("add", e.Message);
+        Assert.Contains("one device", e.Message);
+    }
+
+    [Fact]
     public void Reshape_RejectsWrongCount()
     {
         var x = Make.Random([2, 3], 1);
