@@ -1,0 +1,353 @@
+// Checks every kernel of kernels-cu against plain loops in double, under the host emulation of
+// cuda_emu.h. Build and run with run.sh beside this file.
+#include "cuda_emu.h"
+#include <cstdio>
+#include <random>
+#include <string>
+#include <functional>
+
+#include "elementwise.cu"
+#include "pointwise.cu"
+#include "depthwise.cu"
+#include "batchnorm.cu"
+#include "conv2d.cu"
+#include "pooling.cu"
+#include "loss.cu"
+#include "sgd.cu"
+#include "linear.cu"
+
+static std::mt19937 rng(1234);
+static int failures = 0, checks = 0;
+
+struct Buf {
+    std::vector<float> store; float* p; int n;
+    Buf(int count, int off = 0) : store(count + 16), n(count) {
+        float* base = store.data(); while (((uintptr_t)base & 15) != 0) base++; p = base + off; }
+    void rand(float lo = -1, float hi = 1) { std::uniform_real_distribution<float> d(lo, hi); for (int i = 0; i < n; i++) p[i] = d(rng); }
+    void fill(float v) { for (int i = 0; i < n; i++) p[i] = v; }
+    std::vector<double> d() const { return std::vector<double>(p, p + n); }
+    float& operator[](int i) { return p[i]; }
+};
+static void check(const std::string& name, const float* got, const std::vector<double>& want, double tol = 2e-5)
+{
+    checks++;
+    double worst = 0; int at = -1;
+    for (size_t i = 0; i < want.size(); i++) {
+        double e = std::fabs(got[i] - want[i]) / std::max(1.0, std::fabs(want[i]));
+        if (!(e <= worst)) { worst = e; at = (int)i; }
+    }
+    if (!(worst <= tol)) { failures++; printf("FAIL %s: max rel err %.3g at %d (got %.7g want %.7g)\n", name.c_str(), worst, at, got[at], want[at]); }
+}
+static unsigned cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+static int tile(int d) { return d <= 16 ? 16 : d <= 32 ? 32 : 64; }
+static int psrc(int d, int C, int G) { return G <= 1 ? d : (d % G) * (C / G) + d / G; }
+
+// ---------------------------------------------------------------- pointwise
+using PwFwd = void (*)(const float*, const float*, float*, int, int, int, int, int, int);
+using PwBw = void (*)(const float*, const float*, float*, int, int, int, int, int, int, int, int);
+static void test_pointwise(int M, int Cin, int Cout, int groups, int gin, int gout, int off)
+{
+    char tag[128]; snprintf(tag, sizeof tag, "pw M%d %d->%d g%d in%d out%d off%d", M, Cin, Cout, groups, gin, gout, off);
+    int Kg = Cin / groups, Ng = Cout / groups;
+    Buf x(M * Cin, off), w(Cout * Kg, off), y(M * Cout, off), dy(M * Cout, off), dx(M * Cin, off), dw(Cout * Kg, off);
+    x.rand(); w.rand(); dy.rand();
+    // reference: x'[m,c] = x[m, src_in(c)]; z[m,s]; y[m, d] = z[m, src_out(d)]
+    std::vector<double> z((size_t)M * Cout), yref((size_t)M * Cout), dxref((size_t)M * Cin), dwref((size_t)Cout * Kg);
+    for (int m = 0; m < M; m++) for (int s = 0; s < Cout; s++) {
+        int g = s / Ng; double a = 0;
+        for (int k = 0; k < Kg; k++) a += (double)w[s * Kg + k] * x[m * Cin + psrc(g * Kg + k, Cin, gin)];
+        z[(size_t)m * Cout + s] = a; }
+    for (int m = 0; m < M; m++) for (int d = 0; d < Cout; d++) yref[(size_t)m * Cout + d] = z[(size_t)m * Cout + psrc(d, Cout, gout)];
+    // dz[m, s] = dy[m, d] where src_out(d) = s
+    std::vector<double> dz((size_t)M * Cout);
+    for (int m = 0; m < M; m++) for (int d = 0; d < Cout; d++) dz[(size_t)m * Cout + psrc(d, Cout, gout)] = dy[m * Cout + d];
+    Buf dx0(M * Cin, off), dw0(Cout * Kg, off); dx0.rand(); dw0.rand();
+    for (int i = 0; i < M * Cin; i++) dxref[i] = dx0[i];
+    for (int i = 0; i < Cout * Kg; i++) dwref[i] = dw0[i];
+    for (int m = 0; m < M; m++) for (int s = 0; s < Cout; s++) {
+        int g = s / Ng;
+        for (int k = 0; k < Kg; k++) {
+            int c = psrc(g * Kg + k, Cin, gin);
+            dxref[(size_t)m * Cin + c] += dz[(size_t)m * Cout + s] * w[s * Kg + k];
+            dwref[(size_t)s * Kg + k] += dz[(size_t)m * Cout + s] * x[m * Cin + c];
+        } }
+    PwFwd fwd[3] = {pointwise_forward_64x16, pointwise_forward_64x32, pointwise_forward_64x64};
+    PwFwd bwd[3] = {pointwise_backward_data_64x16, pointwise_backward_data_64x32, pointwise_backward_data_64x64};
+    int bns[3] = {16, 32, 64};
+    for (int v = 0; v < 3; v++) {
+        y.fill(12345);
+        launch(fwd[v], dim3{cdiv(M, 64), cdiv(Ng, bns[v]), (unsigned)groups}, 256, (const float*)x.p, (const float*)w.p, y.p, M, Cin, Cout, groups, gin, gout);
+        check(std::string(tag) + " fwd" + std::to_string(bns[v]), y.p, yref);
+        for (int i = 0; i < M * Cin; i++) dx[i] = dx0[i];
+        launch(bwd[v], dim3{cdiv(M, 64), cdiv(Kg, bns[v]), (unsigned)groups}, 256, (const float*)dy.p, (const float*)w.p, dx.p, M, Cin, Cout, groups, gin, gout);
+        check(std::string(tag) + " bwd-data" + std::to_string(bns[v]), dx.p, dxref);
+    }
+    PwBw bww[9] = {pointwise_backward_weight_16x16, pointwise_backward_weight_16x32, pointwise_backward_weight_16x64,
+                   pointwise_backward_weight_32x16, pointwise_backward_weight_32x32, pointwise_backward_weight_32x64,
+                   pointwise_backward_weight_64x16, pointwise_backward_weight_64x32, pointwise_backward_weight_64x64};
+    for (int v = 0; v < 9; v++) {
+        int BM = bns[v / 3], BN = bns[v % 3];
+        for (int rps : {M, 16, 23}) {
+            int splits = cdiv(M, rps);
+            Buf partial(splits * Cout * Kg); partial.fill(777);
+            launch(bww[v], dim3{cdiv(Ng, BM), cdiv(Kg, BN), (unsigned)(groups * splits)}, 256, (const float*)dy.p, (const float*)x.p, partial.p, M, Cin, Cout, groups, gin, gout, splits, rps);
+            for (int i = 0; i < Cout * Kg; i++) dw[i] = dw0[i];
+            launch(pointwise_backward_weight_reduce, dim3{2, 1, 1}, 256, (const float*)partial.p, dw.p, Cout * Kg, splits);
+            check(std::string(tag) + " bwd-w" + std::to_string(BM) + "x" + std::to_string(BN) + " rps" + std::to_string(rps), dw.p, dwref, 5e-5);
+        }
+    }
+}
+static void test_shuffle(int rows, int C, int G)
+{
+    Buf x(rows * C, 1), y(rows * C), dy(rows * C), dx(rows * C, 1); x.rand(); dy.rand(); dx.rand();
+    std::vector<double> yref(rows * C), dxref = dx.d();
+    for (int r = 0; r < rows; r++) for (int g = 0; g < G; g++) for (int j = 0; j < C / G; j++) {
+        yref[r * C + j * G + g] = x[r * C + g * (C / G) + j];
+        dxref[r * C + g * (C / G) + j] += dy[r * C + j * G + g]; }
+    launch(channel_shuffle_forward, dim3{2, 1, 1}, 256, (const float*)x.p, y.p, rows, C, G);
+    check("shuffle fwd C" + std::to_string(C) + " G" + std::to_string(G), y.p, yref, 0);
+    launch(channel_shuffle_backward, dim3{3, 1, 1}, 256, (const float*)dy.p, dx.p, rows, C, G);
+    check("shuffle bwd C" + std::to_string(C) + " G" + std::to_string(G), dx.p, dxref, 1e-6);
+}
+
+// ---------------------------------------------------------------- depthwise
+static void test_depthwise(int N, int H, int W, int C, int S, int off)
+{
+    char tag[128]; snprintf(tag, sizeof tag, "dw N%d %dx%d C%d s%d off%d", N, H, W, C, S, off);
+    int Ho = (H - 1) / S + 1, Wo = (W - 1) / S + 1;
+    Buf x(N * H * W * C, off), w(C * 9, off), y(N * Ho * Wo * C, off), dy(N * Ho * Wo * C, off), dx(N * H * W * C, off), dw(C * 9);
+    x.rand(); w.rand(); dy.rand(); dx.rand(); dw.rand();
+    std::vector<double> yref(y.n), dxref = dx.d(), dwref = dw.d();
+    for (int n = 0; n < N; n++) for (int ho = 0; ho < Ho; ho++) for (int wo = 0; wo < Wo; wo++) for (int c = 0; c < C; c++)
+        for (int kh = 0; kh < 3; kh++) for (int kw = 0; kw < 3; kw++) {
+            int h = ho * S - 1 + kh, ww = wo * S - 1 + kw;
+            if (h < 0 || h >= H || ww < 0 || ww >= W) continue;
+            int xi = ((n * H + h) * W + ww) * C + c, yi = ((n * Ho + ho) * Wo + wo) * C + c;
+            yref[yi] += (double)x[xi] * w[c * 9 + kh * 3 + kw];
+            dxref[xi] += (double)dy[yi] * w[c * 9 + kh * 3 + kw];
+            dwref[c * 9 + kh * 3 + kw] += (double)dy[yi] * x[xi]; }
+    y.fill(999);
+    launch(depthwise3x3_forward, dim3{3, 1, 1}, 256, (const float*)x.p, (const float*)w.p, y.p, N, H, W, C, S);
+    check(std::string(tag) + " fwd", y.p, yref);
+    launch(depthwise3x3_backward_data, dim3{2, 1, 1}, 256, (const float*)dy.p, (const float*)w.p, dx.p, N, H, W, C, S);
+    check(std::string(tag) + " bwd-data", dx.p, dxref);
+    for (int splits : {1, 3, 7}) {
+        Buf partial(splits * C * 9); partial.fill(555);
+        Buf dwc(C * 9); for (int i = 0; i < C * 9; i++) dwc[i] = dw[i];
+        launch(depthwise3x3_backward_weight, dim3{cdiv(C, 32), (unsigned)splits, 1}, 256, (const float*)dy.p, (const float*)x.p, partial.p, N, H, W, C, S);
+        launch(depthwise3x3_backward_weight_reduce, dim3{1, 1, 1}, 256, (const float*)partial.p, dwc.p, C * 9, splits);
+        check(std::string(tag) + " bwd-w splits" + std::to_string(splits), dwc.p, dwref, 5e-5);
+    }
+}
+
+// ---------------------------------------------------------------- conv2d
+using CvFwd = void (*)(const float*, const float*, float*, int, int, int, int, int, int, int, int, int);
+using CvBw = void (*)(const float*, const float*, float*, int, int, int, int, int, int, int, int, int, int, int);
+static void test_conv(int N, int H, int W, int Cin, int Cout, int K, int S, int P, int groups, int off)
+{
+    char tag[160]; snprintf(tag, sizeof tag, "conv N%d %dx%d %d->%d K%d S%d P%d g%d off%d", N, H, W, Cin, Cout, K, S, P, groups, off);
+    int Cig = Cin / groups, Cog = Cout / groups, R = K * K * Cig;
+    int Ho = (H + 2 * P - K) / S + 1, Wo = (W + 2 * P - K) / S + 1;
+    Buf x(N * H * W * Cin, off), w(Cout * R, off), y(N * Ho * Wo * Cout, off), dy(N * Ho * Wo * Cout, off), dx(N * H * W * Cin, off), dw(Cout * R);
+    x.rand(); w.rand(); dy.rand(); dx.rand(); dw.rand();
+    std::vector<double> yref(y.n), dxref = dx.d(), dwref = dw.d();
+    for (int n = 0; n < N; n++) for (int ho = 0; ho < Ho; ho++) for (int wo = 0; wo < Wo; wo++) for (int co = 0; co < Cout; co++) {
+        int g = co / Cog, yi = ((n * Ho + ho) * Wo + wo) * Cout + co;
+        for (int kh = 0; kh < K; kh++) for (int kw = 0; kw < K; kw++) for (int ci = 0; ci < Cig; ci++) {
+            int h = ho * S - P + kh, ww = wo * S - P + kw;
+            if (h < 0 || h >= H || ww < 0 || ww >= W) continue;
+            int xi = ((n * H + h) * W + ww) * Cin + g * Cig + ci, wi = ((co * K + kh) * K + kw) * Cig + ci;
+            yref[yi] += (double)x[xi] * w[wi]; dxref[xi] += (double)dy[yi] * w[wi]; dwref[wi] += (double)dy[yi] * x[xi]; } }
+    CvFwd fwd[3] = {conv2d_forward_64x16, conv2d_forward_64x32, conv2d_forward_64x64};
+    CvFwd bwd[3] = {conv2d_backward_data_64x16, conv2d_backward_data_64x32, conv2d_backward_data_64x64};
+    int bns[3] = {16, 32, 64};
+    for (int v = 0; v < 3; v++) {
+        y.fill(4321);
+        launch(fwd[v], dim3{cdiv(N * Ho * Wo, 64), cdiv(Cog, bns[v]), (unsigned)groups}, 256, (const float*)x.p, (const float*)w.p, y.p, N, H, W, Cin, Cout, K, S, P, groups);
+        check(std::string(tag) + " fwd" + std::to_string(bns[v]), y.p, yref);
+        Buf dxc(dx.n, off); for (int i = 0; i < dx.n; i++) dxc[i] = dx[i];
+        launch(bwd[v], dim3{cdiv(N * H * W, 64), cdiv(Cig, bns[v]), (unsigned)groups}, 256, (const float*)dy.p, (const float*)w.p, dxc.p, N, H, W, Cin, Cout, K, S, P, groups);
+        check(std::string(tag) + " bwd-data" + std::to_string(bns[v]), dxc.p, dxref);
+    }
+    CvBw bww[9] = {conv2d_backward_weight_16x16, conv2d_backward_weight_16x32, conv2d_backward_weight_16x64,
+                   conv2d_backward_weight_32x16, conv2d_backward_weight_32x32, conv2d_backward_weight_32x64,
+                   conv2d_backward_weight_64x16, conv2d_backward_weight_64x32, conv2d_backward_weight_64x64};
+    int pix = N * Ho * Wo;
+    for (int v = 0; v < 9; v++) {
+        int BM = bns[v / 3], BN = bns[v % 3];
+        if (v != 0 && v != 8 && v != 6 && v != 2 && !(BM == tile(Cog) && BN == tile(R))) continue;
+        for (int rps : {pix, 16, 21}) {
+            int splits = cdiv(pix, rps);
+            Buf partial(splits * Cout * R); partial.fill(777);
+            launch(bww[v], dim3{cdiv(Cog, BM), cdiv(R, BN), (unsigned)(groups * splits)}, 256, (const float*)dy.p, (const float*)x.p, partial.p, N, H, W, Cin, Cout, K, S, P, groups, splits, rps);
+            Buf dwc(dw.n); for (int i = 0; i < dw.n; i++) dwc[i] = dw[i];
+            launch(conv2d_backward_weight_reduce, dim3{2, 1, 1}, 256, (const float*)partial.p, dwc.p, Cout * R, splits);
+            check(std::string(tag) + " bwd-w" + std::to_string(BM) + "x" + std::to_string(BN) + " rps" + std::to_string(rps), dwc.p, dwref, 5e-5);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- batch norm
+static void test_batchnorm(int M, int C, int act, bool training, int splits, int off)
+{
+    char tag[128]; snprintf(tag, sizeof tag, "bn M%d C%d act%d train%d splits%d off%d", M, C, act, training, splits, off);
+    Buf x(M * C, off), gamma(C), beta(C), rm(C), rv(C), y(M * C, off), sm(C), si(C), dy(M * C, off), dx(M * C, off), dg(C), db(C);
+    x.rand(-2, 5); gamma.rand(0.5, 2); beta.rand(); rm.rand(); rv.rand(0.5, 2); dy.rand(); dx.rand(); dg.rand(); db.rand();
+    for (int i = 0; i < M * C; i++) x[i] += 100.0f; // large mean, modest variance
+    std::vector<double> mean(C), inv(C), rmref = rm.d(), rvref = rv.d(), yref(M * C), dxref = dx.d(), dgref = dg.d(), dbref = db.d();
+    float mom = 0.1f, eps = 1e-5f;
+    for (int c = 0; c < C; c++) {
+        if (training) {
+            double s = 0; for (int m = 0; m < M; m++) s += x[m * C + c]; s /= M;
+            double q = 0; for (int m = 0; m < M; m++) q += (x[m * C + c] - s) * (x[m * C + c] - s);
+            mean[c] = s; inv[c] = 1 / std::sqrt(q / M + eps);
+            rmref[c] = (1 - mom) * rm[c] + mom * s; rvref[c] = (1 - mom) * rv[c] + mom * q / (M - 1);
+        } else { mean[c] = rm[c]; inv[c] = 1 / std::sqrt((double)rv[c] + eps); } }
+    auto actf = [&](double v) { return act == 1 ? std::max(v, 0.0) : act == 2 ? std::min(std::max(v, 0.0), 6.0) : v; };
+    for (int m = 0; m < M; m++) for (int c = 0; c < C; c++) yref[m * C + c] = actf(gamma[c] * (x[m * C + c] - mean[c]) * inv[c] + beta[c]);
+    Buf partial(splits * 3 * C * 2);
+    double* part = reinterpret_cast<double*>(partial.p);
+    if (training) {
+        launch(batchnorm_forward_stats, dim3{cdiv(C, 32), (unsigned)splits, 1}, 256, (const float*)x.p, part, M, C);
+        launch(batchnorm_forward_finalize, dim3{cdiv(C, 256), 1, 1}, 256, (const double*)part, splits, M, C, mom, eps, rm.p, rv.p, sm.p, si.p);
+        check(std::string(tag) + " running mean", rm.p, rmref, 1e-6); check(std::string(tag) + " running var", rv.p, rvref, 1e-5);
+    } else launch(batchnorm_eval_stats, dim3{1, 1, 1}, 256, (const float*)rm.p, (const float*)rv.p, sm.p, si.p, C, eps);
+    check(std::string(tag) + " saveMean", sm.p, mean, 1e-6); check(std::string(tag) + " saveInvStd", si.p, inv, 1e-4);
+    launch(batchnorm_forward_apply, dim3{2, 1, 1}, 256, (const float*)x.p, (const float*)gamma.p, (const float*)beta.p, (const float*)sm.p, (const float*)si.p, y.p, M, C, act);
+    check(std::string(tag) + " y", y.p, yref, 2e-3); // x ~ 100: (x - mean) loses ~1e-5 absolute
+    // backward from the kernel's y (mask) and saved stats
+    auto pass = [&](float v) { return act == 1 ? v > 0 : act == 2 ? (v > 0 && v < 6) : true; };
+    std::vector<double> sg(C), sgx(C);
+    for (int m = 0; m < M; m++) for (int c = 0; c < C; c++) if (pass(y[m * C + c])) {
+        double xh = (x[m * C + c] - (double)sm[c]) * si[c]; sg[c] += dy[m * C + c]; sgx[c] += dy[m * C + c] * xh; }
+    for (int c = 0; c < C; c++) { dbref[c] += sg[c]; dgref[c] += sgx[c]; }
+    for (int m = 0; m < M; m++) for (int c = 0; c < C; c++) {
+        double g = pass(y[m * C + c]) ? dy[m * C + c] : 0, d = g;
+        if (training) { double xh = (x[m * C + c] - (double)sm[c]) * si[c]; d = g - sg[c] / M - xh * sgx[c] / M; }
+        dxref[m * C + c] += gamma[c] * (double)si[c] * d; }
+    Buf sums(2 * C);
+    launch(batchnorm_backward_stats, dim3{cdiv(C, 32), (unsigned)splits, 1}, 256, (const float*)x.p, (const float*)y.p, (const float*)dy.p, (const float*)sm.p, (const float*)si.p, part, M, C, act);
+    launch(batchnorm_backward_finalize, dim3{cdiv(C, 256), 1, 1}, 256, (const double*)part, splits, C, dg.p, db.p, sums.p);
+    check(std::string(tag) + " dgamma", dg.p, dgref, 1e-3); check(std::string(tag) + " dbeta", db.p, dbref, 1e-5);
+    launch(batchnorm_backward_data, dim3{3, 1, 1}, 256, (const float*)x.p, (const float*)y.p, (const float*)dy.p, (const float*)gamma.p, (const float*)sm.p, (const float*)si.p, (const float*)(training ? sums.p : nullptr), dx.p, M, C, act, (int)training);
+    check(std::string(tag) + " dx", dx.p, dxref, 2e-3);
+}
+
+// ---------------------------------------------------------------- pooling, loss, sgd, elementwise, linear
+static void test_pool(int N, int H, int W, int C, int K, int S, int P)
+{
+    char tag[128]; snprintf(tag, sizeof tag, "pool N%d %dx%d C%d K%d S%d P%d", N, H, W, C, K, S, P);
+    int HW = H * W;
+    Buf x(N * HW * C), y(N * C), dy(N * C), dx(N * HW * C); x.rand(); dy.rand(); dx.rand();
+    for (int i = 0; i < x.n; i += 7) x[i] = x[(i * 13) % x.n]; // ties
+    for (int i = 0; i < x.n; i += 5) x[i] = 0.25f;
+    std::vector<double> yref(N * C), dxref = dx.d();
+    for (int n = 0; n < N; n++) for (int c = 0; c < C; c++) { double s = 0; for (int p = 0; p < HW; p++) s += x[(n * HW + p) * C + c]; yref[n * C + c] = s / HW;
+        for (int p = 0; p < HW; p++) dxref[(n * HW + p) * C + c] += dy[n * C + c] / HW; }
+    launch(global_avgpool_forward, dim3{cdiv(C, 32), (unsigned)N, 1}, 256, (const float*)x.p, y.p, N, HW, C);
+    check(std::string(tag) + " gap fwd", y.p, yref);
+    launch(global_avgpool_backward, dim3{2, 1, 1}, 256, (const float*)dy.p, dx.p, N, HW, C);
+    check(std::string(tag) + " gap bwd", dx.p, dxref);
+    int Ho = (H + 2 * P - K) / S + 1, Wo = (W + 2 * P - K) / S + 1;
+    Buf my(N * Ho * Wo * C), mdy(N * Ho * Wo * C), mdx(N * HW * C); mdy.rand(); mdx.rand();
+    std::vector<double> myref(my.n), mdxref = mdx.d();
+    for (int n = 0; n < N; n++) for (int ho = 0; ho < Ho; ho++) for (int wo = 0; wo < Wo; wo++) for (int c = 0; c < C; c++) {
+        int best = -1;
+        for (int h = ho * S - P; h < ho * S - P + K; h++) for (int w = wo * S - P; w < wo * S - P + K; w++) {
+            if (h < 0 || h >= H || w < 0 || w >= W) continue;
+            int i = ((n * H + h) * W + w) * C + c; if (best < 0 || x[i] > x[best]) best = i; }
+        int o = ((n * Ho + ho) * Wo + wo) * C + c; myref[o] = x[best]; mdxref[best] += mdy[o]; }
+    launch(maxpool_forward, dim3{2, 1, 1}, 256, (const float*)x.p, my.p, N, H, W, C, K, S, P);
+    check(std::string(tag) + " maxpool fwd", my.p, myref, 0);
+    launch(maxpool_backward, dim3{3, 1, 1}, 256, (const float*)x.p, (const float*)mdy.p, mdx.p, N, H, W, C, K, S, P);
+    check(std::string(tag) + " maxpool bwd", mdx.p, mdxref, 1e-6);
+}
+static void test_loss(int N, int K, float eps)
+{
+    char tag[64]; snprintf(tag, sizeof tag, "xent N%d K%d eps%.2f", N, K, eps);
+    Buf z(N * K), p(N * K), rl(N), loss(1), dl(1), dz(N * K); z.rand(-20, 30); dz.rand(); dl[0] = 0.7f;
+    std::vector<int> lab(N); for (int n = 0; n < N; n++) lab[n] = (n * 7 + 3) % K;
+    std::vector<double> pref(N * K), dzref = dz.d(); double total = 0;
+    for (int n = 0; n < N; n++) { double mx = -1e300, se = 0, sz = 0;
+        for (int k = 0; k < K; k++) mx = std::max(mx, (double)z[n * K + k]);
+        for (int k = 0; k < K; k++) { se += std::exp(z[n * K + k] - mx); sz += z[n * K + k]; }
+        for (int k = 0; k < K; k++) pref[n * K + k] = std::exp(z[n * K + k] - mx) / se;
+        total += mx + std::log(se) - (1 - eps) * z[n * K + lab[n]] - eps / K * sz; }
+    launch(softmax_xent_forward_rows, dim3{(unsigned)N, 1, 1}, 256, (const float*)z.p, (const int*)lab.data(), p.p, rl.p, N, K, eps);
+    launch(softmax_xent_forward_mean, dim3{1, 1, 1}, 256, (const float*)rl.p, loss.p, N);
+    check(std::string(tag) + " probs", p.p, pref, 1e-5);
+    check(std::string(tag) + " loss", loss.p, {total / N}, 1e-5);
+    for (int n = 0; n < N; n++) for (int k = 0; k < K; k++) dzref[n * K + k] += 0.7 * (p[n * K + k] - ((k == lab[n] ? 1 - eps : 0) + eps / K)) / N;
+    launch(softmax_xent_backward, dim3{2, 1, 1}, 256, (const float*)p.p, (const int*)lab.data(), (const float*)dl.p, dz.p, N, K, eps);
+    check(std::string(tag) + " dlogits", dz.p, dzref, 1e-6);
+}
+static void test_sgd(int n, int decayed, bool nesterov, float mu)
+{
+    Buf p(n), g(n), b(n); p.rand(); g.rand(); b.rand();
+    std::vector<double> pr = p.d(), br = b.d(); float lr = 0.05f, wd = 0.01f;
+    for (int i = 0; i < n; i++) { double gg = g[i] + (i < decayed ? wd * p[i] : 0); br[i] = mu * b[i] + gg; gg = nesterov ? gg + mu * br[i] : br[i]; pr[i] = p[i] - lr * gg; }
+    launch(sgd_step, dim3{2, 1, 1}, 256, p.p, (const float*)g.p, b.p, n, decayed, lr, mu, wd, (int)nesterov);
+    check("sgd p", p.p, pr, 1e-6); check("sgd buf", b.p, br, 1e-6);
+}
+static void test_elementwise(int n, int off)
+{
+    Buf a(n, off), b(n, off), y(n, off), dy(n, off), dx(n, off); a.rand(-8, 8); b.rand(); dy.rand(); dx.rand();
+    std::vector<double> r(n);
+    for (int i = 0; i < n; i++) r[i] = (double)a[i] + b[i];
+    launch(elementwise_add, dim3{2, 1, 1}, 256, (const float*)a.p, (const float*)b.p, y.p, n); check("add n" + std::to_string(n), y.p, r, 2e-7);
+    std::vector<double> acc = dx.d(); for (int i = 0; i < n; i++) acc[i] += a[i];
+    launch(elementwise_accumulate, dim3{1, 1, 1}, 256, (const float*)a.p, dx.p, n); check("accumulate n" + std::to_string(n), dx.p, acc, 2e-7);
+    for (int act = 0; act < 3; act++) {
+        std::vector<double> f(n), bw = dx.d();
+        for (int i = 0; i < n; i++) { double v = a[i]; f[i] = act == 1 ? std::max(v, 0.0) : act == 2 ? std::min(std::max(v, 0.0), 6.0) : v;
+            bool ps = act == 0 || (act == 1 ? f[i] > 0 : (f[i] > 0 && f[i] < 6)); if (ps) bw[i] += dy[i]; }
+        launch(elementwise_activation_forward, dim3{3, 1, 1}, 256, (const float*)a.p, y.p, n, act); check("act fwd " + std::to_string(act), y.p, f, 0);
+        launch(elementwise_activation_backward, dim3{3, 1, 1}, 256, (const float*)y.p, (const float*)dy.p, dx.p, n, act); check("act bwd " + std::to_string(act), dx.p, bw, 2e-7);
+    }
+    float v = -2.5f; unsigned bits; memcpy(&bits, &v, 4);
+    launch(elementwise_fill, dim3{1, 1, 1}, 256, (unsigned*)y.p, n, bits); check("fill", y.p, std::vector<double>(n, -2.5), 0);
+}
+static void test_linear(int N, int Out)
+{
+    Buf y(N * Out), b(Out), dy(N * Out), db(Out); y.rand(); b.rand(); dy.rand(); db.rand();
+    std::vector<double> yr = y.d(), dbr = db.d();
+    for (int n = 0; n < N; n++) for (int o = 0; o < Out; o++) { yr[n * Out + o] += b[o]; dbr[o] += dy[n * Out + o]; }
+    launch(linear_add_bias, dim3{2, 1, 1}, 256, y.p, (const float*)b.p, N, Out); check("linear bias fwd", y.p, yr, 2e-7);
+    launch(linear_bias_backward, dim3{cdiv(Out, 32), 1, 1}, 256, (const float*)dy.p, db.p, N, Out); check("linear bias bwd", db.p, dbr, 1e-5);
+}
+
+int main(int argc, char** argv)
+{
+    std::string only = argc > 1 ? argv[1] : "";
+    auto want = [&](const char* s) { return only.empty() || only == s; };
+    if (want("ew")) { for (int n : {1, 3, 4, 1000, 1027}) for (int off : {0, 1}) test_elementwise(n, off); test_linear(5, 37); test_linear(3, 10);
+        test_sgd(1000, 613, false, 0.9f); test_sgd(999, 999, true, 0.9f); test_sgd(37, 0, false, 0.0f); }
+    if (want("loss")) { test_loss(5, 10, 0.1f); test_loss(3, 1000, 0.0f); test_loss(1, 300, 0.2f); }
+    if (want("pool")) { test_pool(3, 5, 5, 7, 3, 2, 1); test_pool(1, 1, 1, 33, 1, 1, 0); test_pool(2, 8, 6, 4, 3, 2, 1); test_pool(2, 7, 7, 5, 2, 2, 0); test_pool(1, 4, 4, 3, 3, 1, 1); }
+    if (want("shuffle")) { test_shuffle(5, 12, 3); test_shuffle(3, 12, 2); test_shuffle(2, 7, 7); test_shuffle(2, 8, 1); }
+    if (want("pw")) {
+        test_pointwise(75, 12, 18, 3, 2, 3, 0);
+        test_pointwise(75, 12, 18, 3, 2, 3, 1);
+        test_pointwise(25, 16, 96, 2, 0, 2, 0);
+        test_pointwise(25, 16, 96, 2, 0, 2, 1);
+        test_pointwise(70, 96, 16, 2, 2, 0, 0);
+        test_pointwise(3, 7, 5, 1, 0, 0, 0);
+        test_pointwise(130, 40, 80, 1, 4, 8, 0);
+        test_pointwise(9, 18, 12, 6, 3, 4, 1);
+        test_pointwise(1, 4, 4, 1, 0, 0, 0);
+    }
+    if (want("dw")) { for (int S : {1, 2}) for (int off : {0, 1}) { test_depthwise(3, 5, 5, 8, S, off); test_depthwise(1, 1, 1, 33, S, off); test_depthwise(2, 7, 8, 3, S, off); test_depthwise(1, 6, 9, 36, S, off); } }
+    if (want("bn")) { for (int act = 0; act < 3; act++) { test_batchnorm(75, 7, act, true, 3, 0); test_batchnorm(75, 8, act, false, 2, 1); }
+        test_batchnorm(1000, 40, 2, true, 1, 0); test_batchnorm(1000, 40, 1, true, 9, 0); test_batchnorm(2, 3, 0, true, 5, 0); test_batchnorm(64, 36, 2, false, 4, 0); }
+    if (want("conv")) {
+        test_conv(2, 5, 5, 3, 8, 3, 2, 1, 1, 0);      // stem-like
+        test_conv(1, 7, 6, 6, 9, 3, 1, 1, 3, 1);      // groups 3, odd
+        test_conv(2, 5, 5, 8, 8, 3, 2, 1, 2, 0);      // vec paths, stride 2
+        test_conv(1, 9, 9, 4, 20, 7, 2, 3, 1, 0);     // 7x7/2 stem
+        test_conv(3, 4, 4, 8, 12, 1, 2, 0, 4, 0);     // shortcut 1x1 stride 2 grouped
+        test_conv(1, 1, 1, 5, 3, 3, 1, 1, 1, 0);      // H = W = 1
+        test_conv(1, 6, 6, 40, 36, 3, 1, 1, 2, 0);    // R = 180 > 64
+    }
+    printf("%d checks, %d failures\n", checks, failures);
+    return failures != 0;
+}
