@@ -56,17 +56,23 @@ public sealed partial class CudaBackendOfflineTests
         public readonly List<ulong> Freed = [];
         public int Synchronized;
         public long Limit = long.MaxValue;
+        private readonly Dictionary<ulong, long> _live = [];
 
         public CachingAllocator Allocator() => new(
             bytes =>
             {
-                if (Allocated.Sum() + bytes > Limit) throw new CudaException("cuMemAlloc_v2", 2, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory");
+                if (_live.Values.Sum() + bytes > Limit) throw new CudaException("cuMemAlloc_v2", 2, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory");
                 Allocated.Add(bytes);
                 ulong p = Next;
                 Next += (ulong)bytes;
+                _live[p] = bytes;
                 return p;
             },
-            p => Freed.Add(p),
+            p =>
+            {
+                Freed.Add(p);
+                _live.Remove(p);
+            },
             () => Synchronized++);
     }
 
