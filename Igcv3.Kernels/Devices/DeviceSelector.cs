@@ -1,5 +1,6 @@
 using Igcv3.Engine;
 using Igcv3.Engine.Cpu;
+using Igcv3.Kernels.Cuda;
 
 namespace Igcv3.Kernels;
 
@@ -15,15 +16,20 @@ public sealed record DeviceSelection(IBackend Backend, string Description)
 /// <item>"cpu": the CPU reference backend.</item>
 /// <item>"cuda" or "cuda:N": device N (0 by default) through <c>cudaBackend</c>; throws with the
 /// reason when there is no usable device.</item>
-/// <item>"auto": CUDA device 0 when it opens and a CUDA backend is given, else the CPU, with the
-/// reason in the description, for example "cpu (no CUDA driver: libcuda.so.1 not found)".</item>
+/// <item>"auto": CUDA device 0 when it opens and a CUDA backend is given and starts, else the CPU,
+/// with the reason in the description, for example "cpu (no CUDA driver: libcuda.so.1 not found)".</item>
 /// </list>
+/// <see cref="Select(string)"/> uses the engine's <see cref="CudaBackend"/>; the overload with a
+/// factory lets tests substitute one (or pass none).
 /// The CUDA backend is passed in as a factory (it owns the <see cref="CudaDevice"/> it is given),
 /// so this selector does not depend on how, or whether, that backend is built.
 /// </summary>
 public static class DeviceSelector
 {
-    public static DeviceSelection Select(string device, Func<CudaDevice, IBackend>? cudaBackend = null)
+    /// <summary>The user's choice with the engine's CUDA backend: what the trainer calls.</summary>
+    public static DeviceSelection Select(string device) => Select(device, CudaBackend.Create);
+
+    public static DeviceSelection Select(string device, Func<CudaDevice, IBackend>? cudaBackend)
     {
         ArgumentNullException.ThrowIfNull(device);
         var choice = device.Trim().ToLowerInvariant();
@@ -37,7 +43,15 @@ public static class DeviceSelector
                 found.Dispose();
                 return Cpu($"{description} found, but no CUDA backend was given");
             }
-            return Cuda(found!, cudaBackend);
+            try
+            {
+                return Cuda(found!, cudaBackend);
+            }
+            catch (Exception e) when (e is CudaInteropException or DllNotFoundException or NotSupportedException or EntryPointNotFoundException)
+            {
+                // A GPU without a working NVRTC or cuBLAS: train on the CPU and say why.
+                return Cpu($"a CUDA device was found, but the CUDA backend could not start: {e.Message}");
+            }
         }
         if (choice == "cuda" || choice.StartsWith("cuda:", StringComparison.Ordinal))
         {

@@ -1,6 +1,7 @@
 using Igcv3.Engine;
 using Igcv3.Engine.Cpu;
 using Igcv3.Kernels;
+using Igcv3.Kernels.Cuda;
 using Xunit;
 
 namespace Igcv3.Tests.Kernels;
@@ -22,7 +23,7 @@ public class DeviceSelectorTests
     [Fact]
     public void Auto_WithoutBackendFactory_SelectsCpu_AndSaysWhy()
     {
-        var selection = DeviceSelector.Select("auto");
+        var selection = DeviceSelector.Select("auto", null);
         Assert.Same(CpuBackend.Instance, selection.Backend);
         if (CudaDevice.TryOpen(out var device, out var reason))
         {
@@ -62,7 +63,7 @@ public class DeviceSelectorTests
     [Fact]
     public void Cuda_WithoutBackendFactory_IsNotSupported()
     {
-        var e = Assert.Throws<NotSupportedException>(() => DeviceSelector.Select("cuda"));
+        var e = Assert.Throws<NotSupportedException>(() => DeviceSelector.Select("cuda", null));
         Assert.Contains("CUDA backend not built yet", e.Message);
     }
 
@@ -88,5 +89,37 @@ public class DeviceSelectorTests
     {
         var e = Assert.Throws<ArgumentException>(() => DeviceSelector.Select(device, _ => CpuBackend.Instance));
         Assert.Contains($"'{device}'", e.Message);
+    }
+
+    [Fact]
+    public void Auto_WithTheEngineBackend_PicksCudaExactlyWhenItStarts()
+    {
+        var selection = DeviceSelector.Select("auto");
+        if (CudaBackend.TryCreate(out var probe, out var reason))
+        {
+            probe!.Dispose();
+            using var backend = Assert.IsType<CudaBackend>(selection.Backend);
+            Assert.StartsWith("cuda:0 (", backend.Name);
+        }
+        else
+        {
+            Assert.Same(CpuBackend.Instance, selection.Backend);
+            Assert.StartsWith("cpu (", selection.Description);
+        }
+    }
+
+    [Fact]
+    public void Cuda_WithTheEngineBackend_StartsItOrThrowsWithTheReason()
+    {
+        if (!CudaDevice.TryOpen(out var device, out var reason))
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => DeviceSelector.Select("cuda"));
+            Assert.Equal($"cuda:0: {reason}", e.Message);
+            return;
+        }
+        device!.Dispose();
+        var selection = DeviceSelector.Select("cuda");
+        using var backend = Assert.IsType<CudaBackend>(selection.Backend);
+        Assert.Contains(backend.Device.Name, selection.Description);
     }
 }

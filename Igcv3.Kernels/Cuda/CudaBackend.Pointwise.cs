@@ -1,0 +1,110 @@
+using Igcv3.Engine;
+
+namespace Igcv3.Kernels.Cuda;
+
+// pointwise.cu: the grouped 1x1 convolution with fused IGC permutations as three tiled SGEMMs,
+// and the explicit channel shuffle. x [M, Cin] (M = N·H·W), w [Cout, Kg], y [M, Cout],
+// Kg = Cin/groups, Ng = Cout/groups.
+public sealed partial class CudaBackend
+{
+    private readonly record struct PointwiseGeometry(int M, int Cin, int Cout, int Groups, int InShuffle, int OutShuffle)
+    {
+        public int Kg => Cin / Groups;
+
+        public int Ng => Cout / Groups;
+    }
+
+    private static PointwiseGeometry CheckPointwise(Tensor x, Tensor w, Tensor y, PointwiseSpec spec)
+    {
+        const string op = "pointwise (cuda)";
+        int cin = x.Shape[-1], cout = w.Shape[0], groups = spec.Groups;
+        if (groups <= 0 || cin % groups != 0 || cout % groups != 0) throw new ArgumentException($"{op}: groups {groups} must divide Cin {cin} and Cout {cout}");
+        if (groups > 65535) throw new NotSupportedException($"{op}: {groups} groups exceed the 65535 blocks of gridDim.z");
+        if (spec.InputShuffle > 1 && cin % spec.InputShuffle != 0) throw new ArgumentException($"{op}: input shuffle {spec.InputShuffle} must divide Cin {cin}");
+        if (spec.OutputShuffle > 1 && cout % spec.OutputShuffle != 0) throw new ArgumentException($"{op}: output shuffle {spec.OutputShuffle} must divide Cout {cout}");
+        if (w.Count != (long)cout * (cin / groups)) throw new ArgumentException($"{op}: w {w.Shape} must be [Cout, Cin/groups] = [{cout}, {cin / groups}]");
+        CheckedCount(op, x.Count, "x");
+        CheckedCount(op, y.Count, "y");
+        int m = cin == 0 ? 0 : (int)(x.Count / cin);
+        if (y.Count != (long)m * cout) throw new ArgumentException($"{op}: y {y.Shape} must hold {m} rows of {cout}");
+        return new(m, cin, cout, groups, Math.Max(0, spec.InputShuffle), Math.Max(0, spec.OutputShuffle));
+    }
+
+    /// <summary>y = P(Gout)·conv1x1_groups(P(Gin)·x) (overwrite).</summary>
+    public void PointwiseForward(Tensor x, Tensor w, Tensor y, PointwiseSpec spec)
+    {
+        Enter();
+        var g = CheckPointwise(x, w, y, spec);
+        if (g.M == 0 || g.Cout == 0) return;
+        // grid = (ceil(M / 64), ceil(Ng / BN), groups), BN = tile(Ng); Kg = 0 writes zeros (an empty sum).
+        int bn = GemmTiles.Tile(g.Ng);
+        Launch(CudaKernels.PointwiseForward[bn], new Dim3((uint)GemmTiles.CeilDiv(g.M, GemmTiles.RowTile), (uint)GemmTiles.CeilDiv(g.Ng, bn), (uint)g.Groups),
+            F32(x), F32(w), F32(y), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle);
+    }
+
+    /// <summary>dx += Wᵀ-product, dw += Σ_m products (both through the same permutations).</summary>
+    public void PointwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, PointwiseSpec spec)
+    {
+        Enter();
+        var g = CheckPointwise(x, w, dy, spec);
+        if (g.M == 0 || g.Cin == 0 || g.Cout == 0) return; // every gradient is an empty sum: += 0
+        if (dx is not null)
+        {
+            if (dx.Count != x.Count) throw new ArgumentException($"pointwise backward: dx {dx.Shape} must match x {x.Shape}");
+            // dx += ...; grid = (ceil(M / 64), ceil(Kg / BN), groups), BN = tile(Kg).
+            int bn = GemmTiles.Tile(g.Kg);
+            Launch(CudaKernels.PointwiseBackwardData[bn], new Dim3((uint)GemmTiles.CeilDiv(g.M, GemmTiles.RowTile), (uint)GemmTiles.CeilDiv(g.Kg, bn), (uint)g.Groups),
+                F32(dy), F32(w), F32(dx), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle);
+        }
+        if (dw is not null)
+        {
+            if (dw.Count != w.Count) throw new ArgumentException($"pointwise backward: dw {dw.Shape} must match w {w.Shape}");
+            // BM = tile(Ng), BN = tile(Kg); the M rows cut into splits, each writing its own slice of
+            // partial [splits, Cout, Kg], summed in slice order by the reduce kernel into dw.
+            int bm = GemmTiles.Tile(g.Ng), bn = GemmTiles.Tile(g.Kg);
+            int tilesN = GemmTiles.CeilDiv(g.Ng, bm), tilesK = GemmTiles.CeilDiv(g.Kg, bn);
+            var (splits, rowsPerSplit) = GemmTiles.Splits(g.M, tilesN * tilesK, g.Groups, Multiprocessors, GemmTiles.RowTile);
+            int count = g.Cout * g.Kg;
+            using var partial = Scratch("pointwise backward", (long)splits * count, sizeof(float));
+            Launch(CudaKernels.PointwiseBackwardWeight[(bm, bn)], new Dim3((uint)tilesN, (uint)tilesK, (uint)(g.Groups * splits)),
+                F32(dy), F32(x), partial.Pointer, g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle, splits, rowsPerSplit);
+            Launch(CudaKernels.PointwiseBackwardWeightReduce, new Dim3(GemmTiles.StrideGrid(count, BlockThreads, 1024)),
+                partial.Pointer, F32(dw), count, splits);
+        }
+    }
+
+    /// <summary>y[r, j·G + g] = x[r, g·(C/G) + j] (overwrite).</summary>
+    public void ChannelShuffleForward(Tensor x, Tensor y, int groups)
+    {
+        Enter();
+        var (rows, channels) = CheckShuffle(x, y, groups);
+        if (rows == 0 || channels == 0) return;
+        Launch(CudaKernels.ChannelShuffleForward, new Dim3(GemmTiles.StrideGrid((long)rows * channels, BlockThreads, 4096)),
+            F32(x), F32(y), rows, channels, Math.Max(0, groups)); // x, y [rows, C]
+    }
+
+    /// <summary>dx += P(G)⁻¹(dy).</summary>
+    public void ChannelShuffleBackward(Tensor dy, Tensor dx, int groups)
+    {
+        Enter();
+        var (rows, channels) = CheckShuffle(dx, dy, groups);
+        if (rows == 0 || channels == 0) return;
+        Launch(CudaKernels.ChannelShuffleBackward, new Dim3(GemmTiles.StrideGrid((long)rows * channels, BlockThreads, 4096)),
+            F32(dy), F32(dx), rows, channels, Math.Max(0, groups)); // dy, dx [rows, C]
+    }
+
+    private static (int Rows, int Channels) CheckShuffle(Tensor a, Tensor b, int groups)
+    {
+        const string op = "channel_shuffle (cuda)";
+        if (a.Shape.Rank == 0 || a.Count != b.Count) throw new ArgumentException($"{op}: {a.Shape} and {b.Shape} must have one count and a channel axis");
+        if (Overlap(a, b)) throw new ArgumentException($"{op}: input and output must not share memory (the kernel gathers)");
+        int channels = a.Shape[-1];
+        if (groups > 1 && channels % groups != 0) throw new ArgumentException($"{op}: groups {groups} must divide {channels} channels");
+        CheckedCount(op, a.Count, "x");
+        return (channels == 0 ? 0 : (int)(a.Count / channels), channels);
+    }
+
+    /// <summary>Whether two views share any element of one storage.</summary>
+    private static bool Overlap(Tensor a, Tensor b) =>
+        ReferenceEquals(a.Storage, b.Storage) && a.Offset < b.Offset + b.Count && b.Offset < a.Offset + a.Count;
+}

@@ -1,0 +1,358 @@
+using System.Runtime.CompilerServices;
+using Igcv3.Engine;
+using Igcv3.Kernels.Compilation;
+using static Igcv3.Kernels.Interop;
+
+namespace Igcv3.Kernels.Cuda;
+
+/// <summary>
+/// The CUDA backend: one device, its primary context, ONE stream that every copy, kernel and
+/// cuBLAS call is queued on (so the order of the calls is the order of execution, and memory
+/// released to the caching allocator can be reused by the next op without events), kernels from
+/// kernels-cu compiled by NVRTC for the device's own architecture at first use (through the disk
+/// cache), and a <see cref="CachingAllocator"/>. Computes in F32 (labels in I32). No op waits for
+/// the GPU: only <see cref="Download{T}"/> (and so Tensor.Item()) and <see cref="Synchronize"/> do.
+/// One partial file per op family, mirroring kernels-cu; each launcher follows the launch
+/// contract in its unit's header comment.
+/// </summary>
+public sealed partial class CudaBackend : IBackend, IDisposable
+{
+    /// <summary>Threads per block of every kernel (IGC_THREADS in igc_common.cuh).</summary>
+    private const int BlockThreads = 256;
+
+    private readonly CudaDevice _device;
+    private readonly KernelCompiler _compiler;
+    private readonly CudaStreamHandle _stream;
+    private readonly CublasHandle _cublas;
+    private readonly CachingAllocator _allocator;
+    private readonly Lazy<IReadOnlyDictionary<string, CudaModuleHandle>> _modules;
+    private readonly Dictionary<string, CudaFunction> _functions = [];
+    private bool _disposed;
+
+    /// <summary>Takes ownership of <paramref name="device"/>: disposing the backend disposes it.</summary>
+    /// <param name="compiler">The NVRTC compiler; by default one with the disk cache (IGCV3_KERNEL_CACHE or ~/.cache/igcv3/kernels).</param>
+    public CudaBackend(CudaDevice device, KernelCompiler? compiler = null)
+    {
+        _device = device;
+        _compiler = compiler ?? KernelCompiler.CreateDefault();
+        // Fails now, with the reason, rather than at the first kernel: an architecture older
+        // than everything this NVRTC targets.
+        _compiler.TargetFor(device.Architecture);
+        device.MakeCurrent();
+        _stream = CudaStreamHandle.Create(device.Context);
+        try
+        {
+            _cublas = CublasHandle.Create(device.Context);
+            Cublas.SetStream(_cublas, _stream);
+            // Plain IEEE FP32 GEMMs: TF32 would differ from the CPU reference by ~1e-3.
+            Cublas.SetMathMode(_cublas, Cublas.MathMode.Default);
+        }
+        catch
+        {
+            _cublas?.Dispose();
+            _stream.Dispose();
+            throw;
+        }
+        _allocator = new CachingAllocator(
+            bytes => CudaDriver.MemAlloc(bytes),
+            pointer => CudaDriver.MemFree(pointer),
+            () => _stream.Synchronize());
+        _modules = new(LoadModules, LazyThreadSafetyMode.ExecutionAndPublication);
+        Name = $"cuda:{device.Ordinal} ({device.Name}, {device.Architecture})";
+    }
+
+    /// <summary>The factory for <see cref="DeviceSelector"/>.</summary>
+    public static CudaBackend Create(CudaDevice device) => new(device);
+
+    /// <summary>A backend on device <paramref name="ordinal"/>, or the reason there is none
+    /// (no driver, no GPU, no NVRTC, no cuBLAS). Never throws.</summary>
+    public static bool TryCreate(out CudaBackend? backend, out string reason, int ordinal = 0)
+    {
+        backend = null;
+        if (!CudaDevice.TryOpen(out var device, out reason, ordinal)) return false;
+        try
+        {
+            backend = new CudaBackend(device!);
+            return true;
+        }
+        catch (Exception e) when (e is CudaInteropException or DllNotFoundException or NotSupportedException or EntryPointNotFoundException)
+        {
+            device!.Dispose();
+            reason = $"{device} opened, but the CUDA backend could not start: {e.Message}";
+            return false;
+        }
+    }
+
+    /// <summary>"cuda:0 (NVIDIA H100 80GB HBM3, sm_90)".</summary>
+    public string Name { get; }
+
+    public CudaDevice Device => _device;
+
+    /// <summary>Memory in use, its peak and what is reserved from the driver (see <see cref="CachingAllocator"/>).</summary>
+    public CudaMemoryStatistics MemoryStatistics => _allocator.Statistics;
+
+    /// <summary>Starts a new peak-memory measurement from the current use.</summary>
+    public void ResetPeakMemory() => _allocator.ResetPeak();
+
+    /// <summary>Returns every cached, unused block to the driver (waits for the stream first).</summary>
+    public void EmptyCache()
+    {
+        Enter();
+        _allocator.EmptyCache();
+    }
+
+    /// <summary>Compiles (or reads from the disk cache) and loads every kernel now, instead of at
+    /// the first op: benchmarks call it so that the first timed step does not include NVRTC.</summary>
+    public void WarmUp()
+    {
+        Enter();
+        _ = _modules.Value;
+    }
+
+    public override string ToString() => Name;
+
+    // ---- memory -------------------------------------------------------------------------
+
+    public Storage Allocate(DType dtype, long length)
+    {
+        if (dtype == DType.F64)
+        {
+            throw new NotSupportedException($"{Name}: cannot allocate F64: the CUDA backend computes in F32; F64 exists for CPU gradient checks");
+        }
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        Enter();
+        long bytes = checked(length * dtype.SizeInBytes());
+        ulong pointer = length == 0 ? 0 : _allocator.Allocate(bytes);
+        try
+        {
+            // The contract: storages start zeroed (gradients rely on it). One memset, queued.
+            if (length > 0) CudaDriver.MemsetD32Async(pointer, 0, length, _stream);
+        }
+        catch
+        {
+            _allocator.Release(pointer);
+            throw;
+        }
+        return new CudaStorage(this, _allocator, dtype, length, pointer);
+    }
+
+    public unsafe void Upload<T>(ReadOnlySpan<T> source, Tensor destination) where T : unmanaged
+    {
+        Enter();
+        CheckHostType<T>("upload", destination);
+        if (source.Length != destination.Count) throw new ArgumentException($"upload of {source.Length} values into a tensor of {destination.Count}");
+        if (source.Length == 0) return;
+        // From pageable memory the driver stages the data before returning, so the span may go
+        // away as soon as the call returns; the copy itself is ordered on the stream.
+        fixed (T* host = source)
+        {
+            CudaDriver.MemcpyHtoDAsync(Address(destination), host, (long)source.Length * sizeof(T), _stream);
+        }
+    }
+
+    public unsafe void Download<T>(Tensor source, Span<T> destination) where T : unmanaged
+    {
+        Enter();
+        CheckHostType<T>("download", source);
+        if (source.Count != destination.Length) throw new ArgumentException($"download of a tensor of {source.Count} values into {destination.Length}");
+        if (destination.Length == 0) return;
+        fixed (T* host = destination)
+        {
+            CudaDriver.MemcpyDtoHAsync(host, Address(source), (long)destination.Length * sizeof(T), _stream);
+            // The host reads the values next: wait while the buffer is still pinned.
+            _stream.Synchronize();
+        }
+    }
+
+    public void Fill(Tensor tensor, double value)
+    {
+        Enter();
+        uint bits = tensor.DType switch
+        {
+            DType.F32 => BitConverter.SingleToUInt32Bits((float)value),
+            DType.I32 => unchecked((uint)checked((int)value)),
+            _ => throw new NotSupportedException($"{Name}: fill of {tensor.DType}"),
+        };
+        if (tensor.Count == 0) return;
+        CudaDriver.MemsetD32Async(Address(tensor), bits, tensor.Count, _stream);
+    }
+
+    public void Copy(Tensor source, Tensor destination)
+    {
+        Enter();
+        if (source.DType != destination.DType || source.Count != destination.Count)
+        {
+            throw new ArgumentException($"copy from {source} to {destination}: dtype and count must match");
+        }
+        if (source.Count == 0) return;
+        CudaDriver.MemcpyDtoDAsync(Address(destination), Address(source), source.Count * source.DType.SizeInBytes(), _stream);
+    }
+
+    public void Synchronize()
+    {
+        Enter();
+        _stream.Synchronize();
+    }
+
+    // ---- helpers shared by the launchers -------------------------------------------------
+
+    /// <summary>Checks the backend is alive and makes its context current on this thread (CUDA
+    /// contexts are per thread, and tests or a data loader may call from several).</summary>
+    private void Enter()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _device.MakeCurrent();
+    }
+
+    private void CheckHostType<T>(string what, Tensor tensor) where T : unmanaged
+    {
+        bool matches = tensor.DType switch
+        {
+            DType.F32 => typeof(T) == typeof(float),
+            DType.I32 => typeof(T) == typeof(int),
+            _ => false,
+        };
+        if (!matches) throw new ArgumentException($"{what}: {tensor} holds {tensor.DType}, not {typeof(T).Name}");
+    }
+
+    /// <summary>The device address of a tensor's first element.</summary>
+    private ulong Address(Tensor t)
+    {
+        if (t.Storage is not CudaStorage storage || !ReferenceEquals(storage.Backend, this))
+        {
+            throw new ArgumentException($"{t} is not a tensor of {Name}");
+        }
+        return storage.Pointer + (ulong)(t.Offset * t.DType.SizeInBytes());
+    }
+
+    /// <summary>A float tensor's first element, for a kernel argument.</summary>
+    private DevicePointer F32(Tensor t, [CallerArgumentExpression(nameof(t))] string? name = null)
+    {
+        if (t.DType != DType.F32) throw new ArgumentException($"{Name}: {name} must be F32, got {t}");
+        return new(Address(t));
+    }
+
+    private DevicePointer F32OrNull(Tensor? t, [CallerArgumentExpression(nameof(t))] string? name = null) =>
+        t is null ? DevicePointer.Null : F32(t, name);
+
+    private DevicePointer I32(Tensor t, [CallerArgumentExpression(nameof(t))] string? name = null)
+    {
+        if (t.DType != DType.I32) throw new ArgumentException($"{Name}: {name} must be I32, got {t}");
+        return new(Address(t));
+    }
+
+    /// <summary>Kernels index with int: every tensor and workspace must hold fewer than 2^31 elements.</summary>
+    private static int CheckedCount(string op, long count, string what)
+    {
+        if (count >= int.MaxValue) throw new NotSupportedException($"{op}: {what} has {count} elements; the CUDA kernels index with 32-bit ints (< 2^31)");
+        return (int)count;
+    }
+
+    private int Multiprocessors => _device.MultiprocessorCount;
+
+    /// <summary>
+    /// Device scratch memory for one launch sequence, from the caching allocator. Disposed as soon
+    /// as the sequence is queued: the block can only be handed to a later op, whose work the single
+    /// stream runs after this sequence's.
+    /// </summary>
+    private Workspace Scratch(string op, long elements, int elementBytes)
+    {
+        CheckedCount(op, elements, "the workspace");
+        return new Workspace(_allocator, elements == 0 ? 0 : _allocator.Allocate(elements * elementBytes));
+    }
+
+    private readonly struct Workspace(CachingAllocator allocator, ulong pointer) : IDisposable
+    {
+        public DevicePointer Pointer => new(pointer);
+
+        public void Dispose()
+        {
+            if (pointer != 0) allocator.Release(pointer);
+        }
+    }
+
+    /// <summary>Queues <paramref name="kernel"/> on the stream with 256-thread blocks, after
+    /// checking the arguments against its declared parameter kinds.</summary>
+    private unsafe void Launch(KernelSignature kernel, Dim3 grid, params ReadOnlySpan<KernelArg> args)
+    {
+        if (args.Length != kernel.Parameters.Length)
+        {
+            throw new InvalidOperationException($"{kernel}: launched with {args.Length} arguments");
+        }
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i].Kind != kernel.Parameters[i]) throw new InvalidOperationException($"{kernel}: argument {i} is {args[i].Kind}");
+        }
+        if (grid.X == 0 || grid.Y == 0 || grid.Z == 0 || grid.X > int.MaxValue || grid.Y > 65535 || grid.Z > 65535)
+        {
+            throw new InvalidOperationException($"{kernel.Name}: grid {grid} outside the CUDA limits (x in [1, 2^31), y and z in [1, 65535])");
+        }
+        var function = Function(kernel);
+        ulong* slots = stackalloc ulong[args.Length];
+        void** pointers = stackalloc void*[args.Length];
+        for (int i = 0; i < args.Length; i++)
+        {
+            slots[i] = args[i].Bits;
+            pointers[i] = &slots[i];
+        }
+        CudaDriver.LaunchKernel(function, grid, new Dim3(BlockThreads), 0, _stream, pointers);
+    }
+
+    private CudaFunction Function(KernelSignature kernel)
+    {
+        var modules = _modules.Value;
+        lock (_functions)
+        {
+            if (_functions.TryGetValue(kernel.Name, out var function)) return function;
+            if (!modules.TryGetValue(kernel.Unit, out var module)) throw new InvalidOperationException($"{kernel}: unit {kernel.Unit} was not compiled");
+            function = module.GetFunction(kernel.Name);
+            _functions.Add(kernel.Name, function);
+            return function;
+        }
+    }
+
+    /// <summary>Compiles every unit the backend uses (in parallel: NVRTC is thread-safe and the
+    /// first, uncached compile of the GEMM units takes seconds each), then loads them into the
+    /// context on the calling thread.</summary>
+    private IReadOnlyDictionary<string, CudaModuleHandle> LoadModules()
+    {
+        var units = CudaKernels.Units;
+        var compiled = new CompiledModule[units.Count];
+        Parallel.For(0, units.Count, i => compiled[i] = _compiler.Compile(units[i], _device.Architecture));
+        var modules = new Dictionary<string, CudaModuleHandle>();
+        _device.MakeCurrent();
+        try
+        {
+            foreach (var module in compiled) modules.Add(module.UnitName, CudaModuleHandle.Load(_device.Context, module.Image));
+        }
+        catch
+        {
+            foreach (var loaded in modules.Values) loaded.Dispose();
+            throw;
+        }
+        return modules;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        try
+        {
+            _device.MakeCurrent();
+            _stream.Synchronize();
+        }
+        catch (CudaInteropException)
+        {
+            // A failed kernel leaves the context in an error state; still release what we can.
+        }
+        _disposed = true;
+        _allocator.Dispose();
+        if (_modules.IsValueCreated)
+        {
+            foreach (var module in _modules.Value.Values) module.Dispose();
+        }
+        _cublas.Dispose();
+        _stream.Dispose();
+        _device.Dispose();
+    }
+}
