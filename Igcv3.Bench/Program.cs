@@ -1,4 +1,61 @@
+using System.Text.Json;
+using Igcv3.Bench.Modes;
+using Igcv3.Bench.Reports;
+using Igcv3.Bench.Workloads;
+using Igcv3.Engine.IO;
 using BenchmarkDotNet.Running;
 
-// Every benchmark class in this assembly; pick with --filter, as BenchmarkDotNet's switcher does.
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+namespace Igcv3.Bench;
+
+/// <summary>
+/// Modes (README.md says what each measures):
+/// <code>
+/// cpu-smoke [--out DIR]         every benchmark once, tiny sizes, CPU (CI)
+/// gpu-report --out DIR [--quick] CUDA-event timings of every op and training step, ceilings, roofline
+/// export-shapes [--out FILE]    every layer and every distinct op of the standard workloads, as JSON
+/// flops                         the roofline check: step FLOPs and bytes of each standard workload
+/// (anything else)               BenchmarkDotNet: --filter '*' etc.; IGCV3_BENCH_DEVICE=cpu|cuda picks the backend
+/// </code>
+/// </summary>
+public static class BenchProgram
+{
+    public static int Main(string[] args)
+    {
+        string? Option(string name)
+        {
+            int i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+        }
+        switch (args.FirstOrDefault())
+        {
+            case "cpu-smoke":
+            {
+                var report = CpuSmoke.Run(Console.Out);
+                if (Option("--out") is { } dir) ReportWriter.Write(report, dir, "cpu-smoke");
+                Console.Write(ReportWriter.Format(report));
+                return 0;
+            }
+            case "gpu-report":
+                return GpuReport.Run(Option("--out") ?? "bench-out", Console.Out, quick: args.Contains("--quick"));
+            case "export-shapes":
+            {
+                var json = JsonSerializer.Serialize(ExportShapes.Build(), ReportWriter.Json);
+                if (Option("--out") is { } file) AtomicFile.WriteAllText(file, json);
+                else Console.WriteLine(json);
+                return 0;
+            }
+            case "flops":
+            {
+                foreach (var w in Workload.Standard)
+                {
+                    var c = FlopAccounting.Check(w, TrainingStep.Trace(w), measuredGBps: null);
+                    Console.WriteLine($"{c.Workload,-28} trace {c.StepGflop,6:F1} GFLOP, 6*MACs {c.SummaryGflop,6:F1} GFLOP, {c.StepGB,6:F2} GB, memory floor {c.NominalFloorMs:F2} ms at {c.NominalGBps} GB/s");
+                }
+                return 0;
+            }
+            default:
+                BenchmarkSwitcher.FromAssembly(typeof(BenchProgram).Assembly).Run(args);
+                return 0;
+        }
+    }
+}

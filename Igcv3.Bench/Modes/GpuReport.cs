@@ -1,0 +1,77 @@
+using Igcv3.Bench.Gpu;
+using Igcv3.Bench.Reports;
+using Igcv3.Bench.Timing;
+using Igcv3.Bench.Workloads;
+using Igcv3.Engine;
+using Igcv3.Kernels;
+
+namespace Igcv3.Bench.Modes;
+
+/// <summary>
+/// `gpu-report`: on CUDA device 0, measures the copy bandwidth and SGEMM rate, then times every
+/// distinct call of every standard workload's training step with CUDA events (L2 flushed before
+/// each run, warm-up, median) and whole CIFAR-10 batch-128 training steps (images/s, peak
+/// memory), and writes the report. Without a CUDA backend it still measures the ceilings and
+/// writes the roofline figures, and says what is missing. Returns the process exit code.
+/// </summary>
+public static class GpuReport
+{
+    public static int Run(string outFolder, TextWriter log, bool quick = false)
+    {
+        var notes = new List<string>();
+        if (!CudaDevice.TryOpen(out var device, out var reason))
+        {
+            log.WriteLine($"gpu-report: no CUDA device: {reason}");
+            return 2;
+        }
+        using (device)
+        {
+            log.WriteLine($"gpu-report: {device}");
+            var ceilings = DeviceCeilings.Measure(device!);
+            log.WriteLine($"  copy {ceilings.CopyGBps:F0} GB/s, SGEMM {ceilings.SgemmGflops:F0} GFLOP/s, L2 {ceilings.L2Bytes >> 20} MiB");
+
+            var workloads = quick ? Workload.EndToEnd : Workload.Standard;
+            var traces = workloads.ToDictionary(w => w, TrainingStep.Trace);
+            var roofline = workloads.Select(w => FlopAccounting.Check(w, traces[w], ceilings.CopyGBps)).ToList();
+            var ops = new List<OpResult>();
+            var steps = new List<StepResult>();
+            string method = "none: no CUDA backend";
+
+            var hook = CudaBackendHook.TryCreate(device!, out var why);
+            if (hook is null)
+            {
+                notes.Add($"ops and steps not timed: {why}");
+                log.WriteLine($"gpu-report: {why}; wrote ceilings and roofline figures only");
+            }
+            else
+            {
+                var backend = hook.Backend;
+                // A buffer twice the L2, overwritten before each timed run, so that no run finds its inputs cached.
+                var scratch = Tensor.Zeros(backend, [checked((int)Math.Max(1, 2 * ceilings.L2Bytes / sizeof(float)))]);
+                IOpTimer timer = hook.Stream is { } stream
+                    ? new CudaEventTimer(device!, stream, () => backend.Fill(scratch, 0))
+                    : new HostClockTimer(backend.Synchronize);
+                if (hook.Stream is null) notes.Add("the CUDA backend exposes no CudaStreamHandle property: timed with the host clock around synchronized runs, launch overhead included");
+                method = timer.Method;
+                IMemoryProbe memory = hook.HasAllocatorStatistics
+                    ? new DelegateProbe("CUDA backend allocator: peak bytes held", hook.ResetPeak, () => hook.PeakBytes)
+                    : new DelegateProbe("device memory in use after the steps (cuMemGetInfo total - free; includes the CUDA context)", () => { }, () =>
+                    {
+                        backend.Synchronize();
+                        var (free, total) = device!.MemoryInfo();
+                        return total - free;
+                    });
+                var runner = new BenchRunner(backend, timer, new TimingPlan(), new TimingPlan(WarmupMs: 200, MinWarmup: 3, TargetMs: 2000, MinReps: 10, MaxReps: 100),
+                    ceilings, memory, log);
+                foreach (var w in workloads) ops.AddRange(runner.RunOps(w, traces[w]));
+                foreach (var w in Workload.EndToEnd) steps.Add(runner.RunStep(w, traces[w], ops.Where(o => o.Workload == w.Name).ToList()));
+            }
+
+            var report = new BenchReport("igcv3-bench/1", "gpu-report", ReportWriter.CreatedUtc(), ReportWriter.Commit(),
+                hook?.Backend.Name ?? "none", device!.ToString(), ReportWriter.Runtime, ReportWriter.Os, method, ceilings, roofline, ops, steps, notes);
+            ReportWriter.Write(report, outFolder, "igcv3");
+            log.Write(ReportWriter.Format(report));
+            return 0;
+        }
+    }
+}

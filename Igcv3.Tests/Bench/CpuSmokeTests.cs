@@ -1,0 +1,89 @@
+using System.Text.Json;
+using Igcv3.Bench.Modes;
+using Igcv3.Bench.Reports;
+using Igcv3.Bench.Workloads;
+using Igcv3.Engine;
+using Igcv3.Engine.Cpu;
+using Xunit;
+
+namespace Igcv3.Tests.Bench;
+
+/// <summary>The CPU smoke run that CI relies on to keep the benchmarks from rotting.</summary>
+public class CpuSmokeTests
+{
+    private static readonly Lazy<BenchReport> s_report = new(() => CpuSmoke.Run(TextWriter.Null));
+
+    [Fact]
+    public void Report_HasARow_ForEveryDistinctCallOfEverySmokeWorkload_EachTimed()
+    {
+        var report = s_report.Value;
+        foreach (var w in Workload.Smoke)
+        {
+            var expected = OpCase.Distinct(TrainingStep.Trace(w)).Select(c => c.Key).ToHashSet();
+            var got = report.Ops.Where(o => o.Workload == w.Name).Select(o => o.Key).ToHashSet();
+            Assert.Equal(expected.Order(), got.Order());
+        }
+        Assert.All(report.Ops, o => Assert.True(o.Time is { MedianMs: > 0 and < double.PositiveInfinity }, o.Key));
+    }
+
+    [Fact]
+    public void Report_CoversEveryOpATrainingStepUses_ForwardAndBackward()
+    {
+        var ops = s_report.Value.Ops.Select(o => o.Op).ToHashSet();
+        string[] expected =
+        [
+            "fill", "add", "accumulate", "conv2d.forward", "conv2d.backward", "pointwise.forward", "pointwise.backward",
+            "depthwise.forward", "depthwise.backward", "batchnorm.forward", "batchnorm.backward", "avgpool.forward",
+            "avgpool.backward", "linear.forward", "linear.backward", "xent.forward", "xent.backward", "sgd",
+        ];
+        Assert.All(expected, op => Assert.Contains(op, ops));
+    }
+
+    [Fact]
+    public void Report_HasATrainingStep_PerWorkload_WithThroughputAndMemory()
+    {
+        var steps = s_report.Value.Steps;
+        Assert.Equal(Workload.Smoke.Select(w => w.Name), steps.Select(s => s.Workload));
+        Assert.All(steps, s =>
+        {
+            Assert.True(s.ImagesPerSecond > 0, s.Workload);
+            Assert.True(s.PeakMemoryBytes > 0, s.Workload);
+        });
+    }
+
+    [Fact]
+    public void Report_RoundTripsThroughJson_AndFormats()
+    {
+        var json = JsonSerializer.Serialize(s_report.Value, ReportWriter.Json);
+        using var doc = JsonDocument.Parse(json);
+        Assert.Equal(s_report.Value.Ops.Count, doc.RootElement.GetProperty("ops").GetArrayLength());
+        Assert.True(doc.RootElement.GetProperty("ops")[0].GetProperty("time").GetProperty("median_ms").GetDouble() > 0);
+        Assert.Contains("training step", ReportWriter.Format(s_report.Value));
+    }
+
+    [Fact]
+    public void Replay_BindsTheOpsNoNetworkHereUses()
+    {
+        // Channel shuffle, max pool and a standalone activation appear in other networks; trace a
+        // small graph that uses them and replay every call on the CPU.
+        var trace = new TraceBackend();
+        var x = Tensor.Zeros(trace, [3, 5, 5, 6]);
+        x.RequiresGrad = true;
+        var y = Ops.MaxPool(Ops.Relu6(Ops.ChannelShuffle(x, 3)), new PoolSpec(3, 2, 1));
+        y.Backward(Tensor.Zeros(trace, y.Shape));
+        var ops = trace.Calls.Select(c => c.Op).ToHashSet();
+        Assert.Superset(new HashSet<string> { "shuffle.forward", "shuffle.backward", "maxpool.forward", "maxpool.backward", "activation.forward", "activation.backward" }, ops);
+        Assert.Subset(OpReplay.KnownOps.ToHashSet(), ops);
+        foreach (var call in trace.Calls) new OpReplay(call, CpuBackend.Instance).Run();
+    }
+
+    [Fact]
+    public void ExportShapes_CarriesTheSpecsParameterCounts()
+    {
+        var file = ExportShapes.Build([new Workload("igcv3-d", Igcv3.Networks.InputKind.Cifar, 2, 10), new Workload("mobilenetv2", Igcv3.Networks.InputKind.Cifar, 2, 10)]);
+        // IGC_SPEC.md's CIFAR-10 counts.
+        Assert.Equal(2_223_498, file.Workloads[0].Parameters);
+        Assert.Equal(2_236_682, file.Workloads[1].Parameters);
+        Assert.All(file.Workloads, w => Assert.Equal(w.Parameters, w.Layers.Sum(l => l.Parameters)));
+    }
+}
