@@ -1,3 +1,4 @@
+using Igcv3.Kernels.Cuda;
 using Igcv3.Bench.Gpu;
 using Igcv3.Engine;
 using Igcv3.Engine.Cpu;
@@ -21,8 +22,6 @@ public static class BenchBackend
     {
         if (Requested == "cpu") return CpuBackend.Instance;
         if (Requested is not ("cuda" or "cuda:0")) throw new ArgumentException($"IGCV3_BENCH_DEVICE: expected cpu or cuda, got '{Requested}'");
-        var device = CudaDevice.Open();
-        return CudaBackendHook.TryCreate(device, out var reason)?.Backend
-            ?? throw new NotSupportedException($"IGCV3_BENCH_DEVICE=cuda: {reason}");
+        return CudaBackend.Create(CudaDevice.Open());
     }
 }

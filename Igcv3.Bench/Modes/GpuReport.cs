@@ -4,6 +4,7 @@ using Igcv3.Bench.Timing;
 using Igcv3.Bench.Workloads;
 using Igcv3.Engine;
 using Igcv3.Kernels;
+using Igcv3.Kernels.Cuda;
 
 namespace Igcv3.Bench.Modes;
 
@@ -37,30 +38,24 @@ public static class GpuReport
             var steps = new List<StepResult>();
             string method = "none: no CUDA backend";
 
-            var hook = CudaBackendHook.TryCreate(device!, out var why);
-            if (hook is null)
+            CudaBackend? backend = null;
+            try
             {
-                notes.Add($"ops and steps not timed: {why}");
-                log.WriteLine($"gpu-report: {why}; wrote ceilings and roofline figures only");
+                backend = CudaBackend.Create(device!);
             }
-            else
+            catch (Exception e) when (e is CudaInteropException or DllNotFoundException or NotSupportedException)
             {
-                var backend = hook.Backend;
+                notes.Add($"ops and steps not timed: the CUDA backend could not start: {e.Message}");
+                log.WriteLine($"gpu-report: the CUDA backend could not start ({e.Message}); wrote ceilings and roofline figures only");
+            }
+            if (backend is not null)
+            {
                 // A buffer twice the L2, overwritten before each timed run, so that no run finds its inputs cached.
                 var scratch = Tensor.Zeros(backend, [checked((int)Math.Max(1, 2 * ceilings.L2Bytes / sizeof(float)))]);
-                IOpTimer timer = hook.Stream is { } stream
-                    ? new CudaEventTimer(device!, stream, () => backend.Fill(scratch, 0))
-                    : new HostClockTimer(backend.Synchronize);
-                if (hook.Stream is null) notes.Add("the CUDA backend exposes no CudaStreamHandle property: timed with the host clock around synchronized runs, launch overhead included");
+                IOpTimer timer = new CudaEventTimer(device!, backend.Stream, () => backend.Fill(scratch, 0));
                 method = timer.Method;
-                IMemoryProbe memory = hook.HasAllocatorStatistics
-                    ? new DelegateProbe("CUDA backend allocator: peak bytes held", hook.ResetPeak, () => hook.PeakBytes)
-                    : new DelegateProbe("device memory in use after the steps (cuMemGetInfo total - free; includes the CUDA context)", () => { }, () =>
-                    {
-                        backend.Synchronize();
-                        var (free, total) = device!.MemoryInfo();
-                        return total - free;
-                    });
+                IMemoryProbe memory = new DelegateProbe("CUDA backend allocator: peak bytes held", backend.ResetPeakMemory,
+                    () => backend.MemoryStatistics.PeakBytesInUse);
                 var runner = new BenchRunner(backend, timer, new TimingPlan(), new TimingPlan(WarmupMs: 200, MinWarmup: 3, TargetMs: 2000, MinReps: 10, MaxReps: 100),
                     ceilings, memory, log);
                 foreach (var w in workloads) ops.AddRange(runner.RunOps(w, traces[w]));
@@ -68,7 +63,7 @@ public static class GpuReport
             }
 
             var report = new BenchReport("igcv3-bench/1", "gpu-report", ReportWriter.CreatedUtc(), ReportWriter.Commit(),
-                hook?.Backend.Name ?? "none", device!.ToString(), ReportWriter.Runtime, ReportWriter.Os, method, ceilings, roofline, ops, steps, notes);
+                backend?.Name ?? "none", device!.ToString(), ReportWriter.Runtime, ReportWriter.Os, method, ceilings, roofline, ops, steps, notes);
             ReportWriter.Write(report, outFolder, "igcv3");
             log.Write(ReportWriter.Format(report));
             return 0;
