@@ -23,7 +23,9 @@ public class CpuSmokeTests
             var got = report.Ops.Where(o => o.Workload == w.Name).Select(o => o.Key).ToHashSet();
             Assert.Equal(expected.Order(), got.Order());
         }
-        Assert.All(report.Ops, o => Assert.True(o.Time is { MedianMs: > 0 and < double.PositiveInfinity }, o.Key));
+        // Every op was timed. A zero reading is legitimate: a 3-element op can finish within one tick
+        // of a coarse host clock, so only a finite, non-negative median over at least one run is required.
+        Assert.All(report.Ops, o => Assert.True(o.Time is { MedianMs: >= 0 and < double.PositiveInfinity, Reps: >= 1 }, o.Key));
     }
 
     [Fact]
