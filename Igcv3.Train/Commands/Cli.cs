@@ -20,7 +20,7 @@ public static class Cli
         if (parsed.Errors.Count > 0)
         {
             string command = parsed.CommandResult.Command == root ? "" : " " + parsed.CommandResult.Command.Name;
-            env.Error.WriteLine($"error: {parsed.Errors[0].Message} (see 'Igcv3.Train{command} --help')");
+            env.Error.WriteLine($"error: {string.Join("; ", parsed.Errors.Take(2).Select(e => e.Message))} (see 'Igcv3.Train{command} --help')");
             return ExitCodes.Usage;
         }
         return parsed.Invoke(new InvocationConfiguration { Output = env.Out, Error = env.Error, EnableDefaultExceptionHandler = false });

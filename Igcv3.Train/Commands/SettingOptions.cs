@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
 using System.ComponentModel;
 using System.Reflection;
 using System.Text.Json;
@@ -26,13 +28,40 @@ public sealed class SettingOptions
             string description = property.GetCustomAttribute<DescriptionAttribute>()?.Description ?? key;
             var type = property.PropertyType;
             if (type == typeof(string)) Add<string>(key, description);
-            else if (type == typeof(int) || type == typeof(int?)) Add<int?>(key, description);
-            else if (type == typeof(double)) Add<double?>(key, description);
+            else if (type == typeof(int) || type == typeof(int?)) Add(key, description, Parser<int?>(key, "an integer", t => int.TryParse(t, CultureInfo.InvariantCulture, out int v) ? v : null));
+            else if (type == typeof(double)) Add(key, description, Parser<double?>(key, "a number", Number));
             else if (type == typeof(bool)) Add<bool>(key, description);
-            else if (type == typeof(double[])) Add<double[]>(key, description, many: true);
+            else if (type == typeof(double[])) Add(key, description, ListParser(key), many: true);
             else throw new InvalidOperationException($"settings: no option type for {property.Name} ({type.Name})");
         }
     }
+
+    private static double? Number(string text) => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : null;
+
+    /// <summary>A parser whose failure says "--lr: 'abc' is not a number" rather than naming a .NET type.</summary>
+    private static Func<ArgumentResult, T?> Parser<T>(string key, string what, Func<string, T?> parse) => result =>
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+        var value = parse(text);
+        if (value is null) result.AddError($"--{key}: '{text}' is not {what}");
+        return value;
+    };
+
+    /// <summary>Numbers given as separate tokens or comma-separated: --milestones 0.5 0.75 or --milestones 0.5,0.75.</summary>
+    private static Func<ArgumentResult, double[]?> ListParser(string key) => result =>
+    {
+        var values = new List<double>();
+        foreach (string text in result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries)))
+        {
+            if (Number(text) is not { } v)
+            {
+                result.AddError($"--{key}: '{text}' is not a number");
+                return null;
+            }
+            values.Add(v);
+        }
+        return values.ToArray();
+    };
 
     public IEnumerable<Option> All => _options.Select(o => o.Option);
 
@@ -51,9 +80,9 @@ public sealed class SettingOptions
         return layer;
     }
 
-    private void Add<T>(string key, string description, bool many = false)
+    private void Add<T>(string key, string description, Func<ArgumentResult, T?>? parser = null, bool many = false)
     {
-        var option = new Option<T>("--" + key) { Description = description };
+        var option = new Option<T>("--" + key) { Description = description, CustomParser = parser };
         if (many) option.AllowMultipleArgumentsPerToken = true;
         _options.Add((option, result => JsonSerializer.SerializeToNode(result.GetValue(option))));
     }

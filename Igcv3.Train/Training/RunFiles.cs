@@ -36,15 +36,15 @@ public sealed class RunFiles(string folder)
         });
     }
 
-    /// <summary>Cuts the logs back to what the checkpoint being resumed had seen: epochs up to
-    /// <paramref name="completedEpochs"/> (1-based) and steps before <paramref name="nextStep"/>.</summary>
-    public void PrepareResume(string configJson, int completedEpochs, long nextStep) => Writable(() =>
+    /// <summary>Cuts the logs back to what the checkpoint being resumed had seen: the first
+    /// <paramref name="completedEpochs"/> epochs and the first <paramref name="stepsDone"/> steps.</summary>
+    public void PrepareResume(string configJson, int completedEpochs, long stepsDone) => Writable(() =>
     {
         Directory.CreateDirectory(Folder);
         AtomicFile.WriteAllText(Config, configJson);
         if (File.Exists(MetricsCsv)) Logging.MetricsCsv.TruncateAfter(MetricsCsv, completedEpochs);
         if (File.Exists(MetricsJsonl)) Logging.MetricsJsonl.TruncateAfter(MetricsJsonl, completedEpochs);
-        StepLog.TruncateFrom(Steps, nextStep);
+        StepLog.TruncateAfter(Steps, stepsDone);
     });
 
     /// <summary>The per-epoch sinks: CSV, JSONL, TensorBoard events, the curves page (redrawn from the CSV's earlier epochs).</summary>

@@ -41,11 +41,11 @@ public sealed class StepLog : IDisposable
         File.ReadLines(path).Skip(1).Where(l => l.Length > 0).Select(l => l.Split(','))
             .Select(f => (long.Parse(f[0], CultureInfo.InvariantCulture), double.Parse(f[4], CultureInfo.InvariantCulture))).ToList();
 
-    /// <summary>Keeps the rows of steps before <paramref name="nextStep"/> (atomically): a resumed run redoes the rest.</summary>
-    public static void TruncateFrom(string path, long nextStep)
+    /// <summary>Keeps the rows of the first <paramref name="stepsDone"/> steps (atomically): a resumed run redoes the rest.</summary>
+    public static void TruncateAfter(string path, long stepsDone)
     {
         if (!File.Exists(path)) return;
-        var kept = File.ReadLines(path).Skip(1).Where(l => l.Length > 0 && long.Parse(l.Split(',')[0], CultureInfo.InvariantCulture) < nextStep);
+        var kept = File.ReadLines(path).Skip(1).Where(l => l.Length > 0 && long.Parse(l.Split(',')[0], CultureInfo.InvariantCulture) <= stepsDone);
         AtomicFile.WriteAllText(path, string.Join('\n', kept.Prepend(Header)) + "\n");
     }
 }
