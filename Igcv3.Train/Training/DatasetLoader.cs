@@ -33,22 +33,20 @@ public static class DatasetLoader
 
         var layout = s.Dataset == "cifar100" ? CifarLayout.Cifar100 : CifarLayout.Cifar10;
         string dataDir = s.DataDir;
-        if (s.Download)
+        bool present = File.Exists(Path.Combine(layout.ResolveDirectory(dataDir), layout.TrainFiles[0]));
+        if (s.Download && !present)
         {
-            log.WriteLine($"Making sure {layout.DisplayName} is in {dataDir} (downloading {layout.ArchiveUrl} if absent)...");
+            log.WriteLine($"Downloading {layout.ArchiveUrl} into {dataDir} (MD5-checked)...");
             using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
             dataDir = new CifarDownloader(http).EnsureAsync(layout, dataDir).GetAwaiter().GetResult();
         }
-        else
-        {
-            // Check every file of both splits up front, so a missing test file is not found after an epoch of training.
-            string directory = layout.ResolveDirectory(dataDir);
-            if (!Directory.Exists(directory))
-                throw new DataException($"data folder {Path.GetFullPath(dataDir)} does not exist; point --data-dir at the {layout.FolderName} folder, or add --download to fetch {layout.DisplayName}");
-            foreach (var split in new[] { DataSplit.Train, DataSplit.Test })
-                foreach (string file in layout.FilesOf(split))
-                    CifarReader.ValidateFile(layout, directory, file, layout.RecordsPerFile(split));
-        }
+        // Check every file of both splits up front, so a missing test file is not found after an epoch of training.
+        string directory = layout.ResolveDirectory(dataDir);
+        if (!Directory.Exists(directory))
+            throw new DataException($"data folder {Path.GetFullPath(dataDir)} does not exist; point --data-dir at the {layout.FolderName} folder, or add --download to fetch {layout.DisplayName}");
+        foreach (var split in new[] { DataSplit.Train, DataSplit.Test })
+            foreach (string file in layout.FilesOf(split))
+                CifarReader.ValidateFile(layout, directory, file, layout.RecordsPerFile(split));
         var trainSet = testOnly ? null : CifarReader.Load(layout, dataDir, DataSplit.Train, s.LimitTrain);
         var testSet = CifarReader.Load(layout, dataDir, DataSplit.Test, s.LimitTest);
         var normalization = s.Dataset == "cifar100" ? ChannelNormalization.Cifar100 : ChannelNormalization.Cifar10;

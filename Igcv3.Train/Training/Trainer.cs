@@ -133,8 +133,9 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         }
         State.WallSeconds += clock.Elapsed.TotalSeconds;
 
-        int steps_ = job.TrainLoader.BatchesPerEpoch;
-        var metrics = new EpochMetrics(epoch + 1, job.Schedule.LearningRate(epoch, steps_ - 1, steps_),
+        int stepsPerEpoch = job.TrainLoader.BatchesPerEpoch;
+        // The epoch's rate as logged: that of its last step (constant within an epoch for step and exponential).
+        var metrics = new EpochMetrics(epoch + 1, job.Schedule.LearningRate(epoch, stepsPerEpoch - 1, stepsPerEpoch),
             State.EpochLossSum / Math.Max(1, State.EpochSeen), 100.0 * State.EpochCorrect / Math.Max(1, State.EpochSeen),
             result.Loss, result.Top1, result.Top5, State.EpochSeen / Math.Max(State.EpochSeconds, 1e-9), State.EpochSeconds + clock.Elapsed.TotalSeconds);
         foreach (var sink in sinks) sink.Write(metrics);
