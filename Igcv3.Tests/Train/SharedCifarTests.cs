@@ -9,17 +9,21 @@ public class SharedCifarTests
 {
     /// <summary>
     /// The shared copy's folder, or null: walk up from the test binary to the folder holding
-    /// Igcv3.sln, then look in ../shared/data/cifar10 (the main checkout's neighbour) or
-    /// shared/data/cifar10 (where a device host's copy of the working tree carries it).
+    /// Igcv3.sln, then look for shared/data/cifar10 beside it or beside any folder above it (the
+    /// main checkout's neighbour, a worktree's /work/shared) or inside it (where a device host's
+    /// copy of the working tree carries it).
     /// </summary>
-    private static string? FindSharedCifar10()
+    internal static string? FindSharedCifar10()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (!File.Exists(Path.Combine(dir.FullName, "Igcv3.sln"))) continue;
-            return new[] { Path.Combine(dir.FullName, "..", "shared"), Path.Combine(dir.FullName, "shared") }
-                .Select(shared => Path.GetFullPath(Path.Combine(shared, "data", "cifar10", "cifar-10-batches-bin")))
-                .FirstOrDefault(Directory.Exists);
+            for (var root = dir; root is not null; root = root.Parent)
+            {
+                string candidate = Path.Combine(root.FullName, "shared", "data", "cifar10", "cifar-10-batches-bin");
+                if (Directory.Exists(candidate)) return Path.GetFullPath(candidate);
+            }
+            return null;
         }
         return null;
     }

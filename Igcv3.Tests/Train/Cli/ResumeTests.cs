@@ -1,0 +1,83 @@
+using Igcv3.Engine.Checkpoints;
+using Igcv3.Tests.Support;
+using Igcv3.Train.Commands;
+using Igcv3.Train.Logging;
+using Igcv3.Train.Training;
+using Xunit;
+
+namespace Igcv3.Tests.Train.Cli;
+
+/// <summary>
+/// --resume continues exactly: on the CPU a run stopped after an epoch, or by Ctrl+C in the middle
+/// of one, and resumed, gives the uninterrupted run's per-step losses, per-epoch metrics and final
+/// parameters, bit for bit. The runs use augmentation and shuffling, so the data position matters.
+/// </summary>
+public sealed class ResumeTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    // 128 images / batch 32: 4 steps an epoch, 8 in all; momentum and BN running statistics both matter.
+    private static string[] Recipe(string output, int epochs) =>
+        [.. CliRunner.TinyNetwork, .. CliRunner.TinySynthetic(), "--epochs", $"{epochs}", "--lr", "0.05", "--schedule", "exponential",
+         "--gamma", "0.9", "--weight-decay", "5e-4", "--seed", "7", "--output", output];
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void ResumeAfterAnEpoch_EqualsTheUninterruptedRun()
+    {
+        string straight = _temp.File("straight"), split = _temp.File("split");
+        CliRunner.Succeeds(["train", .. Recipe(straight, 2)]);
+        CliRunner.Succeeds(["train", .. Recipe(split, 1)]);
+        var resumed = CliRunner.Succeeds("train", "--resume", split, "--epochs", "2");
+        Assert.Contains("Resuming at epoch 2, step 0", resumed.Out);
+
+        AssertSameRun(straight, split);
+    }
+
+    [Fact]
+    public void CtrlC_MidEpoch_SavesTheStep_AndResumeEqualsTheUninterruptedRun()
+    {
+        string straight = _temp.File("straight"), split = _temp.File("split");
+        CliRunner.Succeeds(["train", .. Recipe(straight, 2)]);
+
+        // Ctrl+C during step 6 (the second of epoch 2): the step finishes, is saved, and the run exits 130.
+        using var ctrlC = new CancellationTokenSource();
+        var stopped = CliRunner.Run(step => { if (step == 6) ctrlC.Cancel(); }, ctrlC.Token, ["train", .. Recipe(split, 2)]);
+        Assert.True(stopped.Code == ExitCodes.Interrupted, stopped.ToString());
+        Assert.Contains("Interrupted at epoch 2, step 2/4", stopped.Out);
+        Assert.Equal(6, StepLog.ReadLosses(Path.Combine(split, "steps.csv")).Count);
+        Assert.Single(MetricsCsv.Read(Path.Combine(split, "metrics.csv")));
+
+        var resumed = CliRunner.Succeeds("train", "--resume", Path.Combine(split, "last.safetensors"));
+        Assert.Contains("Resuming at epoch 2, step 2", resumed.Out);
+
+        AssertSameRun(straight, split);
+    }
+
+    private static void AssertSameRun(string expected, string actual)
+    {
+        // Per-step losses: equal as doubles, every step once.
+        Assert.Equal(StepLog.ReadLosses(Path.Combine(expected, "steps.csv")), StepLog.ReadLosses(Path.Combine(actual, "steps.csv")));
+
+        // Per-epoch metrics, apart from timings.
+        static object[] Numbers(EpochMetrics m) => [m.Epoch, m.LearningRate, m.TrainLoss, m.TrainTop1, m.TestLoss!, m.TestTop1!, m.TestTop5!];
+        Assert.Equal(MetricsCsv.Read(Path.Combine(expected, "metrics.csv")).Select(Numbers), MetricsCsv.Read(Path.Combine(actual, "metrics.csv")).Select(Numbers));
+        Assert.Equal(MetricsJsonl.Read(Path.Combine(expected, "metrics.jsonl")).Select(Numbers), MetricsJsonl.Read(Path.Combine(actual, "metrics.jsonl")).Select(Numbers));
+
+        // Final parameters, BN buffers and momentum: byte-identical tensors.
+        var a = SafeTensorsReader.Read(Path.Combine(expected, "last.safetensors"));
+        var b = SafeTensorsReader.Read(Path.Combine(actual, "last.safetensors"));
+        var names = a.Tensors.Select(t => t.Name).Where(n => !n.StartsWith(Checkpoint.ExtraPrefix, StringComparison.Ordinal)).ToList();
+        Assert.Equal(names, b.Tensors.Select(t => t.Name).Where(n => !n.StartsWith(Checkpoint.ExtraPrefix, StringComparison.Ordinal)));
+        Assert.Contains(names, n => n.StartsWith(Checkpoint.MomentumPrefix, StringComparison.Ordinal));
+        foreach (string name in names)
+        {
+            a.TryGet(name, out var x);
+            b.TryGet(name, out var y);
+            Assert.True(x.Data.SequenceEqual(y.Data), $"tensor {name} differs after resume");
+        }
+        b.TryGet("extra.trainer.position", out var position);
+        Assert.Equal([2L, 0L, 8L], position.ToInt64s());
+    }
+}

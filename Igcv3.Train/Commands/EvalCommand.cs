@@ -1,0 +1,53 @@
+using System.CommandLine;
+using System.Globalization;
+using Igcv3.Engine.Checkpoints;
+using Igcv3.Engine.Nn;
+using Igcv3.Train.Data;
+using Igcv3.Train.Settings;
+using Igcv3.Train.Training;
+
+namespace Igcv3.Train.Commands;
+
+/// <summary><c>eval</c>: test loss, top-1 and top-5 of a checkpoint, built with the settings stored in it.</summary>
+public static class EvalCommand
+{
+    public static Command Create(CliEnvironment env)
+    {
+        var settings = new SettingOptions();
+        var config = new Option<string>("--config") { Description = "JSON config file; options on the command line override it." };
+        var checkpoint = new Option<string>("--checkpoint") { Description = "The checkpoint to evaluate, or a run folder (its best.safetensors).", Required = true };
+        var command = new Command("eval", "Evaluate a checkpoint on the test set.");
+        foreach (var option in settings.All) command.Add(option);
+        command.Add(config);
+        command.Add(checkpoint);
+        command.SetAction(result => Cli.Guard(env, () => Run(env, settings.Given(result), result.GetValue(config), result.GetValue(checkpoint)!)));
+        return command;
+    }
+
+    public static int Run(CliEnvironment env, System.Text.Json.Nodes.JsonObject cli, string? configPath, string checkpointPath)
+    {
+        string checkpoint = Directory.Exists(checkpointPath) && File.Exists(Path.Combine(checkpointPath, "best.safetensors"))
+            ? Path.Combine(checkpointPath, "best.safetensors")
+            : SettingsSources.ResolveCheckpoint(checkpointPath, "--checkpoint");
+        var s = SettingsLoader.Merge(("checkpoint", SettingsSources.CheckpointLayer(checkpoint)), ("config", SettingsSources.ConfigLayer(configPath)), ("command line", cli));
+        SettingsValidation.Validate(s);
+
+        var device = DeviceChoice.Select(s.Device, env.CudaBackend);
+        var network = ModelBuilder.Network(s, DatasetLoader.ClassCount(s.Dataset));
+        var parameters = ParameterSet.Create(network, device.Backend, s.Seed);
+        try
+        {
+            Checkpoint.Load(checkpoint, parameters);
+        }
+        catch (CheckpointException e)
+        {
+            throw new CheckpointException($"{e.Message} (evaluating as --network {s.Network} --width-multiplier {s.WidthMultiplier}; drop those options to use the checkpoint's own)", e);
+        }
+        var data = DatasetLoader.Load(s, env.Out, testOnly: true);
+        var loader = new BatchLoader(data.Test, s.EvalBatchSize, data.Normalization, Augmentation.None, shuffle: false, dropLast: false, s.Seed);
+        var result = Evaluator.Run(network, device.Backend, loader, env.Cancellation);
+        env.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{checkpoint}: {s.Network} on {data.Test.Name} ({result.Images:N0} images), device {device.Description}: loss {result.Loss:F4}  top-1 {result.Top1:F2}%  top-5 {result.Top5:F2}%"));
+        return ExitCodes.Ok;
+    }
+}

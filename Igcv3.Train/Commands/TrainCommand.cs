@@ -1,0 +1,80 @@
+using System.CommandLine;
+using Igcv3.Engine.Checkpoints;
+using Igcv3.Engine.Nn;
+using Igcv3.Train.Data;
+using Igcv3.Train.Settings;
+using Igcv3.Train.Training;
+
+namespace Igcv3.Train.Commands;
+
+/// <summary>
+/// <c>train</c>: builds and checks everything (settings, device, network, data, output folder,
+/// the checkpoint to resume) before the first file is written, then runs the <see cref="Trainer"/>.
+/// </summary>
+public static class TrainCommand
+{
+    public static Command Create(CliEnvironment env)
+    {
+        var settings = new SettingOptions();
+        var config = new Option<string>("--config") { Description = "JSON config file (or the name of a shipped config); options on the command line override it." };
+        var resume = new Option<string>("--resume") { Description = "Continue a run: its folder or a checkpoint. Settings come from the checkpoint; options given here override them." };
+        var command = new Command("train", "Train a network.");
+        foreach (var option in settings.All) command.Add(option);
+        command.Add(config);
+        command.Add(resume);
+        command.SetAction(result => Cli.Guard(env, () => Run(env, settings.Given(result), result.GetValue(config), result.GetValue(resume))));
+        return command;
+    }
+
+    public static int Run(CliEnvironment env, System.Text.Json.Nodes.JsonObject cli, string? configPath, string? resumePath)
+    {
+        string? checkpoint = resumePath is null ? null : SettingsSources.ResolveCheckpoint(resumePath, "--resume");
+        var checkpointLayer = checkpoint is null ? null : SettingsSources.CheckpointLayer(checkpoint);
+        // The run folder may have moved since the checkpoint was written: resume where the checkpoint is.
+        checkpointLayer?.Remove("output");
+        var s = SettingsLoader.Merge(("checkpoint", checkpointLayer), ("config", SettingsSources.ConfigLayer(configPath)), ("command line", cli));
+        if (checkpoint is not null && s.Output is null) s = s with { Output = Path.GetDirectoryName(Path.GetFullPath(checkpoint)) };
+        SettingsValidation.Validate(s);
+
+        var device = DeviceChoice.Select(s.Device, env.CudaBackend);
+        var network = ModelBuilder.Network(s, DatasetLoader.ClassCount(s.Dataset));
+        var parameters = ParameterSet.Create(network, device.Backend, s.Seed);
+        var optimizer = ModelBuilder.Optimizer(s, parameters);
+        var schedule = ModelBuilder.Schedule(s);
+
+        var data = DatasetLoader.Load(s, env.Out);
+        var augmentation = s.Augment == "none" ? Augmentation.None : Augmentation.PadCropFlip(s.Pad);
+        if (data.Train.Count < s.BatchSize)
+            throw new UsageException($"--batch-size {s.BatchSize} is larger than the training set ({data.Train.Count} images); lower it or use more images");
+        var trainLoader = new BatchLoader(data.Train, s.BatchSize, data.Normalization, augmentation, shuffle: true, dropLast: true, s.Seed);
+        var testLoader = new BatchLoader(data.Test, s.EvalBatchSize, data.Normalization, Augmentation.None, shuffle: false, dropLast: false, s.Seed);
+
+        var state = new TrainerState();
+        if (checkpoint is not null) state = LoadForResume(checkpoint, parameters, optimizer, s);
+
+        var files = new RunFiles(s.OutputFolder);
+        string configJson = SettingsLoader.ToJsonText(s);
+        if (checkpoint is null) files.PrepareNew(configJson);
+        else files.PrepareResume(configJson, state.Epoch, state.GlobalStep);
+
+        env.Out.WriteLine($"{(checkpoint is null ? "Training" : $"Resuming at epoch {state.Epoch + 1}, step {state.Batch}:")} {s.Network} {s.WidthMultiplier}x ({parameters.Count:N0} parameters) " +
+                          $"on {data.Train.Name} ({data.Train.Count:N0} train / {data.Test.Count:N0} test images), device {device.Description}, output {files.Folder}");
+        var job = new TrainingJob(s, device.Description, device.Backend, network, parameters, optimizer, schedule, trainLoader, testLoader, files, state);
+        var trainer = new Trainer(job, env.Progress(), env.Out, env.Cancellation) { AfterStep = env.AfterStep };
+        return trainer.Run() == TrainOutcome.Completed ? ExitCodes.Ok : ExitCodes.Interrupted;
+    }
+
+    private static TrainerState LoadForResume(string checkpoint, ParameterSet parameters, Sgd optimizer, RunSettings s)
+    {
+        LoadedCheckpoint loaded;
+        try
+        {
+            loaded = Checkpoint.Load(checkpoint, parameters, optimizer);
+        }
+        catch (CheckpointException e)
+        {
+            throw new CheckpointException($"{e.Message} (this run is --network {s.Network} --width-multiplier {s.WidthMultiplier}; the checkpoint's own settings are used unless overridden)", e);
+        }
+        return TrainerState.FromExtras(loaded, checkpoint);
+    }
+}

@@ -1,0 +1,154 @@
+using System.ComponentModel;
+using System.Text.Json.Serialization;
+
+namespace Igcv3.Train.Settings;
+
+/// <summary>
+/// Every setting of a run. Each property is at once a command-line option (--width-multiplier)
+/// and a key of a JSON config file ("width-multiplier"): the kebab-case of the property name.
+/// Defaults are the IGCV3 CIFAR recipe of the public PyTorch port (SGD momentum 0.9, lr 0.1
+/// x 0.98 per epoch, weight decay 5e-4, pad-4 crop + flip).
+/// </summary>
+public sealed record RunSettings
+{
+    // ---- network ---------------------------------------------------------------------------
+
+    [Description("Network: igcv3-d, mobilenetv2, igcv2, plain-igc, resnet-igc, plain, resnet, ... (see 'summary --help').")]
+    public string Network { get; init; } = "igcv3-d";
+
+    [Description("Width multiplier of igcv3-d / mobilenetv2 / igcv2 (> 0).")]
+    public double WidthMultiplier { get; init; } = 1.0;
+
+    [Description("Width arithmetic: official (the released code's rounding) or clean.")]
+    public string Arithmetic { get; init; } = "official";
+
+    [Description("IGCV3: groups of the expanding 1x1 convolution.")]
+    public int G1 { get; init; } = 2;
+
+    [Description("IGCV3: groups of the projecting 1x1 convolution.")]
+    public int G2 { get; init; } = 2;
+
+    [Description("IGCV3: add the permutation after the projecting convolution.")]
+    public bool OutputPermutation { get; init; }
+
+    [Description("MobileNetV2: keep the 1x1 expansion in t = 1 blocks.")]
+    public bool ExpandWhenT1 { get; init; }
+
+    [Description("IGCV2: L, convolutions per block (>= 2).")]
+    public int Igcv2Depth { get; init; } = 3;
+
+    [Description("IGCV1 and dense baselines: network depth.")]
+    public int Depth { get; init; } = 20;
+
+    [Description("IGCV1: primary group count L.")]
+    public int L { get; init; } = 2;
+
+    [Description("IGCV1: secondary group count M.")]
+    public int M { get; init; } = 8;
+
+    [Description("Dense baselines: width of the first stage.")]
+    public int? Width { get; init; }
+
+    [Description("Initialisation: torchvision-fan-out or msra-fan-in (default: the family's own).")]
+    public string? Init { get; init; }
+
+    // ---- data ------------------------------------------------------------------------------
+
+    [Description("Dataset: cifar10, cifar100 or synthetic.")]
+    public string Dataset { get; init; } = "cifar10";
+
+    [Description("Folder with the CIFAR binary release (or its parent).")]
+    public string DataDir { get; init; } = "data";
+
+    [Description("Download the official CIFAR archive into --data-dir when the files are absent.")]
+    public bool Download { get; init; }
+
+    [Description("Use only the first N training images (quick runs).")]
+    public int? LimitTrain { get; init; }
+
+    [Description("Use only the first N test images (quick runs).")]
+    public int? LimitTest { get; init; }
+
+    [Description("Synthetic dataset: training images.")]
+    public int SyntheticTrain { get; init; } = 5000;
+
+    [Description("Synthetic dataset: test images.")]
+    public int SyntheticTest { get; init; } = 1000;
+
+    [Description("Augmentation: pad-crop-flip (random crop from the image padded by --pad, random mirror) or none.")]
+    public string Augment { get; init; } = "pad-crop-flip";
+
+    [Description("Padding of the random crop, in pixels.")]
+    public int Pad { get; init; } = 4;
+
+    // ---- optimisation ----------------------------------------------------------------------
+
+    [Description("Epochs to train.")]
+    public int Epochs { get; init; } = 300;
+
+    [Description("Training batch size.")]
+    public int BatchSize { get; init; } = 128;
+
+    [Description("Evaluation batch size.")]
+    public int EvalBatchSize { get; init; } = 256;
+
+    [Description("Learning rate (peak rate for cosine and one-cycle).")]
+    public double Lr { get; init; } = 0.1;
+
+    [Description("Schedule: exponential (lr x gamma per epoch, IGCV3), step (IGCV1), cosine (with warm-up) or onecycle.")]
+    public string Schedule { get; init; } = "exponential";
+
+    [Description("Exponential schedule: factor per epoch.")]
+    public double Gamma { get; init; } = 0.98;
+
+    [Description("Step schedule: milestones as fractions of the run.")]
+    public double[] Milestones { get; init; } = [0.5, 0.75, 0.875];
+
+    [Description("Step schedule: factor at each milestone.")]
+    public double LrFactor { get; init; } = 0.1;
+
+    [Description("Cosine schedule: warm-up epochs.")]
+    public double WarmupEpochs { get; init; } = 5;
+
+    [Description("Cosine schedule: final learning rate.")]
+    public double MinLr { get; init; }
+
+    [Description("One-cycle: fraction of the run spent rising.")]
+    public double PctStart { get; init; } = 0.3;
+
+    [Description("One-cycle: initial rate = lr / div-factor.")]
+    public double DivFactor { get; init; } = 25;
+
+    [Description("One-cycle: final rate = initial rate / final-div-factor.")]
+    public double FinalDivFactor { get; init; } = 1e4;
+
+    [Description("SGD momentum.")]
+    public double Momentum { get; init; } = 0.9;
+
+    [Description("Nesterov momentum.")]
+    public bool Nesterov { get; init; }
+
+    [Description("Weight decay (L2).")]
+    public double WeightDecay { get; init; } = 5e-4;
+
+    [Description("No weight decay on BN gamma/beta and biases.")]
+    public bool NoDecayBnBias { get; init; }
+
+    [Description("Label smoothing epsilon in [0, 1).")]
+    public double LabelSmoothing { get; init; }
+
+    // ---- run -------------------------------------------------------------------------------
+
+    [Description("Seed of the initialisation, the shuffling and the augmentation.")]
+    public int Seed { get; init; }
+
+    [Description("Device: auto (CUDA when available, else CPU), cuda, cuda:N or cpu.")]
+    public string Device { get; init; } = "auto";
+
+    [Description("Output folder (default runs/<network>-<dataset>).")]
+    public string? Output { get; init; }
+
+    /// <summary>The output folder actually used.</summary>
+    [JsonIgnore]
+    public string OutputFolder => Output ?? Path.Combine("runs", $"{Network}-{Dataset}");
+}

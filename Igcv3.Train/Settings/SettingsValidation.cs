@@ -1,0 +1,66 @@
+using Igcv3.Train.Commands;
+
+namespace Igcv3.Train.Settings;
+
+/// <summary>
+/// Checks the settings that do not depend on the network before anything is built, loaded or
+/// written, so an impossible option costs no time and touches no file. Each failure is one line
+/// naming the option, the value and what is allowed.
+/// </summary>
+public static class SettingsValidation
+{
+    public static readonly string[] Datasets = ["cifar10", "cifar100", "synthetic"];
+    public static readonly string[] Schedules = ["exponential", "step", "cosine", "onecycle"];
+    public static readonly string[] Augmentations = ["pad-crop-flip", "none"];
+    public static readonly string[] Arithmetics = ["official", "clean"];
+    public static readonly string[] Inits = ["torchvision-fan-out", "msra-fan-in"];
+
+    public static void Validate(RunSettings s)
+    {
+        OneOf("--dataset", s.Dataset, Datasets);
+        OneOf("--schedule", s.Schedule, Schedules);
+        OneOf("--augment", s.Augment, Augmentations);
+        OneOf("--arithmetic", s.Arithmetic, Arithmetics);
+        if (s.Init is not null) OneOf("--init", s.Init, Inits);
+
+        Positive("--epochs", s.Epochs);
+        Positive("--batch-size", s.BatchSize);
+        Positive("--eval-batch-size", s.EvalBatchSize);
+        if (!(s.WidthMultiplier > 0) || !double.IsFinite(s.WidthMultiplier))
+            throw new UsageException($"--width-multiplier must be positive, got {s.WidthMultiplier}; 1.0 is the full network, 0.5 half as wide");
+        if (s.LimitTrain is { } lt) Positive("--limit-train", lt);
+        if (s.LimitTest is { } le) Positive("--limit-test", le);
+        Positive("--synthetic-train", s.SyntheticTrain);
+        Positive("--synthetic-test", s.SyntheticTest);
+        if (s.Pad < 0) throw new UsageException($"--pad must be >= 0, got {s.Pad}");
+
+        PositiveFinite("--lr", s.Lr);
+        if (!(s.Momentum >= 0 && s.Momentum < 1)) throw new UsageException($"--momentum must be in [0, 1), got {s.Momentum}");
+        if (s.Nesterov && s.Momentum == 0) throw new UsageException("--nesterov needs --momentum > 0");
+        if (!(s.WeightDecay >= 0) || !double.IsFinite(s.WeightDecay)) throw new UsageException($"--weight-decay must be >= 0, got {s.WeightDecay}");
+        if (!(s.LabelSmoothing >= 0 && s.LabelSmoothing < 1)) throw new UsageException($"--label-smoothing must be in [0, 1), got {s.LabelSmoothing}");
+        if (s.Schedule == "exponential") PositiveFinite("--gamma", s.Gamma);
+        if (s.Schedule == "cosine" && !(s.WarmupEpochs >= 0 && s.WarmupEpochs < s.Epochs))
+            throw new UsageException($"--warmup-epochs must be in [0, --epochs = {s.Epochs}), got {s.WarmupEpochs}");
+
+        string device = s.Device.Trim().ToLowerInvariant();
+        if (device is not ("auto" or "cpu" or "cuda") && !(device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device[5..], out int n) && n >= 0))
+            throw new UsageException($"--device must be auto, cpu, cuda or cuda:N, got '{s.Device}'");
+    }
+
+    private static void OneOf(string option, string value, string[] allowed)
+    {
+        if (!allowed.Contains(value, StringComparer.Ordinal))
+            throw new UsageException($"unknown {option[2..]} '{value}'; choose one of {string.Join(", ", allowed)} ({option})");
+    }
+
+    private static void Positive(string option, int value)
+    {
+        if (value <= 0) throw new UsageException($"{option} must be at least 1, got {value}");
+    }
+
+    private static void PositiveFinite(string option, double value)
+    {
+        if (!(value > 0) || !double.IsFinite(value)) throw new UsageException($"{option} must be positive, got {value}");
+    }
+}

@@ -1,0 +1,76 @@
+using Igcv3.Engine.IO;
+using Igcv3.Train.Commands;
+using Igcv3.Train.Logging;
+
+namespace Igcv3.Train.Training;
+
+/// <summary>
+/// The files of a run in its output folder, and the two ways of taking a folder: a new run
+/// (refused where the folder already holds one, so nothing is overwritten) and a resumed run (the
+/// per-epoch and per-step logs cut back to the checkpoint being resumed).
+/// </summary>
+public sealed class RunFiles(string folder)
+{
+    public string Folder { get; } = folder;
+    public string Config => Path.Combine(Folder, "config.json");
+    public string MetricsCsv => Path.Combine(Folder, "metrics.csv");
+    public string MetricsJsonl => Path.Combine(Folder, "metrics.jsonl");
+    public string Steps => Path.Combine(Folder, "steps.csv");
+    public string Curves => Path.Combine(Folder, "curves.html");
+    public string TensorBoard => Path.Combine(Folder, "tensorboard");
+    public string Last => Path.Combine(Folder, "last.safetensors");
+    public string Best => Path.Combine(Folder, "best.safetensors");
+    public string Summary => Path.Combine(Folder, "summary.json");
+
+    /// <summary>Makes sure the folder can take a new run; writes config.json, the first file of the run.</summary>
+    public void PrepareNew(string configJson)
+    {
+        var existing = new[] { Last, MetricsCsv, Steps }.Where(File.Exists).ToList();
+        if (existing.Count > 0)
+            throw new OutputFolderException(
+                $"output folder {Folder} already holds a run ({Path.GetFileName(existing[0])}); continue it with --resume {Folder}, or choose another --output");
+        Writable(() =>
+        {
+            Directory.CreateDirectory(Folder);
+            AtomicFile.WriteAllText(Config, configJson);
+        });
+    }
+
+    /// <summary>Cuts the logs back to what the checkpoint being resumed had seen: the first
+    /// <paramref name="completedEpochs"/> epochs and the first <paramref name="stepsDone"/> steps.</summary>
+    public void PrepareResume(string configJson, int completedEpochs, long stepsDone) => Writable(() =>
+    {
+        Directory.CreateDirectory(Folder);
+        AtomicFile.WriteAllText(Config, configJson);
+        if (File.Exists(MetricsCsv)) Logging.MetricsCsv.TruncateAfter(MetricsCsv, completedEpochs);
+        if (File.Exists(MetricsJsonl)) Logging.MetricsJsonl.TruncateAfter(MetricsJsonl, completedEpochs);
+        StepLog.TruncateAfter(Steps, stepsDone);
+    });
+
+    /// <summary>The per-epoch sinks: CSV, JSONL, TensorBoard events, the curves page (redrawn from the CSV's earlier epochs).</summary>
+    public List<IMetricsSink> OpenSinks(string title) => Writable(() =>
+    {
+        var earlier = File.Exists(MetricsCsv) ? Logging.MetricsCsv.Read(MetricsCsv) : [];
+        return new List<IMetricsSink>
+        {
+            new MetricsCsv(MetricsCsv),
+            new MetricsJsonl(MetricsJsonl),
+            new TensorBoardWriter(TensorBoard),
+            new LearningCurvePage(Curves, title, earlier),
+        };
+    });
+
+    private void Writable(Action action) => Writable(() => { action(); return 0; });
+
+    private T Writable<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException && e is not Igcv3.Engine.Checkpoints.CheckpointException)
+        {
+            throw new OutputFolderException($"cannot write to output folder {Folder}: {e.Message}; choose another --output", e);
+        }
+    }
+}

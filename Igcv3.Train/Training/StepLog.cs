@@ -1,0 +1,51 @@
+using System.Globalization;
+using Igcv3.Engine.IO;
+
+namespace Igcv3.Train.Training;
+
+/// <summary>
+/// steps.csv: one row per training step (global step, epoch, batch, learning rate, loss,
+/// accuracy of the batch), the finest record of a run and what proves a resume exact. Losses are
+/// written in round-trip form. Buffered, and flushed at every checkpoint, so after a crash the
+/// file holds at least every step up to the checkpoint a resume would start from.
+/// </summary>
+public sealed class StepLog : IDisposable
+{
+    public const string Header = "step,epoch,batch,lr,loss,top1";
+
+    private readonly StreamWriter _writer;
+
+    public StepLog(string path)
+    {
+        bool fresh = !File.Exists(path) || new FileInfo(path).Length == 0;
+        _writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new System.Text.UTF8Encoding(false)) { NewLine = "\n" };
+        if (fresh) _writer.WriteLine(Header);
+    }
+
+    /// <summary>Epoch and batch 1-based as the user counts them.</summary>
+    public void Write(long step, int epoch, int batch, double lr, double loss, double top1) =>
+        _writer.WriteLine(string.Join(',', step.ToString(CultureInfo.InvariantCulture), epoch.ToString(CultureInfo.InvariantCulture),
+            batch.ToString(CultureInfo.InvariantCulture), lr.ToString("R", CultureInfo.InvariantCulture),
+            loss.ToString("R", CultureInfo.InvariantCulture), top1.ToString("R", CultureInfo.InvariantCulture)));
+
+    public void Flush()
+    {
+        _writer.Flush();
+        ((FileStream)_writer.BaseStream).Flush(flushToDisk: true);
+    }
+
+    public void Dispose() => _writer.Dispose();
+
+    /// <summary>(step, loss) of every row.</summary>
+    public static List<(long Step, double Loss)> ReadLosses(string path) =>
+        File.ReadLines(path).Skip(1).Where(l => l.Length > 0).Select(l => l.Split(','))
+            .Select(f => (long.Parse(f[0], CultureInfo.InvariantCulture), double.Parse(f[4], CultureInfo.InvariantCulture))).ToList();
+
+    /// <summary>Keeps the rows of the first <paramref name="stepsDone"/> steps (atomically): a resumed run redoes the rest.</summary>
+    public static void TruncateAfter(string path, long stepsDone)
+    {
+        if (!File.Exists(path)) return;
+        var kept = File.ReadLines(path).Skip(1).Where(l => l.Length > 0 && long.Parse(l.Split(',')[0], CultureInfo.InvariantCulture) <= stepsDone);
+        AtomicFile.WriteAllText(path, string.Join('\n', kept.Prepend(Header)) + "\n");
+    }
+}

@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Globalization;
+using Igcv3.Engine;
+using Igcv3.Engine.Checkpoints;
+using Igcv3.Train.Logging;
+using Igcv3.Train.Progress;
+using Igcv3.Train.Settings;
+
+namespace Igcv3.Train.Training;
+
+/// <summary>How a call to <see cref="Trainer.Run"/> ended.</summary>
+public enum TrainOutcome { Completed, Interrupted }
+
+/// <summary>
+/// The training loop. A step: forward, loss, zero-grad, backward, SGD step at the schedule's rate
+/// for (epoch, step), inside a tensor scope. After each epoch: evaluation, the metrics to every
+/// sink, last.safetensors (and best.safetensors when the test top-1 improved). A cancellation
+/// (Ctrl+C) lets the current step finish, saves last.safetensors with the position reached, and
+/// returns <see cref="TrainOutcome.Interrupted"/>. Everything a resume needs is in the checkpoint,
+/// so a resumed run on the CPU repeats the uninterrupted run's losses bit for bit.
+/// </summary>
+public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWriter output, CancellationToken cancellation)
+{
+    public const string ConfigKey = "train.config";
+    public const string NetworkKey = "train.network";
+    public const string KindKey = "train.kind";
+
+    /// <summary>Called after each step with the global step count (tests use it to interrupt at a chosen step).</summary>
+    public Action<long>? AfterStep { get; init; }
+
+    private RunSettings S => job.Settings;
+    private TrainerState State => job.State;
+
+    public TrainOutcome Run()
+    {
+        var files = job.Files;
+        using var steps = new StepLog(files.Steps);
+        var sinks = files.OpenSinks($"{S.Network} {S.WidthMultiplier}x on {S.Dataset}");
+        try
+        {
+            for (int epoch = State.Epoch; epoch < S.Epochs; epoch++)
+            {
+                if (!TrainEpoch(epoch, steps) || !Evaluate(epoch, sinks, steps)) return Interrupted(steps);
+            }
+        }
+        finally
+        {
+            foreach (var sink in sinks) sink.Dispose();
+        }
+        WriteSummary();
+        return TrainOutcome.Completed;
+    }
+
+    /// <summary>Trains the rest of <paramref name="epoch"/>; false when cancelled.</summary>
+    private bool TrainEpoch(int epoch, StepLog steps)
+    {
+        var loader = job.TrainLoader;
+        int total = loader.BatchesPerEpoch;
+        bool cancelled = false;
+        string title = string.Create(CultureInfo.InvariantCulture, $"epoch {epoch + 1}/{S.Epochs}");
+        progress.RunEpoch(title, total, State.Batch, bar =>
+        {
+            var clock = Stopwatch.StartNew();
+            long sessionImages = 0;
+            int sessionSteps = 0;
+            foreach (var batch in loader.Epoch(epoch, State.Batch))
+            {
+                double lr = job.Schedule.LearningRate(epoch, batch.Index, total);
+                double stepStart = clock.Elapsed.TotalSeconds;
+                var (loss, correct) = Step(batch.Images, batch.Labels, lr);
+                double stepSeconds = clock.Elapsed.TotalSeconds - stepStart;
+
+                State.Batch = batch.Index + 1;
+                State.GlobalStep++;
+                State.EpochLossSum += loss * batch.Count;
+                State.EpochCorrect += correct;
+                State.EpochSeen += batch.Count;
+                State.EpochSeconds += stepSeconds;
+                State.TrainSeconds += stepSeconds;
+                State.ImagesTrained += batch.Count;
+                sessionImages += batch.Count;
+                sessionSteps++;
+                steps.Write(State.GlobalStep, epoch + 1, State.Batch, lr, loss, 100.0 * correct / batch.Count);
+
+                double elapsed = clock.Elapsed.TotalSeconds;
+                double rate = sessionImages / Math.Max(elapsed, 1e-9);
+                var eta = TimeSpan.FromSeconds(elapsed / sessionSteps * (total - State.Batch));
+                bar.Update(new StepProgress(State.Batch, total, State.EpochLossSum / State.EpochSeen,
+                    100.0 * State.EpochCorrect / State.EpochSeen, rate, eta));
+                AfterStep?.Invoke(State.GlobalStep);
+                if (cancellation.IsCancellationRequested)
+                {
+                    cancelled = true;
+                    break;
+                }
+            }
+            State.WallSeconds += clock.Elapsed.TotalSeconds;
+        });
+        return !cancelled;
+    }
+
+    /// <summary>One SGD step; returns the batch's mean loss and its number of top-1 hits.</summary>
+    private (double Loss, int Correct) Step(float[] images, int[] labels, double lr)
+    {
+        var network = job.Network;
+        using (TensorScope.Begin())
+        {
+            int n = labels.Length;
+            var x = Tensor.FromArray(job.Backend, images, network.InputShape(n)); // [N, 32, 32, 3]
+            var y = Tensor.FromArray(job.Backend, labels, [n]);                   // [N]
+            var logits = network.Forward(x);                                      // [N, K]
+            var loss = Ops.SoftmaxCrossEntropy(logits, y, S.LabelSmoothing);      // []
+            job.Parameters.ZeroGrad();
+            loss.Backward();
+            job.Optimizer.Step(lr);
+            var (top1, _) = Accuracy.Count(logits.ToFloatArray(), labels, network.Classes);
+            return (loss.Item(), top1);
+        }
+    }
+
+    /// <summary>Evaluates after <paramref name="epoch"/>, logs, checkpoints; false when cancelled during evaluation.</summary>
+    private bool Evaluate(int epoch, List<IMetricsSink> sinks, StepLog steps)
+    {
+        var clock = Stopwatch.StartNew();
+        EvalResult result;
+        try
+        {
+            result = Evaluator.Run(job.Network, job.Backend, job.TestLoader, cancellation);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            return false;
+        }
+        State.WallSeconds += clock.Elapsed.TotalSeconds;
+
+        int stepsPerEpoch = job.TrainLoader.BatchesPerEpoch;
+        // The epoch's rate as logged: that of its last step (constant within an epoch for step and exponential).
+        var metrics = new EpochMetrics(epoch + 1, job.Schedule.LearningRate(epoch, stepsPerEpoch - 1, stepsPerEpoch),
+            State.EpochLossSum / Math.Max(1, State.EpochSeen), 100.0 * State.EpochCorrect / Math.Max(1, State.EpochSeen),
+            result.Loss, result.Top1, result.Top5, State.EpochSeen / Math.Max(State.EpochSeconds, 1e-9), State.EpochSeconds + clock.Elapsed.TotalSeconds);
+        foreach (var sink in sinks) sink.Write(metrics);
+        progress.Line(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {epoch + 1}/{S.Epochs}: train loss {metrics.TrainLoss:F4} acc {metrics.TrainTop1:F2}% | test loss {result.Loss:F4} top-1 {result.Top1:F2}% top-5 {result.Top5:F2}% | lr {metrics.LearningRate:G4} | {metrics.ImagesPerSecond:F0} img/s"));
+
+        bool best = double.IsNaN(State.BestTop1) || result.Top1 > State.BestTop1;
+        State.LastTop1 = result.Top1;
+        State.LastTop5 = result.Top5;
+        if (best)
+        {
+            State.BestTop1 = result.Top1;
+            State.BestTop5 = result.Top5;
+            State.BestEpoch = epoch + 1;
+        }
+        State.StartEpoch(epoch + 1);
+        steps.Flush();
+        Save(job.Files.Last, "epoch-end");
+        if (best) Save(job.Files.Best, "best");
+        return true;
+    }
+
+    private TrainOutcome Interrupted(StepLog steps)
+    {
+        steps.Flush();
+        Save(job.Files.Last, "interrupted");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Interrupted at epoch {State.Epoch + 1}, step {State.Batch}/{job.TrainLoader.BatchesPerEpoch}: saved {job.Files.Last}. Continue with: train --resume {job.Files.Folder}"));
+        return TrainOutcome.Interrupted;
+    }
+
+    private void Save(string path, string kind)
+    {
+        var metadata = new Dictionary<string, string>
+        {
+            [ConfigKey] = SettingsLoader.ToJsonText(S),
+            [NetworkKey] = S.Network,
+            [KindKey] = kind,
+        };
+        Checkpoint.Save(path, job.Parameters, job.Optimizer, metadata, State.ToExtras());
+    }
+
+    private void WriteSummary()
+    {
+        var summary = new RunSummary(S.Network, S.Dataset, job.Device, S.Epochs, State.BestTop1, State.BestTop5, State.BestEpoch,
+            State.LastTop1, State.LastTop5, State.WallSeconds, State.ImagesTrained / Math.Max(State.TrainSeconds, 1e-9), job.Parameters.Count);
+        summary.Save(job.Files.Summary);
+        output.WriteLine(summary.Format());
+        output.WriteLine($"Files in {job.Files.Folder}: metrics.csv, metrics.jsonl, steps.csv, curves.html, tensorboard/, last.safetensors, best.safetensors, summary.json");
+    }
+}
