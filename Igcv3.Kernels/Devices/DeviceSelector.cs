@@ -29,7 +29,8 @@ public static class DeviceSelector
     /// <summary>The user's choice with the engine's CUDA backend: what the trainer calls.</summary>
     public static DeviceSelection Select(string device) => Select(device, CudaBackend.Create);
 
-    public static DeviceSelection Select(string device, Func<CudaDevice, IBackend>? cudaBackend)
+    /// <summary>The user's choice with a given CUDA backend factory (tests inject their own).</summary>
+    public static DeviceSelection Select(string device, Func<CudaDevice, IBackend> cudaBackend)
     {
         ArgumentNullException.ThrowIfNull(device);
         var choice = device.Trim().ToLowerInvariant();
@@ -37,12 +38,6 @@ public static class DeviceSelector
         if (choice == "auto")
         {
             if (!CudaDevice.TryOpen(out var found, out var reason)) return Cpu(reason);
-            if (cudaBackend == null)
-            {
-                var description = found!.ToString();
-                found.Dispose();
-                return Cpu($"{description} found, but no CUDA backend was given");
-            }
             try
             {
                 return Cuda(found!, cudaBackend);
@@ -60,7 +55,6 @@ public static class DeviceSelector
             {
                 throw new ArgumentException($"device: '{device}' is not cuda:N with N a device number", nameof(device));
             }
-            if (cudaBackend == null) throw new NotSupportedException($"device '{device}': CUDA backend not built yet (no CUDA backend factory was given)");
             return Cuda(CudaDevice.Open(ordinal), cudaBackend);
         }
         throw new ArgumentException($"device: expected auto, cpu, cuda or cuda:N, got '{device}'", nameof(device));
