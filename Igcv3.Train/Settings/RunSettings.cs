@@ -31,6 +31,9 @@ public sealed record RunSettings
     [Description("IGCV3: add the permutation after the projecting convolution.")]
     public bool OutputPermutation { get; init; }
 
+    [Description("IGCV3: where the ReLU6s go (the paper's ablation): a comma-separated list of expand, depthwise, project, or none.")]
+    public string Relu { get; init; } = "depthwise";
+
     [Description("MobileNetV2: keep the 1x1 expansion in t = 1 blocks.")]
     public bool ExpandWhenT1 { get; init; }
 

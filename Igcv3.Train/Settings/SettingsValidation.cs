@@ -1,3 +1,4 @@
+using Igcv3.Networks;
 using Igcv3.Train.Commands;
 
 namespace Igcv3.Train.Settings;
@@ -14,6 +15,25 @@ public static class SettingsValidation
     public static readonly string[] Augmentations = ["pad-crop-flip", "none"];
     public static readonly string[] Arithmetics = ["official", "clean"];
     public static readonly string[] Inits = ["torchvision-fan-out", "msra-fan-in"];
+    public static readonly string[] ReluPositions = ["expand", "depthwise", "project"];
+
+    /// <summary>--relu as the network's flags: "none", or positions joined by commas.</summary>
+    public static ReluPlacement ReluPlacementOf(string relu)
+    {
+        if (relu.Trim() == "none") return ReluPlacement.None;
+        var placement = ReluPlacement.None;
+        foreach (var position in relu.Split(',', StringSplitOptions.TrimEntries))
+        {
+            OneOf("--relu", position, ReluPositions);
+            placement |= position switch
+            {
+                "expand" => ReluPlacement.AfterExpand,
+                "depthwise" => ReluPlacement.AfterDepthwise,
+                _ => ReluPlacement.AfterProject,
+            };
+        }
+        return placement;
+    }
 
     public static void Validate(RunSettings s)
     {
@@ -21,6 +41,7 @@ public static class SettingsValidation
         OneOf("--schedule", s.Schedule, Schedules);
         OneOf("--augment", s.Augment, Augmentations);
         OneOf("--arithmetic", s.Arithmetic, Arithmetics);
+        ReluPlacementOf(s.Relu);
         if (s.Init is not null) OneOf("--init", s.Init, Inits);
 
         Positive("--epochs", s.Epochs);

@@ -25,6 +25,7 @@ public static class ModelBuilder
             G1 = s.G1,
             G2 = s.G2,
             OutputPermutation = s.OutputPermutation,
+            Relu = SettingsValidation.ReluPlacementOf(s.Relu),
             ExpandWhenT1 = s.ExpandWhenT1,
             IgcV2Depth = s.Igcv2Depth,
             Depth = s.Depth,

@@ -72,6 +72,11 @@ public sealed class CliErrorTests : IDisposable
         TrainFails(ExitCodes.Usage, "unknown network 'igcv9'; known: igcv3-d, mobilenetv2", "--network", "igcv9", "--dataset", "synthetic");
 
     [Fact]
+    public void UnknownReluPosition() =>
+        TrainFails(ExitCodes.Usage, "unknown relu 'sideways'; choose one of expand, depthwise, project (--relu)",
+            "--network", "igcv3-d", "--relu", "depthwise,sideways", "--dataset", "synthetic");
+
+    [Fact]
     public void UnknownDataset() =>
         TrainFails(ExitCodes.Usage, "unknown dataset 'mnist'; choose one of cifar10, cifar100, synthetic", [.. CliRunner.TinyNetwork, "--dataset", "mnist"]);
 
