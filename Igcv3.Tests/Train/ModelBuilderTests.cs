@@ -33,4 +33,14 @@ public class ModelBuilderTests
         Assert.Equal(Output("depthwise"), Output("depthwise"));
         Assert.NotEqual(Output("depthwise"), Output("expand,depthwise,project"));
     }
+
+    [Fact]
+    public void NetworkLabel_NamesTheKnobsThatSizeEachFamily()
+    {
+        Assert.Equal("igcv3-d 0.5x", new RunSettings { Network = "igcv3-d", WidthMultiplier = 0.5 }.NetworkLabel);
+        Assert.Equal("mobilenetv2 1.0x", new RunSettings { Network = "mobilenetv2" }.NetworkLabel);
+        Assert.Equal("resnet-igc depth 20 L=2 M=8", new RunSettings { Network = "resnet-igc", Depth = 20, L = 2, M = 8 }.NetworkLabel);
+        Assert.Equal("resnet depth 8 width 8", new RunSettings { Network = "resnet", Depth = 8, Width = 8 }.NetworkLabel);
+        Assert.Equal("resnet depth 20", new RunSettings { Network = "resnet", Depth = 20 }.NetworkLabel);
+    }
 }

@@ -57,7 +57,7 @@ public static class TrainCommand
         if (checkpoint is null) files.PrepareNew(configJson);
         else files.PrepareResume(configJson, state.Epoch, state.GlobalStep);
 
-        env.Out.WriteLine($"{(checkpoint is null ? "Training" : $"Resuming at epoch {state.Epoch + 1}, step {state.Batch}:")} {s.Network} {s.WidthMultiplier}x ({parameters.Count:N0} parameters) " +
+        env.Out.WriteLine($"{(checkpoint is null ? "Training" : $"Resuming at epoch {state.Epoch + 1}, step {state.Batch}:")} {s.NetworkLabel} ({parameters.Count:N0} parameters) " +
                           $"on {data.Train.Name} ({data.Train.Count:N0} train / {data.Test.Count:N0} test images), device {device.Description}, output {files.Folder}");
         var job = new TrainingJob(s, device.Description, device.Backend, network, parameters, optimizer, schedule, trainLoader, testLoader, files, state);
         var trainer = new Trainer(job, env.Progress(), env.Out, env.Cancellation) { AfterStep = env.AfterStep };

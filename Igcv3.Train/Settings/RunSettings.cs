@@ -154,4 +154,15 @@ public sealed record RunSettings
     /// <summary>The output folder actually used.</summary>
     [JsonIgnore]
     public string OutputFolder => Output ?? Path.Combine("runs", $"{Network}-{Dataset}");
+
+    /// <summary>The network as people name it, with the knobs that define its size: "igcv3-d 0.5x",
+    /// "resnet-igc depth 20 L=2 M=8", "resnet depth 20 width 16".</summary>
+    public string NetworkLabel => Network switch
+    {
+        "igcv3-d" or "mobilenetv2" or "igcv2" => $"{Network} {WidthMultiplier.ToString("0.0##", System.Globalization.CultureInfo.InvariantCulture)}x",
+        "plain-igc" or "resnet-igc" => $"{Network} depth {Depth} L={L} M={M}",
+        "resnet-igc-imagenet-d18" => $"{Network} L={L} M={M}",
+        "plain" or "resnet" => $"{Network} depth {Depth}" + (Width is { } width ? $" width {width}" : ""),
+        _ => Network,
+    };
 }

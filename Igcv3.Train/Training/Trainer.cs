@@ -35,7 +35,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
     {
         var files = job.Files;
         using var steps = new StepLog(files.Steps);
-        var sinks = files.OpenSinks($"{S.Network} {S.WidthMultiplier}x on {S.Dataset}");
+        var sinks = files.OpenSinks($"{S.NetworkLabel} on {S.Dataset}");
         try
         {
             for (int epoch = State.Epoch; epoch < S.Epochs; epoch++)
