@@ -98,6 +98,54 @@ internal static class SpanMath
         for (int k = 0; k < index.Length; k++) y[k] += alpha * x[index[k]];
     }
 
+    /// <summary>d[i] = (double)x[i] over x's length: a row lifted to double, exactly.</summary>
+    public static void Widen<T>(ReadOnlySpan<T> x, Span<double> d) where T : unmanaged, INumberBase<T>
+    {
+        RequireLength(d.Length, x.Length);
+        int i = 0;
+        if (typeof(T) == typeof(float))
+        {
+            ReadOnlySpan<float> xf = MemoryMarshal.Cast<T, float>(x);
+            for (; i <= xf.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(xf.Slice(i)), out Vector<double> lo, out Vector<double> hi);
+                lo.CopyTo(d.Slice(i));
+                hi.CopyTo(d.Slice(i + Vector<double>.Count));
+            }
+        }
+        for (; i < x.Length; i++) d[i] = double.CreateTruncating(x[i]);
+    }
+
+    /// <summary>y[i] = (T)d[i] over y's length: a double row rounded to T (round to nearest, as a cast).</summary>
+    public static void Narrow<T>(ReadOnlySpan<double> d, Span<T> y) where T : unmanaged, INumberBase<T>
+    {
+        RequireLength(d.Length, y.Length);
+        int i = 0;
+        if (typeof(T) == typeof(float))
+        {
+            Span<float> yf = MemoryMarshal.Cast<T, float>(y);
+            for (; i <= yf.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Narrow(new Vector<double>(d.Slice(i)), new Vector<double>(d.Slice(i + Vector<double>.Count))).CopyTo(yf.Slice(i));
+            }
+        }
+        for (; i < y.Length; i++) y[i] = T.CreateTruncating(d[i]);
+    }
+
+    /// <summary>y[i] += x[i] over y's length.</summary>
+    public static void Add<T>(Span<T> y, ReadOnlySpan<T> x) where T : unmanaged, INumberBase<T>
+    {
+        RequireLength(x.Length, y.Length);
+        ref T ry = ref MemoryMarshal.GetReference(y);
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        int i = 0;
+        for (; i <= y.Length - Vector<T>.Count; i += Vector<T>.Count)
+        {
+            (Vector.LoadUnsafe(ref ry, (nuint)i) + Vector.LoadUnsafe(ref rx, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
+        }
+        for (; i < y.Length; i++) y[i] += x[i];
+    }
+
     // The unchecked vector loads above rely on this: a short operand would read past its end.
     private static void RequireLength(int actual, int needed)
     {
