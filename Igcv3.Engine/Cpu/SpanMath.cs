@@ -146,6 +146,29 @@ internal static class SpanMath
         for (; i < y.Length; i++) y[i] += x[i];
     }
 
+    /// <summary>y[j] = Σ_k x[k]·a[k·stride + j] for j &lt; y.Length: a row vector times a matrix whose
+    /// rows lie <paramref name="stride"/> apart (BLAS gemv, transposed). Each run of y is summed in a
+    /// register over all k, k ascending, and stored once.</summary>
+    public static void RowTimesMatrix<T>(Span<T> y, ReadOnlySpan<T> x, ReadOnlySpan<T> a, int stride) where T : unmanaged, INumberBase<T>
+    {
+        RequireLength(stride, y.Length);
+        if (x.Length > 0) RequireLength(a.Length, (x.Length - 1) * stride + y.Length);
+        ref T ra = ref MemoryMarshal.GetReference(a);
+        int j = 0;
+        for (; j <= y.Length - Vector<T>.Count; j += Vector<T>.Count)
+        {
+            var acc = Vector<T>.Zero;
+            for (int k = 0; k < x.Length; k++) acc += new Vector<T>(x[k]) * Vector.LoadUnsafe(ref ra, (nuint)(k * stride + j));
+            acc.CopyTo(y.Slice(j));
+        }
+        for (; j < y.Length; j++)
+        {
+            T sum = T.Zero;
+            for (int k = 0; k < x.Length; k++) sum += x[k] * a[k * stride + j];
+            y[j] = sum;
+        }
+    }
+
     // The unchecked vector loads above rely on this: a short operand would read past its end.
     private static void RequireLength(int actual, int needed)
     {
