@@ -14,7 +14,8 @@ namespace Igcv3.Engine.Cpu;
 ///     v[m, o]  = Σ_k w[o, k] · x[m, inSource[g(o)·Cin/groups + k]]
 ///     y[m, outDestination[o]] = v[m, o]
 ///
-/// When a permutation is the identity the gather is contiguous and the inner loops vectorise.
+/// A permuted row is gathered once into conv order (a scratch row of C elements), so the inner
+/// loops always run over contiguous runs and vectorise; with identity permutations nothing is copied.
 /// </summary>
 public sealed partial class CpuBackend
 {
@@ -84,7 +85,9 @@ public sealed partial class CpuBackend
         for (int c = 0; c < u.Length; c++) u[c] = row[index[c]];
     }
 
-    // v[m, o] = Σ_k x[m, src(g(o)·Cin/G + k)] · wT[g(o)·Cin/G + k, o − g(o)·Cout/G];  y[m, dest(o)] = v[m, o]
+    // v[m, o] = Σ_k w[o, k] · x[m, src(g(o)·Cin/G + k)];  y[m, dest(o)] = v[m, o]
+    // Along outputs: each group's run of v is its run of x times wT [Cin/G, Cout/G] (a register per
+    // vector of outputs, summed over k); along inputs: each v[m, o] is a dot product of w's row o.
     private static void PointwiseForwardKernel<T>(Tensor x, Tensor w, Tensor y, PointwiseSpec spec) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var layout = new PointwiseLayout(x, w, spec);
