@@ -14,6 +14,8 @@ namespace Igcv3.Bench;
 /// gpu-report --out DIR [--quick] CUDA-event timings of every op and training step, ceilings, roofline
 /// export-shapes [--out FILE]    every layer and every distinct op of the standard workloads, as JSON
 /// flops                         the roofline check: step FLOPs and bytes of each standard workload
+/// cpu-profile [--network N]... [--batch 32] [--steps 5] [--warmup 1] [--top 15]
+///                               real CPU training steps, time per backend op, GFLOP/s, images/s
 /// (anything else)               BenchmarkDotNet: --filter '*' etc.; IGCV3_BENCH_DEVICE=cpu|cuda picks the backend
 /// </code>
 /// </summary>
@@ -52,6 +54,13 @@ public static class BenchProgram
                     Console.WriteLine($"{c.Workload,-28} trace {c.StepGflop,6:F1} GFLOP, 6*MACs {c.SummaryGflop,6:F1} GFLOP, {c.StepGB,6:F2} GB, memory floor {c.NominalFloorMs:F2} ms at {c.NominalGBps} GB/s");
                 }
                 return 0;
+            }
+            case "cpu-profile":
+            {
+                var networks = args.Select((a, i) => (a, i)).Where(p => p.a == "--network" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToList();
+                if (networks.Count == 0) networks = ["igcv3-d", "mobilenetv2"];
+                int Int(string name, int fallback) => Option(name) is { } v ? int.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : fallback;
+                return CpuProfile.Run(networks, Int("--batch", 32), Int("--steps", 5), Int("--warmup", 1), Int("--top", 15), Console.Out);
             }
             default:
                 BenchmarkSwitcher.FromAssembly(typeof(BenchProgram).Assembly).Run(args);

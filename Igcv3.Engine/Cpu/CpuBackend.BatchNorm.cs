@@ -40,22 +40,22 @@ public sealed partial class CpuBackend
             double[] sums = ChunkedRowSums(rows, channels, (start, end, partial) =>
             {
                 ReadOnlySpan<T> sx = mx.Span;
+                var xd = new double[channels]; // one row of x in double
                 for (int r = start; r < end; r++)
                 {
-                    for (int c = 0; c < channels; c++) partial[c] += double.CreateTruncating(sx[r * channels + c]);
+                    SpanMath.Widen(sx.Slice(r * channels, channels), xd);
+                    SpanMath.Add<double>(partial, xd);
                 }
             });
             for (int c = 0; c < channels; c++) mean[c] = sums[c] / rows;
             double[] squares = ChunkedRowSums(rows, channels, (start, end, partial) =>
             {
                 ReadOnlySpan<T> sx = mx.Span;
+                var xd = new double[channels];
                 for (int r = start; r < end; r++)
                 {
-                    for (int c = 0; c < channels; c++)
-                    {
-                        double d = double.CreateTruncating(sx[r * channels + c]) - mean[c];
-                        partial[c] += d * d;
-                    }
+                    SpanMath.Widen(sx.Slice(r * channels, channels), xd);
+                    BatchNormRows.AddSquaredDeviations(partial, xd, mean);
                 }
             });
             double m = spec.Momentum;
@@ -92,14 +92,15 @@ public sealed partial class CpuBackend
         {
             ReadOnlySpan<T> sx = mx.Span;
             Span<T> sy = my.Span;
+            var xd = new double[channels]; // x row in double
+            var yd = new double[channels]; // γ·x̂ + β, before rounding to T
             for (int r = start; r < end; r++)
             {
-                for (int c = 0; c < channels; c++)
-                {
-                    int i = r * channels + c;
-                    double xhat = (double.CreateTruncating(sx[i]) - mean[c]) * invStd[c];
-                    sy[i] = Activate(activation, Cast<T>(g[c] * xhat + b[c]));
-                }
+                Span<T> yRow = sy.Slice(r * channels, channels);
+                SpanMath.Widen(sx.Slice(r * channels, channels), xd);
+                BatchNormRows.Normalize(yd, xd, mean, invStd, g, b);
+                SpanMath.Narrow<T>(yd, yRow);
+                ActivationRows.ActivateInPlace(activation, yRow);
             }
         });
     }
@@ -124,17 +125,15 @@ public sealed partial class CpuBackend
         double[] sums = ChunkedRowSums(rows, 2 * channels, (start, end, partial) =>
         {
             ReadOnlySpan<T> sx = mx.Span, sy = my.Span, sdy = mdy.Span;
+            var gradRow = new T[channels];     // ĝ row
+            var gd = new double[channels];     // ĝ row in double
+            var xd = new double[channels];     // x row in double
             for (int r = start; r < end; r++)
             {
-                for (int c = 0; c < channels; c++)
-                {
-                    int i = r * channels + c;
-                    if (!Passes(activation, sy[i])) continue;
-                    double grad = double.CreateTruncating(sdy[i]);
-                    double xhat = (double.CreateTruncating(sx[i]) - mean[c]) * invStd[c];
-                    partial[c] += grad;
-                    partial[channels + c] += grad * xhat;
-                }
+                ActivationRows.MaskGradient(activation, sy.Slice(r * channels, channels), sdy.Slice(r * channels, channels), gradRow);
+                SpanMath.Widen<T>(gradRow, gd);
+                SpanMath.Widen(sx.Slice(r * channels, channels), xd);
+                BatchNormRows.AddGradientSums(partial.AsSpan(0, channels), partial.AsSpan(channels, channels), gd, xd, mean, invStd);
             }
         });
 
@@ -152,24 +151,38 @@ public sealed partial class CpuBackend
 
         var mdx = Memory<T>(dx); // dx [M, C]
         bool training = spec.Training;
+        var scale = new double[channels];    // γ·invstd
+        var meanGrad = new double[channels]; // Σĝ / M
+        for (int c = 0; c < channels; c++)
+        {
+            scale[c] = g[c] * invStd[c];
+            meanGrad[c] = sums[c] / rows;
+        }
+        double[] sumGradXhat = sums[channels..];
         ForRowChunks(rows, (start, end) =>
         {
             ReadOnlySpan<T> sx = mx.Span, sy = my.Span, sdy = mdy.Span;
             Span<T> sdx = mdx.Span;
+            var gradRow = new T[channels];
+            var gd = new double[channels];
+            var xd = new double[channels];
+            var dd = new double[channels];   // this row's dx term in double
+            var dRow = new T[channels];      // ... rounded to T
             for (int r = start; r < end; r++)
             {
-                for (int c = 0; c < channels; c++)
+                ActivationRows.MaskGradient(activation, sy.Slice(r * channels, channels), sdy.Slice(r * channels, channels), gradRow);
+                SpanMath.Widen<T>(gradRow, gd);
+                if (training)
                 {
-                    int i = r * channels + c;
-                    double grad = Passes(activation, sy[i]) ? double.CreateTruncating(sdy[i]) : 0.0;
-                    double d = grad;
-                    if (training)
-                    {
-                        double xhat = (double.CreateTruncating(sx[i]) - mean[c]) * invStd[c];
-                        d = grad - sums[c] / rows - xhat * sums[channels + c] / rows;
-                    }
-                    sdx[i] += Cast<T>(g[c] * invStd[c] * d);
+                    SpanMath.Widen(sx.Slice(r * channels, channels), xd);
+                    BatchNormRows.TrainingInputGradient(dd, gd, xd, mean, invStd, meanGrad, sumGradXhat, scale, rows);
                 }
+                else
+                {
+                    BatchNormRows.Multiply(dd, scale, gd);
+                }
+                SpanMath.Narrow<T>(dd, dRow);
+                SpanMath.Add<T>(sdx.Slice(r * channels, channels), dRow);
             }
         });
     }

@@ -14,7 +14,8 @@ namespace Igcv3.Engine.Cpu;
 ///     v[m, o]  = Σ_k w[o, k] · x[m, inSource[g(o)·Cin/groups + k]]
 ///     y[m, outDestination[o]] = v[m, o]
 ///
-/// When a permutation is the identity the gather is contiguous and the inner loops vectorise.
+/// A permuted row is gathered once into conv order (a scratch row of C elements), so the inner
+/// loops always run over contiguous runs and vectorise; with identity permutations nothing is copied.
 /// </summary>
 public sealed partial class CpuBackend
 {
@@ -43,6 +44,8 @@ public sealed partial class CpuBackend
             InputSource = ChannelPermutation.SourceTable(Cin, spec.InputShuffle);
             OutputDestination = ChannelPermutation.DestinationTable(Cout, spec.OutputShuffle);
             InputContiguous = ChannelPermutation.IsIdentity(Cin, spec.InputShuffle);
+            OutputContiguous = ChannelPermutation.IsIdentity(Cout, spec.OutputShuffle);
+            AlongOutputs = CoutPerGroup >= CinPerGroup;
         }
 
         public int Rows { get; }              // M = N·H·W
@@ -53,34 +56,80 @@ public sealed partial class CpuBackend
         public int[] InputSource { get; }     // [Cin]: conv input channel c reads x channel InputSource[c]
         public int[] OutputDestination { get; } // [Cout]: conv output channel o is written to y channel OutputDestination[o]
         public bool InputContiguous { get; }  // InputSource is the identity: a group's inputs are one contiguous slice of x
+        public bool OutputContiguous { get; } // OutputDestination is the identity: conv outputs are y's channels in order
+        // Which run the vector loops go along: a group's Cout/G outputs (through the transposed
+        // weights wT) or its Cin/G inputs (through w itself). The longer: an expansion 12 → 72
+        // per group vectorises along its outputs, a projection 72 → 12 along its inputs.
+        public bool AlongOutputs { get; }
     }
 
-    // y[m, dest(o)] = Σ_k w[o, k] · x[m, src(g(o)·Cin/G + k)]
+    /// <summary>wT[c, j] = w[g(c)·Cout/G + j, c − g(c)·Cin/G]: the weights transposed so that conv
+    /// input c's weights to the Cout/G outputs of its group are one contiguous run (the GEMM's B
+    /// operand in row-major order, which the vector loops read along j).</summary>
+    private static T[] TransposedPointwiseWeights<T>(PointwiseLayout layout, Tensor w) where T : unmanaged
+    {
+        ReadOnlySpan<T> sw = Span<T>(w); // w [Cout, Cin/G]
+        int cinG = layout.CinPerGroup, coutG = layout.CoutPerGroup;
+        var wT = new T[layout.Cin * coutG]; // wT [Cin, Cout/G]
+        for (int o = 0; o < layout.Cout; o++)
+        {
+            int g = o / coutG, j = o % coutG;
+            for (int k = 0; k < cinG; k++) wT[(g * cinG + k) * coutG + j] = sw[o * cinG + k];
+        }
+        return wT;
+    }
+
+    // u[c] = row[index[c]]: a row read through a permutation table into conv order.
+    private static void Gather<T>(ReadOnlySpan<T> row, ReadOnlySpan<int> index, Span<T> u)
+    {
+        for (int c = 0; c < u.Length; c++) u[c] = row[index[c]];
+    }
+
+    // v[m, o] = Σ_k w[o, k] · x[m, src(g(o)·Cin/G + k)];  y[m, dest(o)] = v[m, o]
+    // Along outputs: each group's run of v is its run of x times wT [Cin/G, Cout/G] (a register per
+    // vector of outputs, summed over k); along inputs: each v[m, o] is a dot product of w's row o.
     private static void PointwiseForwardKernel<T>(Tensor x, Tensor w, Tensor y, PointwiseSpec spec) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var layout = new PointwiseLayout(x, w, spec);
         Memory<T> mx = Memory<T>(x);  // x [M, Cin]
-        Memory<T> mw = Memory<T>(w);  // w [Cout, Cin/G]
         Memory<T> my = Memory<T>(y);  // y [M, Cout]
-        int cin = layout.Cin, cout = layout.Cout, cinG = layout.CinPerGroup, coutG = layout.CoutPerGroup;
+        Memory<T> mw = Memory<T>(w);  // w [Cout, Cin/G]
+        bool alongOutputs = layout.AlongOutputs;
+        T[] wT = alongOutputs ? TransposedPointwiseWeights<T>(layout, w) : []; // wT [Cin, Cout/G]
+        int cin = layout.Cin, cout = layout.Cout, cinG = layout.CinPerGroup, coutG = layout.CoutPerGroup, groups = cout == 0 ? 0 : cout / coutG;
         int[] inSource = layout.InputSource, outDest = layout.OutputDestination;
-        bool contiguous = layout.InputContiguous;
+        bool inContiguous = layout.InputContiguous, outContiguous = layout.OutputContiguous;
 
         ParallelBlocks.For(layout.Rows, (start, end) =>
         {
             ReadOnlySpan<T> sx = mx.Span, sw = mw.Span;
             Span<T> sy = my.Span;
+            var u = new T[cin];  // x row in conv-input order (when the input is shuffled)
+            var v = new T[cout]; // conv outputs in conv order (when the output is shuffled)
             for (int m = start; m < end; m++)
             {
                 ReadOnlySpan<T> xRow = sx.Slice(m * cin, cin);
-                Span<T> yRow = sy.Slice(m * cout, cout);
-                for (int o = 0; o < cout; o++)
+                if (!inContiguous)
                 {
-                    int c0 = o / coutG * cinG; // first conv input channel of o's group
-                    ReadOnlySpan<T> wRow = sw.Slice(o * cinG, cinG);
-                    yRow[outDest[o]] = contiguous
-                        ? SpanMath.Dot(wRow, xRow.Slice(c0, cinG))
-                        : SpanMath.GatherDot(wRow, xRow, inSource.AsSpan(c0, cinG));
+                    Gather(xRow, inSource, u);
+                    xRow = u;
+                }
+                Span<T> yRow = sy.Slice(m * cout, cout);
+                Span<T> vRow = outContiguous ? yRow : v;
+                if (alongOutputs)
+                {
+                    for (int g = 0; g < groups; g++)
+                    {
+                        SpanMath.RowTimesMatrix(vRow.Slice(g * coutG, coutG), xRow.Slice(g * cinG, cinG), wT.AsSpan(g * cinG * coutG, cinG * coutG), coutG);
+                    }
+                }
+                else
+                {
+                    for (int o = 0; o < cout; o++) vRow[o] = SpanMath.Dot(sw.Slice(o * cinG, cinG), xRow.Slice(o / coutG * cinG, cinG));
+                }
+                if (!outContiguous)
+                {
+                    for (int o = 0; o < cout; o++) yRow[outDest[o]] = v[o];
                 }
             }
         }, workPerItem: (long)cout * cinG);
@@ -95,76 +144,124 @@ public sealed partial class CpuBackend
         if (dw is not null) PointwiseWeightGradient<T>(layout, x, dy, dw);
     }
 
-    // The transposed convolution, row by row: each row of dx belongs to one thread.
+    // The transposed convolution, row by row: each row of dx belongs to one thread. With
+    // u[o] = dy[m, dest(o)] (conv order), conv input c gets the dot product of its group's run
+    // of u with its run of wT.
     private static void PointwiseInputGradient<T>(PointwiseLayout layout, Tensor w, Tensor dy, Tensor dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Memory<T> mw = Memory<T>(w);   // w  [Cout, Cin/G]
         Memory<T> mdy = Memory<T>(dy); // dy [M, Cout]
         Memory<T> mdx = Memory<T>(dx); // dx [M, Cin]
+        Memory<T> mw = Memory<T>(w);   // w  [Cout, Cin/G]
+        bool alongOutputs = layout.AlongOutputs;
+        T[] wT = alongOutputs ? TransposedPointwiseWeights<T>(layout, w) : []; // wT [Cin, Cout/G]
         int cin = layout.Cin, cout = layout.Cout, cinG = layout.CinPerGroup, coutG = layout.CoutPerGroup;
         int[] inSource = layout.InputSource, outDest = layout.OutputDestination;
-        bool contiguous = layout.InputContiguous;
+        bool inContiguous = layout.InputContiguous, outContiguous = layout.OutputContiguous;
 
         ParallelBlocks.For(layout.Rows, (start, end) =>
         {
-            ReadOnlySpan<T> sw = mw.Span, sdy = mdy.Span;
+            ReadOnlySpan<T> sdy = mdy.Span, sw = mw.Span;
             Span<T> sdx = mdx.Span;
+            var u = new T[cout]; // dy row in conv-output order (when the output is shuffled)
+            var du = new T[cin]; // this row's dx terms in conv-input order (along inputs)
             for (int m = start; m < end; m++)
             {
                 ReadOnlySpan<T> dyRow = sdy.Slice(m * cout, cout);
-                Span<T> dxRow = sdx.Slice(m * cin, cin);
-                for (int o = 0; o < cout; o++)
+                if (!outContiguous)
                 {
-                    int c0 = o / coutG * cinG;
-                    T d = dyRow[outDest[o]];
-                    ReadOnlySpan<T> wRow = sw.Slice(o * cinG, cinG);
-                    if (contiguous) SpanMath.MultiplyAdd(dxRow.Slice(c0, cinG), d, wRow);
-                    else SpanMath.ScatterMultiplyAdd(dxRow, inSource.AsSpan(c0, cinG), d, wRow);
+                    Gather(dyRow, outDest, u);
+                    dyRow = u;
+                }
+                Span<T> dxRow = sdx.Slice(m * cin, cin);
+                if (alongOutputs)
+                {
+                    for (int c = 0; c < cin; c++)
+                    {
+                        T d = SpanMath.Dot(dyRow.Slice(c / cinG * coutG, coutG), wT.AsSpan(c * coutG, coutG));
+                        dxRow[inContiguous ? c : inSource[c]] += d;
+                    }
+                }
+                else
+                {
+                    // du[g·Cin/G + k] = Σ_{o in g} dy[o]·w[o, k], summed o ascending, then added to dx once
+                    du.AsSpan().Clear();
+                    for (int o = 0; o < cout; o++) SpanMath.MultiplyAdd(du.AsSpan(o / coutG * cinG, cinG), dyRow[o], sw.Slice(o * cinG, cinG));
+                    if (inContiguous) SpanMath.Add<T>(dxRow, du);
+                    else for (int c = 0; c < cin; c++) dxRow[inSource[c]] += du[c];
                 }
             }
         }, workPerItem: (long)cout * cinG);
     }
 
-    // A reduction over all M rows. Threads own disjoint blocks of output channels, so each dw
-    // element is summed by one thread, over m in ascending order: deterministic whatever the
-    // thread count. Rows are visited in tiles so that a tile of x stays in cache while the
-    // block's output channels all read it.
+    /// <summary>Rows of x and dy whose weight-gradient terms one task sums into its own partial.
+    /// Fixed, not derived from the core count, so that the order of summation, and with it every
+    /// bit of dw, is the same whatever the number of threads.</summary>
+    private const int PointwiseRowsPerPartial = 256;
+
+    // A reduction over all M rows. Each chunk of rows sums its outer products into its own
+    // partial: along outputs dwT[c, j] += x[m, src(c)] · dy[m, dest(g(c)·Cout/G + j)] ([Cin, Cout/G],
+    // runs along j), along inputs dw[o, k] += dy[m, dest(o)] · x[m, src(g(o)·Cin/G + k)] (runs along k); the partials are then added in chunk order, whatever order
+    // the chunks ran in: deterministic whatever the thread count.
     private static void PointwiseWeightGradient<T>(PointwiseLayout layout, Tensor x, Tensor dy, Tensor dw) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Memory<T> mx = Memory<T>(x);   // x  [M, Cin]
         Memory<T> mdy = Memory<T>(dy); // dy [M, Cout]
-        Memory<T> mdw = Memory<T>(dw); // dw [Cout, Cin/G]
         int rows = layout.Rows, cin = layout.Cin, cout = layout.Cout, cinG = layout.CinPerGroup, coutG = layout.CoutPerGroup;
         int[] inSource = layout.InputSource, outDest = layout.OutputDestination;
-        bool contiguous = layout.InputContiguous;
-        int tileRows = Math.Max(1, 16384 / Math.Max(1, cin)); // a tile of x [tileRows, Cin]: 64 KiB of floats, L2-resident
+        bool inContiguous = layout.InputContiguous, outContiguous = layout.OutputContiguous;
 
-        long work = (long)rows * cout * cinG;
-        int blocks = work < ParallelBlocks.MinimumWorkPerBlock ? 1 : Math.Min(cout, Environment.ProcessorCount);
-        Action<int> block = b =>
+        int chunks = (rows + PointwiseRowsPerPartial - 1) / PointwiseRowsPerPartial;
+        bool alongOutputs = layout.AlongOutputs;
+        var partials = new T[chunks][]; // partials [chunks][Cin, Cout/G] along outputs, [Cout, Cin/G] (dw's layout) along inputs
+        ParallelBlocks.For(chunks, (first, last) =>
         {
-            int oStart = (int)((long)b * cout / blocks), oEnd = (int)((long)(b + 1) * cout / blocks);
             ReadOnlySpan<T> sx = mx.Span, sdy = mdy.Span;
-            Span<T> sdw = mdw.Span;
-            for (int tile = 0; tile < rows; tile += tileRows)
+            var xu = new T[cin];  // x row in conv-input order
+            var du = new T[cout]; // dy row in conv-output order
+            for (int chunk = first; chunk < last; chunk++)
             {
-                int tileEnd = Math.Min(rows, tile + tileRows);
-                for (int o = oStart; o < oEnd; o++)
+                var sums = new T[cin * coutG];
+                int mEnd = Math.Min(rows, (chunk + 1) * PointwiseRowsPerPartial);
+                for (int m = chunk * PointwiseRowsPerPartial; m < mEnd; m++)
                 {
-                    int c0 = o / coutG * cinG;
-                    int yo = outDest[o];
-                    Span<T> dwRow = sdw.Slice(o * cinG, cinG);
-                    for (int m = tile; m < tileEnd; m++)
+                    ReadOnlySpan<T> xRow = sx.Slice(m * cin, cin), dyRow = sdy.Slice(m * cout, cout);
+                    if (!inContiguous)
                     {
-                        T d = sdy[m * cout + yo];
-                        if (contiguous) SpanMath.MultiplyAdd(dwRow, d, sx.Slice(m * cin + c0, cinG));
-                        else SpanMath.GatherMultiplyAdd(dwRow, d, sx.Slice(m * cin, cin), inSource.AsSpan(c0, cinG));
+                        Gather(xRow, inSource, xu);
+                        xRow = xu;
+                    }
+                    if (!outContiguous)
+                    {
+                        Gather(dyRow, outDest, du);
+                        dyRow = du;
+                    }
+                    if (alongOutputs)
+                    {
+                        for (int c = 0; c < cin; c++) SpanMath.MultiplyAdd(sums.AsSpan(c * coutG, coutG), xRow[c], dyRow.Slice(c / cinG * coutG, coutG));
+                    }
+                    else
+                    {
+                        for (int o = 0; o < cout; o++) SpanMath.MultiplyAdd(sums.AsSpan(o * cinG, cinG), dyRow[o], xRow.Slice(o / coutG * cinG, cinG));
                     }
                 }
+                partials[chunk] = sums;
             }
-        };
-        if (blocks <= 1) block(0);
-        else Parallel.For(0, blocks, block);
+        }, workPerItem: (long)PointwiseRowsPerPartial * cout * cinG);
+
+        // Summed in chunk order, then (along outputs) transposed back: dw[o, k] += Σ_chunks sums[g(o)·Cin/G + k, o − g(o)·Cout/G].
+        var total = new T[cin * coutG];
+        foreach (var sums in partials) SpanMath.Add<T>(total, sums);
+        Span<T> sdw = Span<T>(dw); // dw [Cout, Cin/G]
+        if (!alongOutputs)
+        {
+            SpanMath.Add<T>(sdw, total);
+            return;
+        }
+        for (int o = 0; o < cout; o++)
+        {
+            int g = o / coutG, j = o % coutG;
+            for (int k = 0; k < cinG; k++) sdw[o * cinG + k] += total[(g * cinG + k) * coutG + j];
+        }
     }
 
     // y[r, d] = x[r, src(d)] over rows r of the last axis

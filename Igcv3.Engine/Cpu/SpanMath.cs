@@ -98,6 +98,77 @@ internal static class SpanMath
         for (int k = 0; k < index.Length; k++) y[k] += alpha * x[index[k]];
     }
 
+    /// <summary>d[i] = (double)x[i] over x's length: a row lifted to double, exactly.</summary>
+    public static void Widen<T>(ReadOnlySpan<T> x, Span<double> d) where T : unmanaged, INumberBase<T>
+    {
+        RequireLength(d.Length, x.Length);
+        int i = 0;
+        if (typeof(T) == typeof(float))
+        {
+            ReadOnlySpan<float> xf = MemoryMarshal.Cast<T, float>(x);
+            for (; i <= xf.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(xf.Slice(i)), out Vector<double> lo, out Vector<double> hi);
+                lo.CopyTo(d.Slice(i));
+                hi.CopyTo(d.Slice(i + Vector<double>.Count));
+            }
+        }
+        for (; i < x.Length; i++) d[i] = double.CreateTruncating(x[i]);
+    }
+
+    /// <summary>y[i] = (T)d[i] over y's length: a double row rounded to T (round to nearest, as a cast).</summary>
+    public static void Narrow<T>(ReadOnlySpan<double> d, Span<T> y) where T : unmanaged, INumberBase<T>
+    {
+        RequireLength(d.Length, y.Length);
+        int i = 0;
+        if (typeof(T) == typeof(float))
+        {
+            Span<float> yf = MemoryMarshal.Cast<T, float>(y);
+            for (; i <= yf.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Narrow(new Vector<double>(d.Slice(i)), new Vector<double>(d.Slice(i + Vector<double>.Count))).CopyTo(yf.Slice(i));
+            }
+        }
+        for (; i < y.Length; i++) y[i] = T.CreateTruncating(d[i]);
+    }
+
+    /// <summary>y[i] += x[i] over y's length.</summary>
+    public static void Add<T>(Span<T> y, ReadOnlySpan<T> x) where T : unmanaged, INumberBase<T>
+    {
+        RequireLength(x.Length, y.Length);
+        ref T ry = ref MemoryMarshal.GetReference(y);
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        int i = 0;
+        for (; i <= y.Length - Vector<T>.Count; i += Vector<T>.Count)
+        {
+            (Vector.LoadUnsafe(ref ry, (nuint)i) + Vector.LoadUnsafe(ref rx, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
+        }
+        for (; i < y.Length; i++) y[i] += x[i];
+    }
+
+    /// <summary>y[j] = Σ_k x[k]·a[k·stride + j] for j &lt; y.Length: a row vector times a matrix whose
+    /// rows lie <paramref name="stride"/> apart (BLAS gemv, transposed). Each run of y is summed in a
+    /// register over all k, k ascending, and stored once.</summary>
+    public static void RowTimesMatrix<T>(Span<T> y, ReadOnlySpan<T> x, ReadOnlySpan<T> a, int stride) where T : unmanaged, INumberBase<T>
+    {
+        RequireLength(stride, y.Length);
+        if (x.Length > 0) RequireLength(a.Length, (x.Length - 1) * stride + y.Length);
+        ref T ra = ref MemoryMarshal.GetReference(a);
+        int j = 0;
+        for (; j <= y.Length - Vector<T>.Count; j += Vector<T>.Count)
+        {
+            var acc = Vector<T>.Zero;
+            for (int k = 0; k < x.Length; k++) acc += new Vector<T>(x[k]) * Vector.LoadUnsafe(ref ra, (nuint)(k * stride + j));
+            acc.CopyTo(y.Slice(j));
+        }
+        for (; j < y.Length; j++)
+        {
+            T sum = T.Zero;
+            for (int k = 0; k < x.Length; k++) sum += x[k] * a[k * stride + j];
+            y[j] = sum;
+        }
+    }
+
     // The unchecked vector loads above rely on this: a short operand would read past its end.
     private static void RequireLength(int actual, int needed)
     {

@@ -347,4 +347,50 @@ public class BatchNormTests
         var elsewhere = Tensor.Zeros(new CpuBackend(), [3], DType.F64);
         AssertRejects(() => Run(p with { RunningVar = elsewhere }, new BatchNormSpec(true)), "runningVar", "device");
     }
+
+    [Theory]
+    [InlineData(Activation.Relu6)]
+    [InlineData(Activation.None)]
+    public void Float_WideChannelsAndManyRows_MatchNaiveDoubleFormulas(Activation activation)
+    {
+        // 4·20·20 = 1600 rows (two 1024-row chunks) of 19 channels in float: the vector loops
+        // (8 floats, 4 doubles wide) and their scalar tails, which the small shapes above leave out.
+        int rows = 1600, channels = 19;
+        var p = MakeInputs([4, 20, 20, channels], 41, DType.F32);
+        var seed = Make.Random([4, 20, 20, channels], 42, DType.F32);
+        p.X.RequiresGrad = true;
+        p.Gamma.RequiresGrad = true;
+        p.Beta.RequiresGrad = true;
+        var y = Ops.BatchNorm(p.X, p.Gamma, p.Beta, p.RunningMean, p.RunningVar, new BatchNormSpec(true, Activation: activation));
+        y.Backward(seed);
+
+        double[] x = p.X.ToDoubleArray(), gamma = p.Gamma.ToDoubleArray(), beta = p.Beta.ToDoubleArray(), dy = seed.ToDoubleArray();
+        var (mean, biased, _) = Stats(x, channels);
+        var expectedY = new double[x.Length];
+        var ghat = new double[x.Length];
+        var xhat = new double[x.Length];
+        var sumG = new double[channels];
+        var sumGX = new double[channels];
+        for (int i = 0; i < x.Length; i++)
+        {
+            int c = i % channels;
+            xhat[i] = (x[i] - mean[c]) / Math.Sqrt(biased[c] + 1e-5);
+            double z = gamma[c] * xhat[i] + beta[c];
+            bool passes = activation == Activation.None || (z > 0 && z < 6);
+            expectedY[i] = activation == Activation.None ? z : Math.Clamp(z, 0, 6);
+            ghat[i] = passes ? dy[i] : 0;
+            sumG[c] += ghat[i];
+            sumGX[c] += ghat[i] * xhat[i];
+        }
+        var expectedDx = new double[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            int c = i % channels;
+            expectedDx[i] = gamma[c] / Math.Sqrt(biased[c] + 1e-5) * (ghat[i] - sumG[c] / rows - xhat[i] * sumGX[c] / rows);
+        }
+        AssertClose(expectedY, y.ToDoubleArray(), 1e-5, "y");
+        AssertClose(expectedDx, p.X.Grad!.ToDoubleArray(), 1e-4, "dx");
+        AssertClose(sumGX, p.Gamma.Grad!.ToDoubleArray(), 1e-4, "dgamma");
+        AssertClose(sumG, p.Beta.Grad!.ToDoubleArray(), 1e-4, "dbeta");
+    }
 }

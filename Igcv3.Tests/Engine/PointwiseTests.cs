@@ -208,6 +208,58 @@ public class PointwiseTests
         Assert.Equal(w.Grad!.ToFloatArray(), dwFused);
     }
 
+    /// <summary>The gradients by the definition in plain double loops: with u[c] = x[q(c)] and
+    /// y[d] = v[p(d)] (q, p read off the naive shuffle applied to 0, 1, 2, ...), dv[p(d)] = dy[d],
+    /// du[g·Cin/G + k] = Σ_o w[o, k]·dv[o], dx[q(c)] = du[c], dw[o, k] = Σ_m dv[m, o]·u[m, g·Cin/G + k].</summary>
+    private static (double[] Dx, double[] Dw) NaiveBackward(double[] x, double[] w, double[] dy, int rows, int cin, int cout, PointwiseSpec spec)
+    {
+        int cinG = cin / spec.Groups, coutG = cout / spec.Groups;
+        double[] q = ChannelShuffleTests.NaiveShuffle(Enumerable.Range(0, cin).Select(i => (double)i).ToArray(), cin, spec.InputShuffle);
+        double[] p = ChannelShuffleTests.NaiveShuffle(Enumerable.Range(0, cout).Select(i => (double)i).ToArray(), cout, spec.OutputShuffle);
+        var dx = new double[rows * cin];
+        var dw = new double[cout * cinG];
+        for (int m = 0; m < rows; m++)
+        {
+            var dv = new double[cout];
+            for (int d = 0; d < cout; d++) dv[(int)p[d]] = dy[m * cout + d];
+            for (int o = 0; o < cout; o++)
+            {
+                int c0 = o / coutG * cinG;
+                for (int k = 0; k < cinG; k++)
+                {
+                    int xc = (int)q[c0 + k];
+                    dx[m * cin + xc] += w[o * cinG + k] * dv[o];
+                    dw[o * cinG + k] += dv[o] * x[m * cin + xc];
+                }
+            }
+        }
+        return (dx, dw);
+    }
+
+    [Theory]
+    [InlineData(24, 36, 1, 0, 0)]  // expansion: vector loops along the outputs
+    [InlineData(36, 24, 1, 0, 0)]  // projection: along the inputs
+    [InlineData(24, 144, 2, 0, 2)] // IGCV3's expansion 12 → 72 per group, output shuffled
+    [InlineData(144, 24, 2, 3, 0)] // IGCV3's projection 72 → 12 per group, input shuffled
+    [InlineData(45, 18, 3, 5, 2)]  // odd runs (15 and 6 per group) with both shuffles
+    public void LargeTensor_BothLoopOrientations_MatchNaiveGradients(int cin, int cout, int groups, int gin, int gout)
+    {
+        // 3·13·13 = 507 rows: two full 256-row weight-gradient chunks and a short one, split across
+        // threads; small integers keep every sum exact, so the comparison is bit for bit.
+        var spec = new PointwiseSpec(groups, gin, gout);
+        var x = Make.SmallIntegers([3, 13, 13, cin], 31);
+        var w = Make.SmallIntegers([cout, cin / groups], 32);
+        var seed = Make.SmallIntegers([3, 13, 13, cout], 33);
+        x.RequiresGrad = true;
+        w.RequiresGrad = true;
+        var y = Ops.Pointwise(x, w, spec);
+        Assert.Equal(Array.ConvertAll(NaiveForward(x.ToDoubleArray(), w.ToDoubleArray(), 507, cin, cout, spec), v => (float)v), y.ToFloatArray());
+        y.Backward(seed);
+        var (dx, dw) = NaiveBackward(x.ToDoubleArray(), w.ToDoubleArray(), seed.ToDoubleArray(), 507, cin, cout, spec);
+        Assert.Equal(Array.ConvertAll(dx, v => (float)v), x.Grad!.ToFloatArray());
+        Assert.Equal(Array.ConvertAll(dw, v => (float)v), w.Grad!.ToFloatArray());
+    }
+
     // ---- argument checks ----------------------------------------------------------------------
 
     private static ArgumentException Rejects(Tensor x, Tensor w, PointwiseSpec spec, params string[] mentions)
