@@ -37,11 +37,11 @@ public sealed partial class CudaBackend
         if (inputs == 0)
         {
             // An empty product; cuBLAS rejects a leading dimension of 0.
-            CudaDriver.MemsetD32Async(F32(y).Address, 0, y.Count, _stream);
+            _queue.MemsetD32(F32(y).Address, 0, y.Count);
         }
         else
         {
-            Cublas.Sgemm(_cublas, Cublas.Operation.T, Cublas.Operation.N, outputs, n, inputs,
+            _queue.Sgemm(Cublas.Operation.T, Cublas.Operation.N, outputs, n, inputs,
                 1f, F32(w).Address, inputs, F32(x).Address, inputs, 0f, F32(y).Address, outputs);
         }
         if (b is not null)
@@ -61,12 +61,12 @@ public sealed partial class CudaBackend
         if (n == 0 || outputs == 0) return; // every gradient is an empty sum
         if (inputs > 0 && dx is not null)
         {
-            Cublas.Sgemm(_cublas, Cublas.Operation.N, Cublas.Operation.N, inputs, n, outputs,
+            _queue.Sgemm(Cublas.Operation.N, Cublas.Operation.N, inputs, n, outputs,
                 1f, F32(w).Address, inputs, F32(dy).Address, outputs, 1f, F32(dx).Address, inputs);
         }
         if (inputs > 0 && dw is not null)
         {
-            Cublas.Sgemm(_cublas, Cublas.Operation.N, Cublas.Operation.T, inputs, outputs, n,
+            _queue.Sgemm(Cublas.Operation.N, Cublas.Operation.T, inputs, outputs, n,
                 1f, F32(x).Address, inputs, F32(dy).Address, outputs, 1f, F32(dw).Address, inputs);
         }
         if (db is not null)

@@ -18,47 +18,33 @@ namespace Igcv3.Kernels.Cuda;
 public sealed partial class CudaBackend : IBackend, IDisposable
 {
     /// <summary>Threads per block of every kernel (IGC_THREADS in igc_common.cuh).</summary>
-    private const int BlockThreads = 256;
+    private const int BlockThreads = DriverQueue.BlockThreads;
 
-    private readonly CudaDevice _device;
-    private readonly KernelCompiler _compiler;
-    private readonly CudaStreamHandle _stream;
-    private readonly CublasHandle _cublas;
+    private readonly ICudaQueue _queue;
+    private readonly DriverQueue? _driver; // null for a backend over a test queue
     private readonly CachingAllocator _allocator;
-    private readonly Lazy<IReadOnlyDictionary<string, CudaModuleHandle>> _modules;
-    private readonly Dictionary<string, CudaFunction> _functions = [];
     private bool _disposed;
 
     /// <summary>Takes ownership of <paramref name="device"/>: disposing the backend disposes it.</summary>
     /// <param name="compiler">The NVRTC compiler; by default one with the disk cache (IGCV3_KERNEL_CACHE or ~/.cache/igcv3/kernels).</param>
     public CudaBackend(CudaDevice device, KernelCompiler? compiler = null)
     {
-        _device = device;
-        _compiler = compiler ?? KernelCompiler.CreateDefault();
-        // Fails now, with the reason, rather than at the first kernel: an architecture older
-        // than everything this NVRTC targets.
-        _compiler.TargetFor(device.Architecture);
-        device.MakeCurrent();
-        _stream = CudaStreamHandle.Create(device.Context);
-        try
-        {
-            _cublas = CublasHandle.Create(device.Context);
-            Cublas.SetStream(_cublas, _stream);
-            // Plain IEEE FP32 GEMMs: TF32 would differ from the CPU reference by ~1e-3.
-            Cublas.SetMathMode(_cublas, Cublas.MathMode.Default);
-        }
-        catch
-        {
-            _cublas?.Dispose();
-            _stream.Dispose();
-            throw;
-        }
+        _driver = new DriverQueue(device, compiler ?? KernelCompiler.CreateDefault());
+        _queue = _driver;
         _allocator = new CachingAllocator(
             bytes => CudaDriver.MemAlloc(bytes),
             pointer => CudaDriver.MemFree(pointer),
-            () => _stream.Synchronize());
-        _modules = new(LoadModules, LazyThreadSafetyMode.ExecutionAndPublication);
+            () => _queue.Synchronize());
         Name = $"cuda:{device.Ordinal} ({device.Name}, {device.Architecture})";
+    }
+
+    /// <summary>A backend whose device work goes to <paramref name="queue"/> (a recording or
+    /// emulating queue in tests) and whose memory comes from <paramref name="allocator"/>.</summary>
+    internal CudaBackend(ICudaQueue queue, CachingAllocator allocator, string name)
+    {
+        _queue = queue;
+        _allocator = allocator;
+        Name = name;
     }
 
     /// <summary>The factory for <see cref="DeviceSelector"/>.</summary>
@@ -86,7 +72,9 @@ public sealed partial class CudaBackend : IBackend, IDisposable
     /// <summary>"cuda:0 (NVIDIA H100 80GB HBM3, sm_90)".</summary>
     public string Name { get; }
 
-    public CudaDevice Device => _device;
+    public CudaDevice Device => Driver.Device;
+
+    private DriverQueue Driver => _driver ?? throw new InvalidOperationException($"{Name} runs on a test queue, not a device");
 
     /// <summary>Memory in use, its peak and what is reserved from the driver (see <see cref="CachingAllocator"/>).</summary>
     public CudaMemoryStatistics MemoryStatistics => _allocator.Statistics;
@@ -95,7 +83,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
     public void ResetPeakMemory() => _allocator.ResetPeak();
 
     /// <summary>The one stream all work is queued on: the benchmarks record their CUDA events on it.</summary>
-    internal CudaStreamHandle Stream => _stream;
+    internal CudaStreamHandle Stream => Driver.Stream;
 
     /// <summary>Returns every cached, unused block to the driver (waits for the stream first).</summary>
     public void EmptyCache()
@@ -109,7 +97,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
     public void WarmUp()
     {
         Enter();
-        _ = _modules.Value;
+        _driver?.WarmUp();
     }
 
     public override string ToString() => Name;
@@ -129,7 +117,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         try
         {
             // The contract: storages start zeroed (gradients rely on it). One memset, queued.
-            if (length > 0) CudaDriver.MemsetD32Async(pointer, 0, length, _stream);
+            if (length > 0) _queue.MemsetD32(pointer, 0, length);
         }
         catch
         {
@@ -145,11 +133,9 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         CheckHostType<T>("upload", destination);
         if (source.Length != destination.Count) throw new ArgumentException($"upload of {source.Length} values into a tensor of {destination.Count}");
         if (source.Length == 0) return;
-        // From pageable memory the driver stages the data before returning, so the span may go
-        // away as soon as the call returns; the copy itself is ordered on the stream.
         fixed (T* host = source)
         {
-            CudaDriver.MemcpyHtoDAsync(Address(destination), host, (long)source.Length * sizeof(T), _stream);
+            _queue.CopyHostToDevice(Address(destination), host, (long)source.Length * sizeof(T));
         }
     }
 
@@ -161,9 +147,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         if (destination.Length == 0) return;
         fixed (T* host = destination)
         {
-            CudaDriver.MemcpyDtoHAsync(host, Address(source), (long)destination.Length * sizeof(T), _stream);
-            // The host reads the values next: wait while the buffer is still pinned.
-            _stream.Synchronize();
+            _queue.CopyDeviceToHost(host, Address(source), (long)destination.Length * sizeof(T));
         }
     }
 
@@ -177,7 +161,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
             _ => throw new NotSupportedException($"{Name}: fill of {tensor.DType}"),
         };
         if (tensor.Count == 0) return;
-        CudaDriver.MemsetD32Async(Address(tensor), bits, tensor.Count, _stream);
+        _queue.MemsetD32(Address(tensor), bits, tensor.Count);
     }
 
     public void Copy(Tensor source, Tensor destination)
@@ -188,13 +172,13 @@ public sealed partial class CudaBackend : IBackend, IDisposable
             throw new ArgumentException($"copy from {source} to {destination}: dtype and count must match");
         }
         if (source.Count == 0) return;
-        CudaDriver.MemcpyDtoDAsync(Address(destination), Address(source), source.Count * source.DType.SizeInBytes(), _stream);
+        _queue.CopyDeviceToDevice(Address(destination), Address(source), source.Count * source.DType.SizeInBytes());
     }
 
     public void Synchronize()
     {
         Enter();
-        _stream.Synchronize();
+        _queue.Synchronize();
     }
 
     // ---- helpers shared by the launchers -------------------------------------------------
@@ -204,7 +188,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
     private void Enter()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        _device.MakeCurrent();
+        _queue.MakeCurrent();
     }
 
     private void CheckHostType<T>(string what, Tensor tensor) where T : unmanaged
@@ -251,7 +235,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         return (int)count;
     }
 
-    private int Multiprocessors => _device.MultiprocessorCount;
+    private int Multiprocessors => _queue.Multiprocessors;
 
     /// <summary>
     /// Device scratch memory for one launch sequence, from the caching allocator. Disposed as soon
@@ -276,7 +260,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
 
     /// <summary>Queues <paramref name="kernel"/> on the stream with 256-thread blocks, after
     /// checking the arguments against its declared parameter kinds.</summary>
-    private unsafe void Launch(KernelSignature kernel, Dim3 grid, params ReadOnlySpan<KernelArg> args)
+    private void Launch(KernelSignature kernel, Dim3 grid, params ReadOnlySpan<KernelArg> args)
     {
         if (args.Length != kernel.Parameters.Length)
         {
@@ -290,50 +274,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         {
             throw new InvalidOperationException($"{kernel.Name}: grid {grid} outside the CUDA limits (x in [1, 2^31), y and z in [1, 65535])");
         }
-        var function = Function(kernel);
-        ulong* slots = stackalloc ulong[args.Length];
-        void** pointers = stackalloc void*[args.Length];
-        for (int i = 0; i < args.Length; i++)
-        {
-            slots[i] = args[i].Bits;
-            pointers[i] = &slots[i];
-        }
-        CudaDriver.LaunchKernel(function, grid, new Dim3(BlockThreads), 0, _stream, pointers);
-    }
-
-    private CudaFunction Function(KernelSignature kernel)
-    {
-        var modules = _modules.Value;
-        lock (_functions)
-        {
-            if (_functions.TryGetValue(kernel.Name, out var function)) return function;
-            if (!modules.TryGetValue(kernel.Unit, out var module)) throw new InvalidOperationException($"{kernel}: unit {kernel.Unit} was not compiled");
-            function = module.GetFunction(kernel.Name);
-            _functions.Add(kernel.Name, function);
-            return function;
-        }
-    }
-
-    /// <summary>Compiles every unit the backend uses (in parallel: NVRTC is thread-safe and the
-    /// first, uncached compile of the GEMM units takes seconds each), then loads them into the
-    /// context on the calling thread.</summary>
-    private IReadOnlyDictionary<string, CudaModuleHandle> LoadModules()
-    {
-        var units = CudaKernels.Units;
-        var compiled = new CompiledModule[units.Count];
-        Parallel.For(0, units.Count, i => compiled[i] = _compiler.Compile(units[i], _device.Architecture));
-        var modules = new Dictionary<string, CudaModuleHandle>();
-        _device.MakeCurrent();
-        try
-        {
-            foreach (var module in compiled) modules.Add(module.UnitName, CudaModuleHandle.Load(_device.Context, module.Image));
-        }
-        catch
-        {
-            foreach (var loaded in modules.Values) loaded.Dispose();
-            throw;
-        }
-        return modules;
+        _queue.Launch(kernel, grid, args);
     }
 
     public void Dispose()
@@ -341,8 +282,8 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         if (_disposed) return;
         try
         {
-            _device.MakeCurrent();
-            _stream.Synchronize();
+            _queue.MakeCurrent();
+            _queue.Synchronize();
         }
         catch (CudaInteropException)
         {
@@ -350,12 +291,6 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         }
         _disposed = true;
         _allocator.Dispose();
-        if (_modules.IsValueCreated)
-        {
-            foreach (var module in _modules.Value.Values) module.Dispose();
-        }
-        _cublas.Dispose();
-        _stream.Dispose();
-        _device.Dispose();
+        _queue.Dispose();
     }
 }

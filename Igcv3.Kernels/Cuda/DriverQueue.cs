@@ -1,0 +1,143 @@
+using Igcv3.Kernels.Compilation;
+using static Igcv3.Kernels.Interop;
+
+namespace Igcv3.Kernels.Cuda;
+
+/// <summary>
+/// The real <see cref="ICudaQueue"/>: one device, its primary context, ONE stream that every copy,
+/// kernel and cuBLAS call is queued on, and the kernels of kernels-cu compiled by NVRTC for the
+/// device's architecture at first use (through the disk cache). Owns the device: disposing the
+/// queue releases the stream, cuBLAS, the modules and the device.
+/// </summary>
+internal sealed class DriverQueue : ICudaQueue
+{
+    /// <summary>Threads per block of every kernel (IGC_THREADS in igc_common.cuh).</summary>
+    public const int BlockThreads = 256;
+
+    private readonly CudaDevice _device;
+    private readonly KernelCompiler _compiler;
+    private readonly CudaStreamHandle _stream;
+    private readonly CublasHandle _cublas;
+    private readonly Lazy<IReadOnlyDictionary<string, CudaModuleHandle>> _modules;
+    private readonly Dictionary<string, CudaFunction> _functions = [];
+
+    public DriverQueue(CudaDevice device, KernelCompiler compiler)
+    {
+        _device = device;
+        _compiler = compiler;
+        // Fails now, with the reason, rather than at the first kernel: an architecture older
+        // than everything this NVRTC targets.
+        _compiler.TargetFor(device.Architecture);
+        device.MakeCurrent();
+        _stream = CudaStreamHandle.Create(device.Context);
+        try
+        {
+            _cublas = CublasHandle.Create(device.Context);
+            Cublas.SetStream(_cublas, _stream);
+            // Plain IEEE FP32 GEMMs: TF32 would differ from the CPU reference by ~1e-3.
+            Cublas.SetMathMode(_cublas, Cublas.MathMode.Default);
+        }
+        catch
+        {
+            _cublas?.Dispose();
+            _stream.Dispose();
+            throw;
+        }
+        _modules = new(LoadModules, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    public CudaDevice Device => _device;
+
+    public CudaStreamHandle Stream => _stream;
+
+    public int Multiprocessors => _device.MultiprocessorCount;
+
+    public void MakeCurrent() => _device.MakeCurrent();
+
+    /// <summary>Compiles (or reads from the disk cache) and loads every kernel now.</summary>
+    public void WarmUp() => _ = _modules.Value;
+
+    public unsafe void Launch(KernelSignature kernel, Dim3 grid, ReadOnlySpan<KernelArg> args)
+    {
+        var function = Function(kernel);
+        ulong* slots = stackalloc ulong[args.Length];
+        void** pointers = stackalloc void*[args.Length];
+        for (int i = 0; i < args.Length; i++)
+        {
+            slots[i] = args[i].Bits;
+            pointers[i] = &slots[i];
+        }
+        CudaDriver.LaunchKernel(function, grid, new Dim3(BlockThreads), 0, _stream, pointers);
+    }
+
+    public void Sgemm(Cublas.Operation transA, Cublas.Operation transB, int m, int n, int k,
+        float alpha, ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc) =>
+        Cublas.Sgemm(_cublas, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+    public void MemsetD32(ulong destination, uint value, long count) => CudaDriver.MemsetD32Async(destination, value, count, _stream);
+
+    // From pageable memory the driver stages the data before returning, so the source may go
+    // away as soon as the call returns; the copy itself is ordered on the stream.
+    public unsafe void CopyHostToDevice(ulong destination, void* source, long bytes) =>
+        CudaDriver.MemcpyHtoDAsync(destination, source, bytes, _stream);
+
+    public unsafe void CopyDeviceToHost(void* destination, ulong source, long bytes)
+    {
+        CudaDriver.MemcpyDtoHAsync(destination, source, bytes, _stream);
+        // The host reads the values next: wait while the buffer is still pinned.
+        _stream.Synchronize();
+    }
+
+    public void CopyDeviceToDevice(ulong destination, ulong source, long bytes) =>
+        CudaDriver.MemcpyDtoDAsync(destination, source, bytes, _stream);
+
+    public void Synchronize() => _stream.Synchronize();
+
+    private CudaFunction Function(KernelSignature kernel)
+    {
+        var modules = _modules.Value;
+        lock (_functions)
+        {
+            if (_functions.TryGetValue(kernel.Name, out var function)) return function;
+            if (!modules.TryGetValue(kernel.Unit, out var module)) throw new InvalidOperationException($"{kernel}: unit {kernel.Unit} was not compiled");
+            function = module.GetFunction(kernel.Name);
+            _functions.Add(kernel.Name, function);
+            return function;
+        }
+    }
+
+    /// <summary>Compiles every unit the backend uses (in parallel: NVRTC is thread-safe and the
+    /// first, uncached compile of the GEMM units takes seconds each), then loads them into the
+    /// context on the calling thread.</summary>
+    private IReadOnlyDictionary<string, CudaModuleHandle> LoadModules()
+    {
+        var units = CudaKernels.Units;
+        var compiled = new CompiledModule[units.Count];
+        Parallel.For(0, units.Count, i => compiled[i] = _compiler.Compile(units[i], _device.Architecture));
+        var modules = new Dictionary<string, CudaModuleHandle>();
+        _device.MakeCurrent();
+        try
+        {
+            foreach (var module in compiled) modules.Add(module.UnitName, CudaModuleHandle.Load(_device.Context, module.Image));
+        }
+        catch
+        {
+            foreach (var loaded in modules.Values) loaded.Dispose();
+            throw;
+        }
+        return modules;
+    }
+
+    /// <summary>Releases the modules, cuBLAS, the stream and the device. The caller has already
+    /// synchronised and freed its device memory.</summary>
+    public void Dispose()
+    {
+        if (_modules.IsValueCreated)
+        {
+            foreach (var module in _modules.Value.Values) module.Dispose();
+        }
+        _cublas.Dispose();
+        _stream.Dispose();
+        _device.Dispose();
+    }
+}

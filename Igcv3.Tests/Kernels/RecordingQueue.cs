@@ -1,0 +1,119 @@
+using System.Runtime.InteropServices;
+using Igcv3.Kernels;
+using Igcv3.Kernels.Cuda;
+using static Igcv3.Kernels.Interop;
+
+namespace Igcv3.Tests.Kernels;
+
+/// <summary>
+/// An <see cref="ICudaQueue"/> without a GPU, for checking the CUDA backend's launchers offline:
+/// device memory is host memory at fake 256-byte-aligned addresses (so memsets, copies and
+/// downloads work), kernel launches are recorded (not run), and SGEMMs are interpreted by a naive
+/// column-major loop written from the BLAS definition, with the BLAS leading-dimension rules
+/// asserted and every element access bounds-checked against its block.
+/// </summary>
+internal sealed class RecordingQueue : ICudaQueue
+{
+    public sealed record Launched(string Kernel, Dim3 Grid, ArgKind[] Kinds, ulong[] Bits)
+    {
+        public int Int(int i) => Kinds[i] == ArgKind.Int32 ? (int)(uint)Bits[i] : throw new InvalidOperationException($"{Kernel}: argument {i} is {Kinds[i]}");
+
+        public float Float(int i) => Kinds[i] == ArgKind.Float32 ? BitConverter.UInt32BitsToSingle((uint)Bits[i]) : throw new InvalidOperationException($"{Kernel}: argument {i} is {Kinds[i]}");
+
+        public ulong Pointer(int i) => Kinds[i] == ArgKind.Pointer ? Bits[i] : throw new InvalidOperationException($"{Kernel}: argument {i} is {Kinds[i]}");
+    }
+
+    private readonly SortedDictionary<ulong, byte[]> _blocks = [];
+    private ulong _next = 0x10000;
+
+    public RecordingQueue(int multiprocessors = 132) => Multiprocessors = multiprocessors;
+
+    public List<Launched> Launches { get; } = [];
+
+    public int Gemms { get; private set; }
+
+    public int Multiprocessors { get; }
+
+    /// <summary>A backend over this queue, its allocator handing out blocks of this fake memory.</summary>
+    public CudaBackend Backend() => new(this, new CachingAllocator(
+        bytes =>
+        {
+            ulong address = _next;
+            _blocks.Add(address, new byte[bytes]);
+            _next += (ulong)(bytes + 256 + 255) / 256 * 256; // a gap: an overrun does not land in the next block
+            return address;
+        },
+        address => _blocks.Remove(address),
+        () => { }), "cuda:recording");
+
+    /// <summary>The size in bytes of the block that <paramref name="address"/> starts or lies in, from that address on.</summary>
+    public long BytesFrom(ulong address)
+    {
+        var (start, block) = Block(address);
+        return block.Length - (long)(address - start);
+    }
+
+    private (ulong Start, byte[] Block) Block(ulong address)
+    {
+        foreach (var (start, block) in _blocks)
+        {
+            if (address >= start && address < start + (ulong)block.Length) return (start, block);
+        }
+        throw new InvalidOperationException($"0x{address:x} is not in any allocated block");
+    }
+
+    private Span<byte> Bytes(ulong address, long bytes)
+    {
+        var (start, block) = Block(address);
+        long at = (long)(address - start);
+        if (at + bytes > block.Length) throw new InvalidOperationException($"{bytes} bytes at 0x{address:x} run past the end of the block of {block.Length} at 0x{start:x}");
+        return block.AsSpan((int)at, (int)bytes);
+    }
+
+    private Span<float> Floats(ulong address, long count) => MemoryMarshal.Cast<byte, float>(Bytes(address, count * sizeof(float)));
+
+    public void MakeCurrent() { }
+
+    public void Launch(KernelSignature kernel, Dim3 grid, ReadOnlySpan<KernelArg> args) =>
+        Launches.Add(new(kernel.Name, grid, [.. args.ToArray().Select(a => a.Kind)], [.. args.ToArray().Select(a => a.Bits)]));
+
+    /// <summary>C[m,n] = alpha·op(A)[m,k]·op(B)[k,n] + beta·C, column-major: A(i, l) = a[i + l·lda]
+    /// (op N) or a[l + i·lda] (op T); C is not read when beta = 0.</summary>
+    public void Sgemm(Cublas.Operation transA, Cublas.Operation transB, int m, int n, int k,
+        float alpha, ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc)
+    {
+        Gemms++;
+        bool ta = transA == Cublas.Operation.T, tb = transB == Cublas.Operation.T;
+        if (m <= 0 || n <= 0 || k <= 0) throw new InvalidOperationException($"sgemm: m {m}, n {n}, k {k}");
+        // The BLAS rules: lda >= rows of A as stored, ldb likewise, ldc >= m (else CUBLAS_STATUS_INVALID_VALUE).
+        if (lda < (ta ? k : m) || ldb < (tb ? n : k) || ldc < m) throw new InvalidOperationException($"sgemm: leading dimensions {lda}, {ldb}, {ldc} too small for m {m}, n {n}, k {k}");
+        var sa = Floats(a, (long)lda * ((ta ? m : k) - 1) + (ta ? k : m)).ToArray();
+        var sb = Floats(b, (long)ldb * ((tb ? k : n) - 1) + (tb ? n : k)).ToArray();
+        var sc = Floats(c, (long)ldc * (n - 1) + m);
+        for (int j = 0; j < n; j++)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                double s = 0;
+                for (int l = 0; l < k; l++) s += (double)(ta ? sa[l + i * lda] : sa[i + l * lda]) * (tb ? sb[j + l * ldb] : sb[l + j * ldb]);
+                sc[i + j * ldc] = (float)(alpha * s + (beta == 0 ? 0 : beta * (double)sc[i + j * ldc]));
+            }
+        }
+    }
+
+    public void MemsetD32(ulong destination, uint value, long count) =>
+        MemoryMarshal.Cast<byte, uint>(Bytes(destination, count * 4)).Fill(value);
+
+    public unsafe void CopyHostToDevice(ulong destination, void* source, long bytes) =>
+        new Span<byte>(source, (int)bytes).CopyTo(Bytes(destination, bytes));
+
+    public unsafe void CopyDeviceToHost(void* destination, ulong source, long bytes) =>
+        Bytes(source, bytes).CopyTo(new Span<byte>(destination, (int)bytes));
+
+    public void CopyDeviceToDevice(ulong destination, ulong source, long bytes) =>
+        Bytes(source, bytes).CopyTo(Bytes(destination, bytes));
+
+    public void Synchronize() { }
+
+    public void Dispose() { }
+}
