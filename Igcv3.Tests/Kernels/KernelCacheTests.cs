@@ -66,7 +66,7 @@ public sealed class KernelCacheTests : IDisposable
     public void Key_ChangesWithEveryInput_AndNotOtherwise()
     {
         var unit = new KernelSource("a.cu", "extern \"C\" __global__ void k() {}");
-        KernelSource[] headers = [new("common.cuh", "#pragma once")];
+        KernelSource[] headers = [new("igc_common.cuh", "#pragma once")];
         string[] options = ["--gpu-architecture=sm_80"];
         var key = KernelCache.Key(unit, headers, "sm_80", options, (11, 8));
 

@@ -22,10 +22,10 @@ public partial class NvrtcCompileTests
     public static TheoryData<string> Units() => new(EmbeddedKernelSources.Units.Select(u => u.Name));
 
     [Fact]
-    public void EmbeddedSources_IncludeTheSmokeUnitAndCommonHeader()
+    public void EmbeddedSources_IncludeTheSmokeUnitAndSharedHeader()
     {
         Assert.Contains(EmbeddedKernelSources.Units, u => u.Name == "smoke.cu");
-        Assert.Contains(EmbeddedKernelSources.Headers, h => h.Name == "common.cuh");
+        Assert.Contains(EmbeddedKernelSources.Headers, h => h.Name == "igc_common.cuh");
         Assert.All(EmbeddedKernelSources.Units, u => Assert.False(string.IsNullOrWhiteSpace(u.Text), u.Name));
     }
 
@@ -116,9 +116,9 @@ public partial class NvrtcCompileTests
     {
         var compiler = CudaRequirements.CompilerOrSkip();
         var broken = new KernelSource("broken.cu", """
-            #include "common.cuh"
+            #include "igc_common.cuh"
             extern "C" __global__ void broken(float* y) {
-                y[0] = relu6f(undefined_variable);
+                y[0] = igc_activate(2, undefined_variable);
             }
             """);
         var e = Assert.Throws<NvrtcException>(() => compiler.Compile(broken, new GpuArchitecture(8, 0)));
