@@ -297,21 +297,9 @@ __device__ __forceinline__ void conv2d_backward_weight_impl(const float* __restr
                                             rowsPerSplit);                                                    \
     }
 
-IGC_CONV_FORWARD(1, 16)
-IGC_CONV_FORWARD(2, 32)
-IGC_CONV_FORWARD(4, 64)
-IGC_CONV_BACKWARD_DATA(1, 16)
-IGC_CONV_BACKWARD_DATA(2, 32)
-IGC_CONV_BACKWARD_DATA(4, 64)
-IGC_CONV_BACKWARD_WEIGHT(1, 1, 16, 16)
-IGC_CONV_BACKWARD_WEIGHT(1, 2, 16, 32)
-IGC_CONV_BACKWARD_WEIGHT(1, 4, 16, 64)
-IGC_CONV_BACKWARD_WEIGHT(2, 1, 32, 16)
-IGC_CONV_BACKWARD_WEIGHT(2, 2, 32, 32)
-IGC_CONV_BACKWARD_WEIGHT(2, 4, 32, 64)
-IGC_CONV_BACKWARD_WEIGHT(4, 1, 64, 16)
-IGC_CONV_BACKWARD_WEIGHT(4, 2, 64, 32)
-IGC_CONV_BACKWARD_WEIGHT(4, 4, 64, 64)
+IGC_FOR_EACH_TILE(IGC_CONV_FORWARD)
+IGC_FOR_EACH_TILE(IGC_CONV_BACKWARD_DATA)
+IGC_FOR_EACH_TILE_PAIR(IGC_CONV_BACKWARD_WEIGHT)
 
 extern "C" __global__ void __launch_bounds__(IGC_THREADS)
     conv2d_backward_weight_reduce(const float* __restrict__ partial, float* __restrict__ dw, int count, int splits)

@@ -169,6 +169,16 @@ __device__ __forceinline__ void igc_sum_slices_accumulate(const float* __restric
 
 #define IGC_BK 16
 
+// The tile widths every GEMM-shaped family instantiates, one list so that the kernels and the
+// host's choice (GemmTiles.Tile: 16, 32 or 64 by the dimension) cannot drift apart.
+// X(TN, BN) for kernels tiled along one dimension; XX(TM, TN, BM, BN) for the weight gradients,
+// tiled along both.
+#define IGC_FOR_EACH_TILE(X) X(1, 16) X(2, 32) X(4, 64)
+#define IGC_FOR_EACH_TILE_PAIR(XX)                                                                 \
+    XX(1, 1, 16, 16) XX(1, 2, 16, 32) XX(1, 4, 16, 64)                                             \
+    XX(2, 1, 32, 16) XX(2, 2, 32, 32) XX(2, 4, 32, 64)                                             \
+    XX(4, 1, 64, 16) XX(4, 2, 64, 32) XX(4, 4, 64, 64)
+
 template <int BM, class Loader>
 __device__ __forceinline__ void igc_fill_tile(float (*S)[BM + 4], const Loader& ld, int i0, int r0)
 {

@@ -189,21 +189,9 @@ __device__ __forceinline__ void pointwise_backward_weight_impl(const float* __re
                                                splits, rowsPerSplit);                                           \
     }
 
-IGC_PW_FORWARD(1, 16)
-IGC_PW_FORWARD(2, 32)
-IGC_PW_FORWARD(4, 64)
-IGC_PW_BACKWARD_DATA(1, 16)
-IGC_PW_BACKWARD_DATA(2, 32)
-IGC_PW_BACKWARD_DATA(4, 64)
-IGC_PW_BACKWARD_WEIGHT(1, 1, 16, 16)
-IGC_PW_BACKWARD_WEIGHT(1, 2, 16, 32)
-IGC_PW_BACKWARD_WEIGHT(1, 4, 16, 64)
-IGC_PW_BACKWARD_WEIGHT(2, 1, 32, 16)
-IGC_PW_BACKWARD_WEIGHT(2, 2, 32, 32)
-IGC_PW_BACKWARD_WEIGHT(2, 4, 32, 64)
-IGC_PW_BACKWARD_WEIGHT(4, 1, 64, 16)
-IGC_PW_BACKWARD_WEIGHT(4, 2, 64, 32)
-IGC_PW_BACKWARD_WEIGHT(4, 4, 64, 64)
+IGC_FOR_EACH_TILE(IGC_PW_FORWARD)
+IGC_FOR_EACH_TILE(IGC_PW_BACKWARD_DATA)
+IGC_FOR_EACH_TILE_PAIR(IGC_PW_BACKWARD_WEIGHT)
 
 // dw[i] += Σ_s partial[s·count + i]                       partial [splits, count], dw [count]
 extern "C" __global__ void __launch_bounds__(IGC_THREADS)
