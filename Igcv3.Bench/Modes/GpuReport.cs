@@ -17,6 +17,9 @@ namespace Igcv3.Bench.Modes;
 /// </summary>
 public static class GpuReport
 {
+    /// <summary>Marks the step rows timed with the cuBLAS pointwise variant.</summary>
+    public const string CublasStepSuffix = " [1x1 via cuBLAS]";
+
     public static int Run(string outFolder, TextWriter log, bool quick = false)
     {
         var notes = new List<string>();
@@ -60,6 +63,17 @@ public static class GpuReport
                     ceilings, memory, log);
                 foreach (var w in workloads) ops.AddRange(runner.RunOps(w, traces[w]));
                 foreach (var w in Workload.EndToEnd) steps.Add(runner.RunStep(w, traces[w], ops.Where(o => o.Workload == w.Name).ToList()));
+
+                // The comparison for the 1x1 convolutions: every pointwise call, and the
+                // steps, again with cuBLAS strided-batched SGEMMs (permutations as explicit passes).
+                log.WriteLine("gpu-report: pointwise through cuBLAS");
+                backend.PointwiseGemm = PointwiseGemm.Cublas;
+                var calls = workloads.ToDictionary(w => w.Name, w => OpCase.Distinct(traces[w]).ToDictionary(c => c.Key, c => c.Call));
+                ops = [.. ops.Select(o => o.Op.StartsWith("pointwise.", StringComparison.Ordinal)
+                    ? o with { CublasTime = runner.TimeCall(calls[o.Workload][o.Key]) }
+                    : o)];
+                foreach (var w in Workload.EndToEnd) steps.Add(runner.RunStep(w, traces[w], null) with { Workload = w.Name + CublasStepSuffix });
+                backend.PointwiseGemm = PointwiseGemm.Tiled;
             }
 
             var report = new BenchReport("igcv3-bench/1", "gpu-report", ReportWriter.CreatedUtc(), ReportWriter.Commit(),

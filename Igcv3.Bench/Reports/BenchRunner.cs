@@ -20,17 +20,22 @@ public sealed class BenchRunner(IBackend backend, IOpTimer timer, TimingPlan opP
         var results = new List<OpResult>();
         foreach (var c in OpCase.Distinct(trace))
         {
-            TimingResult time;
-            using (TensorScope.Begin())
-            {
-                var replay = new OpReplay(c.Call, backend);
-                time = timer.Time(replay.Run, opPlan);
-            }
+            var time = TimeCall(c.Call);
             var row = OpResult.Of(workload.Name, c, time, ceilings);
             results.Add(row);
             log.WriteLine($"  {workload.Name,-28} x{c.Count,-3} {time.MedianMs,10:F4} ms  {c.Key}");
         }
         return results;
+    }
+
+    /// <summary>Times one call replayed directly on the backend at its traced shapes.</summary>
+    public TimingResult TimeCall(OpCall call)
+    {
+        using (TensorScope.Begin())
+        {
+            var replay = new OpReplay(call, backend);
+            return timer.Time(replay.Run, opPlan);
+        }
     }
 
     public StepResult RunStep(Workload workload, IReadOnlyList<OpCall> trace, IReadOnlyList<OpResult>? ops)

@@ -12,12 +12,18 @@ public sealed record ArgJson(string Role, int[] Shape, string Dtype, string Acce
 }
 
 /// <summary>One distinct call of a training step with its cost model and (when timed) its timing.
-/// Roofline: floor = max(bytes / copy bandwidth, FLOPs / SGEMM rate), fraction = floor / median.</summary>
+/// Roofline: floor = max(bytes / copy bandwidth, FLOPs / SGEMM rate), fraction = floor / median.
+/// A pointwise call on CUDA is also timed through cuBLAS (<see cref="CublasTime"/>, explicit
+/// permutation passes included), the comparison that decides which implementation to keep.</summary>
 public sealed record OpResult(
     string Workload, string Key, string Op, int Count, ArgJson[] Args, Dictionary<string, object> Spec,
     long MultiplyAdds, long Flops, long Bytes,
-    TimingResult? Time, double? GBps, double? Gflops, double? FloorMs, double? RooflineFraction, string? Bound)
+    TimingResult? Time, double? GBps, double? Gflops, double? FloorMs, double? RooflineFraction, string? Bound,
+    TimingResult? CublasTime = null)
 {
+    /// <summary>Our kernel's median over cuBLAS's: below 1, the hand-written kernel is faster.</summary>
+    public double? OursOverCublas => Time is { } t && CublasTime is { } c && c.MedianMs > 0 ? t.MedianMs / c.MedianMs : null;
+
     public static OpResult Of(string workload, OpCase c, TimingResult? time, DeviceCeilings? ceilings)
     {
         var call = c.Call;

@@ -72,10 +72,15 @@ public static class ReportWriter
         if (r.Ops.Count > 0)
         {
             sb.AppendLine();
-            sb.AppendLine(ic, $"{"workload",-28} {"n",3} {"median ms",10} {"GB/s",8} {"GFLOP/s",9} {"roof",6}  op");
+            sb.AppendLine(ic, $"{"workload",-28} {"n",3} {"median ms",10} {"GB/s",8} {"GFLOP/s",9} {"roof",6} {"cuBLAS ms",10} {"ours/cuBLAS",11}  op");
             foreach (var o in r.Ops)
             {
-                sb.AppendLine(ic, $"{o.Workload,-28} {o.Count,3} {o.Time?.MedianMs,10:F4} {o.GBps,8:F1} {o.Gflops,9:F1} {(o.RooflineFraction is double f ? f.ToString("P0", ic) : "-"),6}  {o.Key}");
+                sb.AppendLine(ic, $"{o.Workload,-28} {o.Count,3} {o.Time?.MedianMs,10:F4} {o.GBps,8:F1} {o.Gflops,9:F1} {(o.RooflineFraction is double f ? f.ToString("P0", ic) : "-"),6} {o.CublasTime?.MedianMs,10:F4} {o.OursOverCublas,11:F2}  {o.Key}");
+            }
+            foreach (var w in r.Ops.Where(o => o.CublasTime is not null).GroupBy(o => o.Workload))
+            {
+                double ours = w.Sum(o => o.Count * (o.Time?.MedianMs ?? 0)), cublas = w.Sum(o => o.Count * o.CublasTime!.MedianMs);
+                sb.AppendLine(ic, $"pointwise per step, {w.Key}: ours {ours:F3} ms, cuBLAS {cublas:F3} ms (count x median; ours/cuBLAS {ours / cublas:F2})");
             }
         }
         if (r.Steps.Count > 0)

@@ -35,7 +35,12 @@ public sealed partial class CudaBackend
     {
         Enter();
         var g = CheckPointwise(x, w, y, spec);
-        if (g.M == 0 || g.Cout == 0) return;
+        if (g.M == 0 || g.Cout == 0) return; // (Cin = 0 means M = 0: no empty matrix reaches cuBLAS)
+        if (PointwiseGemm == PointwiseGemm.Cublas)
+        {
+            PointwiseForwardCublas(x, w, y, g);
+            return;
+        }
         // grid = (ceil(M / 64), ceil(Ng / BN), groups), BN = tile(Ng); Kg = 0 writes zeros (an empty sum).
         int bn = GemmTiles.Tile(g.Ng);
         Launch(CudaKernels.PointwiseForward[bn], new Dim3((uint)GemmTiles.CeilDiv(g.M, GemmTiles.RowTile), (uint)GemmTiles.CeilDiv(g.Ng, bn), (uint)g.Groups),
@@ -48,9 +53,15 @@ public sealed partial class CudaBackend
         Enter();
         var g = CheckPointwise(x, w, dy, spec);
         if (g.M == 0 || g.Cin == 0 || g.Cout == 0) return; // every gradient is an empty sum: += 0
+        if (dx is not null && dx.Count != x.Count) throw new ArgumentException($"pointwise backward: dx {dx.Shape} must match x {x.Shape}");
+        if (dw is not null && dw.Count != w.Count) throw new ArgumentException($"pointwise backward: dw {dw.Shape} must match w {w.Shape}");
+        if (PointwiseGemm == PointwiseGemm.Cublas)
+        {
+            PointwiseBackwardCublas(x, w, dy, dx, dw, g);
+            return;
+        }
         if (dx is not null)
         {
-            if (dx.Count != x.Count) throw new ArgumentException($"pointwise backward: dx {dx.Shape} must match x {x.Shape}");
             // dx += ...; grid = (ceil(M / 64), ceil(Kg / BN), groups), BN = tile(Kg).
             int bn = GemmTiles.Tile(g.Kg);
             Launch(CudaKernels.PointwiseBackwardData[bn], new Dim3((uint)GemmTiles.CeilDiv(g.M, GemmTiles.RowTile), (uint)GemmTiles.CeilDiv(g.Kg, bn), (uint)g.Groups),
@@ -58,7 +69,6 @@ public sealed partial class CudaBackend
         }
         if (dw is not null)
         {
-            if (dw.Count != w.Count) throw new ArgumentException($"pointwise backward: dw {dw.Shape} must match w {w.Shape}");
             // BM = tile(Ng), BN = tile(Kg); the M rows cut into splits, each writing its own slice of
             // partial [splits, Cout, Kg], summed in slice order by the reduce kernel into dw.
             int bm = GemmTiles.Tile(g.Ng), bn = GemmTiles.Tile(g.Kg);

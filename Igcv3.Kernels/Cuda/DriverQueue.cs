@@ -74,6 +74,10 @@ internal sealed class DriverQueue : ICudaQueue
         float alpha, ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc) =>
         Cublas.Sgemm(_cublas, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
+    public void SgemmStridedBatched(Cublas.Operation transA, Cublas.Operation transB, int m, int n, int k,
+        float alpha, ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float beta, ulong c, int ldc, long strideC, int batchCount) =>
+        Cublas.SgemmStridedBatched(_cublas, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
+
     public void MemsetD32(ulong destination, uint value, long count) => CudaDriver.MemsetD32Async(destination, value, count, _stream);
 
     // From pageable memory the driver stages the data before returning, so the source may go

@@ -24,6 +24,11 @@ internal interface ICudaQueue : IDisposable
     void Sgemm(Cublas.Operation transA, Cublas.Operation transB, int m, int n, int k,
         float alpha, ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc);
 
+    /// <summary>cublasSgemmStridedBatched: <see cref="Sgemm"/> for batch i at a + i·strideA,
+    /// b + i·strideB, c + i·strideC (element strides).</summary>
+    void SgemmStridedBatched(Cublas.Operation transA, Cublas.Operation transB, int m, int n, int k,
+        float alpha, ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float beta, ulong c, int ldc, long strideC, int batchCount);
+
     /// <summary>Sets <paramref name="count"/> 32-bit words at <paramref name="destination"/>.</summary>
     void MemsetD32(ulong destination, uint value, long count);
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Igcv3.Bench.Modes;
 using Igcv3.Bench.Reports;
+using Igcv3.Bench.Timing;
 using Igcv3.Bench.Workloads;
 using Igcv3.Engine;
 using Igcv3.Engine.Cpu;
@@ -11,7 +12,8 @@ namespace Igcv3.Tests.Bench;
 /// <summary>The CPU smoke run that CI relies on to keep the benchmarks from rotting.</summary>
 public class CpuSmokeTests
 {
-    private static readonly Lazy<BenchReport> s_report = new(() => CpuSmoke.Run(TextWriter.Null));
+    /// <summary>One smoke run shared by the tests of this file.</summary>
+    internal static readonly Lazy<BenchReport> s_report = new(() => CpuSmoke.Run(TextWriter.Null));
 
     [Fact]
     public void Report_HasARow_ForEveryDistinctCallOfEverySmokeWorkload_EachTimed()
@@ -87,5 +89,31 @@ public class CpuSmokeTests
         Assert.Equal(2_223_498, file.Workloads[0].Parameters);
         Assert.Equal(2_236_682, file.Workloads[1].Parameters);
         Assert.All(file.Workloads, w => Assert.Equal(w.Parameters, w.Layers.Sum(l => l.Parameters)));
+    }
+}
+
+/// <summary>How the report shows the tiled-versus-cuBLAS comparison of the 1x1 convolutions.</summary>
+public class CublasComparisonFormatTests
+{
+    private static TimingResult Ms(double median) => new(median, median, median, median, median, 10, "test");
+
+    [Fact]
+    public void PointwiseRows_ShowTheRatio_AndEachWorkloadGetsAStepTotalWeightedByCount()
+    {
+        var report = CpuSmokeTests.s_report.Value;
+        var pointwise = report.Ops.Where(o => o.Op.StartsWith("pointwise.")).ToList();
+        Assert.NotEmpty(pointwise);
+        // Ours takes 2 ms per call, cuBLAS 4 ms, on every pointwise call.
+        var ops = report.Ops.Select(o => o.Op.StartsWith("pointwise.") ? o with { Time = Ms(2), CublasTime = Ms(4) } : o).ToList();
+        var text = ReportWriter.Format(report with { Ops = ops });
+
+        Assert.All(ops.Where(o => o.CublasTime is not null), o => Assert.Equal(0.5, o.OursOverCublas));
+        Assert.All(report.Ops.Where(o => !o.Op.StartsWith("pointwise.")), o => Assert.Null(o.OursOverCublas));
+        foreach (var w in pointwise.GroupBy(o => o.Workload))
+        {
+            int calls = w.Sum(o => o.Count);
+            Assert.Contains($"pointwise per step, {w.Key}: ours {2.0 * calls:F3} ms, cuBLAS {4.0 * calls:F3} ms (count x median; ours/cuBLAS 0.50)", text);
+        }
+        Assert.DoesNotContain("pointwise per step", ReportWriter.Format(report));
     }
 }

@@ -18,16 +18,6 @@ public sealed class CudaLaunchContractTests
 
     private static float[] Random(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)(Rng.NextDouble() * 2 - 1))];
 
-    /// <summary>A tensor that is a view at a non-zero, non-16-byte-aligned offset of a larger storage.</summary>
-    private static Tensor View(CudaBackend backend, float[] values, params int[] shape)
-    {
-        const int offset = 3;
-        var storage = backend.Allocate(DType.F32, values.Length + offset + 2);
-        var view = Tensor.View(storage, offset, new Shape(shape));
-        backend.Upload<float>(values, view);
-        return view;
-    }
-
     private static ulong Base(Tensor t) => ((CudaStorage)t.Storage).Pointer;
 
     private static void Close(double[] expected, float[] actual, double tolerance = 1e-5)
@@ -64,12 +54,12 @@ public sealed class CudaLaunchContractTests
         }
         var queue = new RecordingQueue();
         using var gpu = queue.Backend();
-        var tx = View(gpu, x, n, inputs);
-        var tw = View(gpu, w, outputs, inputs);
-        var ty = View(gpu, [.. Enumerable.Repeat(float.NaN, n * outputs)], n, outputs); // beta = 0 must not read it
-        var tdy = View(gpu, dy, n, outputs);
-        var tdx = View(gpu, dx0, n, inputs);
-        var tdw = View(gpu, dw0, outputs, inputs);
+        var tx = RecordingQueue.UnalignedView(gpu, x, n, inputs);
+        var tw = RecordingQueue.UnalignedView(gpu, w, outputs, inputs);
+        var ty = RecordingQueue.UnalignedView(gpu, [.. Enumerable.Repeat(float.NaN, n * outputs)], n, outputs); // beta = 0 must not read it
+        var tdy = RecordingQueue.UnalignedView(gpu, dy, n, outputs);
+        var tdx = RecordingQueue.UnalignedView(gpu, dx0, n, inputs);
+        var tdw = RecordingQueue.UnalignedView(gpu, dw0, outputs, inputs);
 
         gpu.LinearForward(tx, tw, null, ty);
         gpu.LinearBackward(tx, tw, tdy, tdx, tdw, null);
@@ -110,11 +100,11 @@ public sealed class CudaLaunchContractTests
         int m = n * h * w, kg = cin / groups, ng = cout / groups;
         var queue = new RecordingQueue();
         using var gpu = queue.Backend();
-        var x = View(gpu, Random(m * cin), n, h, w, cin);
-        var wt = View(gpu, Random(cout * kg), cout, kg);
-        var dy = View(gpu, Random(m * cout), n, h, w, cout);
-        var dx = View(gpu, Random(m * cin), n, h, w, cin);
-        var dw = View(gpu, Random(cout * kg), cout, kg);
+        var x = RecordingQueue.UnalignedView(gpu, Random(m * cin), n, h, w, cin);
+        var wt = RecordingQueue.UnalignedView(gpu, Random(cout * kg), cout, kg);
+        var dy = RecordingQueue.UnalignedView(gpu, Random(m * cout), n, h, w, cout);
+        var dx = RecordingQueue.UnalignedView(gpu, Random(m * cin), n, h, w, cin);
+        var dw = RecordingQueue.UnalignedView(gpu, Random(cout * kg), cout, kg);
 
         gpu.PointwiseBackward(x, wt, dy, dx, dw, new PointwiseSpec(groups, inShuffle, outShuffle));
 
@@ -146,11 +136,11 @@ public sealed class CudaLaunchContractTests
         int ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1, cig = cin / groups, cog = cout / groups, r = k * k * cig;
         var queue = new RecordingQueue();
         using var gpu = queue.Backend();
-        var x = View(gpu, Random(n * h * w * cin), n, h, w, cin);
-        var wt = View(gpu, Random(cout * r), cout, k, k, cig);
-        var dy = View(gpu, Random(n * ho * wo * cout), n, ho, wo, cout);
-        var dx = View(gpu, Random(n * h * w * cin), n, h, w, cin);
-        var dw = View(gpu, Random(cout * r), cout, k, k, cig);
+        var x = RecordingQueue.UnalignedView(gpu, Random(n * h * w * cin), n, h, w, cin);
+        var wt = RecordingQueue.UnalignedView(gpu, Random(cout * r), cout, k, k, cig);
+        var dy = RecordingQueue.UnalignedView(gpu, Random(n * ho * wo * cout), n, ho, wo, cout);
+        var dx = RecordingQueue.UnalignedView(gpu, Random(n * h * w * cin), n, h, w, cin);
+        var dw = RecordingQueue.UnalignedView(gpu, Random(cout * r), cout, k, k, cig);
 
         gpu.Conv2dBackward(x, wt, dy, dx, dw, new Conv2dSpec(k, s, p, groups));
 
@@ -177,10 +167,10 @@ public sealed class CudaLaunchContractTests
         int ho = (h - 1) / stride + 1, wo = (w - 1) / stride + 1;
         var queue = new RecordingQueue();
         using var gpu = queue.Backend();
-        var x = View(gpu, Random(n * h * w * c), n, h, w, c);
-        var wt = View(gpu, Random(9 * c), c, 3, 3);
-        var dy = View(gpu, Random(n * ho * wo * c), n, ho, wo, c);
-        var dw = View(gpu, Random(9 * c), c, 3, 3);
+        var x = RecordingQueue.UnalignedView(gpu, Random(n * h * w * c), n, h, w, c);
+        var wt = RecordingQueue.UnalignedView(gpu, Random(9 * c), c, 3, 3);
+        var dy = RecordingQueue.UnalignedView(gpu, Random(n * ho * wo * c), n, ho, wo, c);
+        var dw = RecordingQueue.UnalignedView(gpu, Random(9 * c), c, 3, 3);
 
         gpu.DepthwiseBackward(x, wt, dy, null, dw, stride);
 
@@ -209,7 +199,7 @@ public sealed class CudaLaunchContractTests
         const int m = 300, c = 7;
         var queue = new RecordingQueue();
         using var gpu = queue.Backend();
-        Tensor T(int count, params int[] shape) => View(gpu, Random(count), shape);
+        Tensor T(int count, params int[] shape) => RecordingQueue.UnalignedView(gpu, Random(count), shape);
         var x = T(m * c, m, c);
         var y = T(m * c, m, c);
         var dy = T(m * c, m, c);
@@ -255,9 +245,9 @@ public sealed class CudaLaunchContractTests
     {
         var queue = new RecordingQueue();
         using var gpu = queue.Backend();
-        var p = View(gpu, Random(n), n);
-        var g = View(gpu, Random(n), n);
-        var buf = View(gpu, Random(n), n);
+        var p = RecordingQueue.UnalignedView(gpu, Random(n), n);
+        var g = RecordingQueue.UnalignedView(gpu, Random(n), n);
+        var buf = RecordingQueue.UnalignedView(gpu, Random(n), n);
 
         gpu.SgdStep(p, g, buf, new SgdSpec(0.05, 0.9, true, 4e-5, decayed));
 
@@ -278,12 +268,12 @@ public sealed class CudaLaunchContractTests
         const int n = 5, k = 10;
         var queue = new RecordingQueue();
         using var gpu = queue.Backend();
-        var logits = View(gpu, Random(n * k), n, k);
+        var logits = RecordingQueue.UnalignedView(gpu, Random(n * k), n, k);
         var labels = Tensor.FromArray(gpu, [1, 2, 3, 4, 5], new Shape(n));
-        var p = View(gpu, Random(n * k), n, k);
-        var loss = View(gpu, [0f], 1);
-        var dloss = View(gpu, [0.7f], 1);
-        var dlogits = View(gpu, Random(n * k), n, k);
+        var p = RecordingQueue.UnalignedView(gpu, Random(n * k), n, k);
+        var loss = RecordingQueue.UnalignedView(gpu, [0f], 1);
+        var dloss = RecordingQueue.UnalignedView(gpu, [0.7f], 1);
+        var dlogits = RecordingQueue.UnalignedView(gpu, Random(n * k), n, k);
 
         gpu.SoftmaxCrossEntropyForward(logits, labels, p, loss, 0.1);
         gpu.SoftmaxCrossEntropyBackward(p, labels, dloss, dlogits, 0.1);

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Igcv3.Engine;
 using Igcv3.Kernels;
 using Igcv3.Kernels.Cuda;
 using static Igcv3.Kernels.Interop;
@@ -8,7 +9,8 @@ namespace Igcv3.Tests.Kernels;
 /// <summary>
 /// An <see cref="ICudaQueue"/> without a GPU, for checking the CUDA backend's launchers offline:
 /// device memory is host memory at fake 256-byte-aligned addresses (so memsets, copies and
-/// downloads work), kernel launches are recorded (not run), and SGEMMs are interpreted by a naive
+/// downloads work), kernel launches are recorded (not run, but for the channel shuffle, which is
+/// simple enough to interpret from its formula), and SGEMMs are interpreted by a naive
 /// column-major loop written from the BLAS definition, with the BLAS leading-dimension rules
 /// asserted and every element access bounds-checked against its block.
 /// </summary>
@@ -30,6 +32,7 @@ internal sealed class RecordingQueue : ICudaQueue
 
     public List<Launched> Launches { get; } = [];
 
+    /// <summary>SGEMMs interpreted (each matrix of a batched call counts).</summary>
     public int Gemms { get; private set; }
 
     public int Multiprocessors { get; }
@@ -45,6 +48,18 @@ internal sealed class RecordingQueue : ICudaQueue
         },
         address => _blocks.Remove(address),
         () => { }), "cuda:recording");
+
+    /// <summary>A tensor of <paramref name="backend"/> holding <paramref name="values"/>: a view at a
+    /// non-zero, non-16-byte-aligned offset (3 floats) of a larger storage, so that a launcher that
+    /// forgets the offset, or a kernel that assumes alignment, is caught.</summary>
+    public static Tensor UnalignedView(CudaBackend backend, float[] values, params int[] shape)
+    {
+        const int offset = 3;
+        var storage = backend.Allocate(DType.F32, values.Length + offset + 2);
+        var view = Tensor.View(storage, offset, new Shape(shape));
+        backend.Upload<float>(values, view);
+        return view;
+    }
 
     /// <summary>The size in bytes of the block that <paramref name="address"/> starts or lies in, from that address on.</summary>
     public long BytesFrom(ulong address)
@@ -74,8 +89,31 @@ internal sealed class RecordingQueue : ICudaQueue
 
     public void MakeCurrent() { }
 
-    public void Launch(KernelSignature kernel, Dim3 grid, ReadOnlySpan<KernelArg> args) =>
-        Launches.Add(new(kernel.Name, grid, [.. args.ToArray().Select(a => a.Kind)], [.. args.ToArray().Select(a => a.Bits)]));
+    public void Launch(KernelSignature kernel, Dim3 grid, ReadOnlySpan<KernelArg> args)
+    {
+        var launched = new Launched(kernel.Name, grid, [.. args.ToArray().Select(a => a.Kind)], [.. args.ToArray().Select(a => a.Bits)]);
+        Launches.Add(launched);
+        if (kernel.Name is "channel_shuffle_forward" or "channel_shuffle_backward") Shuffle(launched, kernel.Name.EndsWith("backward"));
+    }
+
+    /// <summary>channel_shuffle_forward(x, y, rows, C, G): y[r, j·G + g] = x[r, g·(C/G) + j];
+    /// channel_shuffle_backward(dy, dx, rows, C, G): its adjoint, accumulated into dx.</summary>
+    private void Shuffle(Launched l, bool backward)
+    {
+        int rows = l.Int(2), c = l.Int(3), groups = l.Int(4);
+        var source = Floats(l.Pointer(0), (long)rows * c).ToArray();
+        var target = Floats(l.Pointer(1), (long)rows * c);
+        for (int r = 0; r < rows; r++)
+        {
+            for (int s = 0; s < c; s++)
+            {
+                // The destination of source channel s under P(G).
+                int d = groups > 1 ? s % (c / groups) * groups + s / (c / groups) : s;
+                if (backward) target[r * c + s] += source[r * c + d];
+                else target[r * c + d] = source[r * c + s];
+            }
+        }
+    }
 
     /// <summary>C[m,n] = alpha·op(A)[m,k]·op(B)[k,n] + beta·C, column-major: A(i, l) = a[i + l·lda]
     /// (op N) or a[l + i·lda] (op T); C is not read when beta = 0.</summary>
@@ -98,6 +136,26 @@ internal sealed class RecordingQueue : ICudaQueue
                 for (int l = 0; l < k; l++) s += (double)(ta ? sa[l + i * lda] : sa[i + l * lda]) * (tb ? sb[j + l * ldb] : sb[l + j * ldb]);
                 sc[i + j * ldc] = (float)(alpha * s + (beta == 0 ? 0 : beta * (double)sc[i + j * ldc]));
             }
+        }
+    }
+
+    /// <summary>Batch i is <see cref="Sgemm"/> at a + i·strideA, b + i·strideB, c + i·strideC;
+    /// the batches' C matrices must not share an element (cuBLAS leaves that undefined).</summary>
+    public void SgemmStridedBatched(Cublas.Operation transA, Cublas.Operation transB, int m, int n, int k,
+        float alpha, ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float beta, ulong c, int ldc, long strideC, int batchCount)
+    {
+        var written = new HashSet<ulong>();
+        for (int i = 0; i < batchCount; i++)
+        {
+            ulong ci = c + (ulong)(i * strideC * sizeof(float));
+            for (int j = 0; j < n; j++)
+            {
+                for (int r = 0; r < m; r++)
+                {
+                    if (!written.Add(ci + (ulong)((r + (long)j * ldc) * sizeof(float)))) throw new InvalidOperationException($"sgemm batched: batch {i} writes C({r}, {j}) of an earlier batch");
+                }
+            }
+            Sgemm(transA, transB, m, n, k, alpha, a + (ulong)(i * strideA * sizeof(float)), lda, b + (ulong)(i * strideB * sizeof(float)), ldb, beta, ci, ldc);
         }
     }
 

@@ -1,4 +1,5 @@
 using Igcv3.Engine;
+using Igcv3.Kernels.Cuda;
 using Xunit;
 using static Igcv3.Tests.Kernels.Parity.Parity;
 
@@ -26,11 +27,30 @@ public sealed class PointwiseParityTests(CudaFixture fixture)
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void ForwardAndBackward(int n, int h, int w, int cin, int cout, int groups, int inShuffle, int outShuffle)
+    public void ForwardAndBackward(int n, int h, int w, int cin, int cout, int groups, int inShuffle, int outShuffle) =>
+        Check(fixture.BackendOrSkip(), n, h, w, cin, cout, groups, inShuffle, outShuffle);
+
+    /// <summary>The cuBLAS variant that gpu-report times against the tiled kernels: same contract.</summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void ForwardAndBackward_ThroughCublas(int n, int h, int w, int cin, int cout, int groups, int inShuffle, int outShuffle)
     {
         var gpu = fixture.BackendOrSkip();
+        gpu.PointwiseGemm = PointwiseGemm.Cublas;
+        try
+        {
+            Check(gpu, n, h, w, cin, cout, groups, inShuffle, outShuffle);
+        }
+        finally
+        {
+            gpu.PointwiseGemm = PointwiseGemm.Tiled;
+        }
+    }
+
+    private static void Check(CudaBackend gpu, int n, int h, int w, int cin, int cout, int groups, int inShuffle, int outShuffle)
+    {
         var spec = new PointwiseSpec(groups, inShuffle, outShuffle);
-        string name = $"pointwise [{n},{h},{w},{cin}]→{cout} g{groups} in{inShuffle} out{outShuffle}";
+        string name = $"pointwise ({gpu.PointwiseGemm}) [{n},{h},{w},{cin}]→{cout} g{groups} in{inShuffle} out{outShuffle}";
         var x = Random(gpu, [n, h, w, cin], 1);
         var wt = Random(gpu, [cout, cin / groups], 2);
         var y = Poisoned(gpu, [n, h, w, cout]);
