@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# The whole GPU benchmark in one call, on the GPU host:
-#   source .device/prelude.sh && bash Igcv3.Bench/run-gpu-report.sh "$OUT"
-# expects the .NET builds in .device/bench (Igcv3.Bench.dll, `dotnet publish Igcv3.Bench -c Release
-# -o .device/bench`) and optionally .device/tests (Igcv3.Tests.dll, the GPU parity suite, run first).
+# The whole GPU benchmark in one call, on the GPU host (prepare-device.sh describes the calls):
+#   source Igcv3.Bench/on-device.sh && bash Igcv3.Bench/run-gpu-report.sh "$OUT"
+# runs the published app that on-device.sh unpacked ($IGCV3_APP): the GPU parity suite first
+# (SKIP_TESTS=1 leaves it out when an earlier call ran it), then the bench.
 # Writes into OUT: tests.log, shapes.json, igcv3.{json,txt} (ours), side_by_side.{json,txt}, and
 # results/<date>_<device>_{igcv3,side-by-side}.{json,txt}: the files to commit under Igcv3.Bench/results/.
 set -uo pipefail
 out=${1:?usage: run-gpu-report.sh OUT_DIR}
 cd "$(dirname "$0")/.."
 mkdir -p "$out/results"
-bench=${BENCH_DLL:-.device/bench/Igcv3.Bench.dll}
-export IGCV3_COMMIT=${IGCV3_COMMIT:-$(git rev-parse HEAD 2>/dev/null || cat .device/commit 2>/dev/null || echo unknown)}
+app=${IGCV3_APP:?source Igcv3.Bench/on-device.sh first}
+bench=$app/Igcv3.Bench.dll
+export IGCV3_COMMIT=${IGCV3_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true
 
-if [ -f .device/tests/Igcv3.Tests.dll ]; then
+if [ -z "${SKIP_TESTS:-}" ]; then
   echo "== GPU parity suite first"
-  dotnet .device/tests/Igcv3.Tests.dll -noColor > "$out/tests.log" 2>&1
+  dotnet "$app/Igcv3.Tests.dll" -noColor > "$out/tests.log" 2>&1
   echo "tests exit $?: $(grep -E 'Total:' "$out/tests.log" | tail -1)"
 fi
 
