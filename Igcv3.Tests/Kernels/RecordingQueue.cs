@@ -92,6 +92,11 @@ internal sealed class RecordingQueue : ICudaQueue
     public void Launch(KernelSignature kernel, Dim3 grid, ReadOnlySpan<KernelArg> args)
     {
         var launched = new Launched(kernel.Name, grid, [.. args.ToArray().Select(a => a.Kind)], [.. args.ToArray().Select(a => a.Bits)]);
+        for (int i = 0; i < args.Length; i++)
+        {
+            // Every non-null pointer a kernel gets must lie in memory the allocator handed out.
+            if (args[i].Kind == ArgKind.Pointer && args[i].Bits != 0) _ = Block(args[i].Bits);
+        }
         Launches.Add(launched);
         if (kernel.Name is "channel_shuffle_forward" or "channel_shuffle_backward") Shuffle(launched, kernel.Name.EndsWith("backward"));
     }
