@@ -145,6 +145,9 @@ public sealed record RunSettings
     [Description("Seed of the initialisation, the shuffling and the augmentation.")]
     public int Seed { get; init; }
 
+    [Description("Read loss and accuracy back from the device every N steps (default 1 on the CPU, 20 on CUDA): each read waits for the device, so N > 1 lets the host queue steps ahead of the GPU. Progress and steps.csv then move N steps at a time, with the same values.")]
+    public int? LogEvery { get; init; }
+
     [Description("Device: auto (CUDA when available, else CPU), cuda, cuda:N or cpu.")]
     public string Device { get; init; } = "auto";
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Igcv3.Engine;
 using Igcv3.Engine.Checkpoints;
+using Igcv3.Engine.Cpu;
 using Igcv3.Train.Logging;
 using Igcv3.Train.Progress;
 using Igcv3.Train.Settings;
@@ -51,6 +52,14 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         return TrainOutcome.Completed;
     }
 
+    /// <summary>Steps between reads of loss and accuracy from the device (--log-every). A read
+    /// waits for every queued step; on the CPU that costs nothing, on a GPU it would leave the
+    /// device idle while the host builds the next step, so there several steps are queued first.</summary>
+    private int LogEvery => S.LogEvery ?? (job.Backend is CpuBackend ? 1 : 20);
+
+    /// <summary>A step that has been queued but whose loss and logits have not been read yet.</summary>
+    private sealed record PendingStep(long GlobalStep, int Batch, double Lr, int[] Labels, Tensor Loss, Tensor Logits);
+
     /// <summary>Trains the rest of <paramref name="epoch"/>; false when cancelled.</summary>
     private bool TrainEpoch(int epoch, StepLog steps)
     {
@@ -61,32 +70,54 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         progress.RunEpoch(title, total, State.Batch, bar =>
         {
             var clock = Stopwatch.StartNew();
+            double lastRead = 0;
             long sessionImages = 0;
             int sessionSteps = 0;
+            var pending = new List<PendingStep>();
+
+            // Reads the pending steps' values (one wait for the device), then accounts and logs them
+            // in step order: the figures are those of reading after every step.
+            void ReadPending()
+            {
+                if (pending.Count == 0) return;
+                foreach (var p in pending)
+                {
+                    double loss = p.Loss.Item();
+                    var (correct, _) = Accuracy.Count(p.Logits.ToFloatArray(), p.Labels, job.Network.Classes);
+                    p.Loss.Storage.Dispose();
+                    p.Logits.Storage.Dispose();
+                    State.EpochLossSum += loss * p.Labels.Length;
+                    State.EpochCorrect += correct;
+                    State.EpochSeen += p.Labels.Length;
+                    sessionImages += p.Labels.Length;
+                    sessionSteps++;
+                    steps.Write(p.GlobalStep, epoch + 1, p.Batch, p.Lr, loss, 100.0 * correct / p.Labels.Length);
+                }
+                // The time since the last read covers these steps: queuing, loading, and the device's work.
+                double now = clock.Elapsed.TotalSeconds, seconds = now - lastRead;
+                lastRead = now;
+                State.EpochSeconds += seconds;
+                State.TrainSeconds += seconds;
+                double rate = sessionImages / Math.Max(now, 1e-9);
+                var eta = TimeSpan.FromSeconds(now / sessionSteps * (total - pending[^1].Batch));
+                bar.Update(new StepProgress(pending[^1].Batch, total, State.EpochLossSum / State.EpochSeen,
+                    100.0 * State.EpochCorrect / State.EpochSeen, rate, eta));
+                pending.Clear();
+            }
+
             foreach (var batch in loader.Epoch(epoch, State.Batch))
             {
                 double lr = job.Schedule.LearningRate(epoch, batch.Index, total);
-                double stepStart = clock.Elapsed.TotalSeconds;
-                var (loss, correct) = Step(batch.Images, batch.Labels, lr);
-                double stepSeconds = clock.Elapsed.TotalSeconds - stepStart;
+                var (loss, logits) = Step(batch.Images, batch.Labels, lr);
 
+                // The position advances with every queued step: a checkpoint taken after the next
+                // read holds the parameters of exactly these steps.
                 State.Batch = batch.Index + 1;
                 State.GlobalStep++;
-                State.EpochLossSum += loss * batch.Count;
-                State.EpochCorrect += correct;
-                State.EpochSeen += batch.Count;
-                State.EpochSeconds += stepSeconds;
-                State.TrainSeconds += stepSeconds;
                 State.ImagesTrained += batch.Count;
-                sessionImages += batch.Count;
-                sessionSteps++;
-                steps.Write(State.GlobalStep, epoch + 1, State.Batch, lr, loss, 100.0 * correct / batch.Count);
-
-                double elapsed = clock.Elapsed.TotalSeconds;
-                double rate = sessionImages / Math.Max(elapsed, 1e-9);
-                var eta = TimeSpan.FromSeconds(elapsed / sessionSteps * (total - State.Batch));
-                bar.Update(new StepProgress(State.Batch, total, State.EpochLossSum / State.EpochSeen,
-                    100.0 * State.EpochCorrect / State.EpochSeen, rate, eta));
+                // The loader refills its buffers for the next batches: the labels are copied.
+                pending.Add(new PendingStep(State.GlobalStep, State.Batch, lr, [.. batch.Labels], loss, logits));
+                if (pending.Count >= LogEvery) ReadPending();
                 AfterStep?.Invoke(State.GlobalStep);
                 if (cancellation.IsCancellationRequested)
                 {
@@ -94,28 +125,27 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                     break;
                 }
             }
+            ReadPending();
             State.WallSeconds += clock.Elapsed.TotalSeconds;
         });
         return !cancelled;
     }
 
-    /// <summary>One SGD step; returns the batch's mean loss and its number of top-1 hits.</summary>
-    private (double Loss, int Correct) Step(float[] images, int[] labels, double lr)
+    /// <summary>Queues one SGD step; returns its mean loss [] and logits [N, K], kept beyond the
+    /// step's scope until they are read.</summary>
+    private (Tensor Loss, Tensor Logits) Step(float[] images, int[] labels, double lr)
     {
         var network = job.Network;
-        using (TensorScope.Begin())
-        {
-            int n = labels.Length;
-            var x = Tensor.FromArray(job.Backend, images, network.InputShape(n)); // [N, 32, 32, 3]
-            var y = Tensor.FromArray(job.Backend, labels, [n]);                   // [N]
-            var logits = network.Forward(x);                                      // [N, K]
-            var loss = Ops.SoftmaxCrossEntropy(logits, y, S.LabelSmoothing);      // []
-            job.Parameters.ZeroGrad();
-            loss.Backward();
-            job.Optimizer.Step(lr);
-            var (top1, _) = Accuracy.Count(logits.ToFloatArray(), labels, network.Classes);
-            return (loss.Item(), top1);
-        }
+        using var scope = TensorScope.Begin();
+        int n = labels.Length;
+        var x = Tensor.FromArray(job.Backend, images, network.InputShape(n)); // [N, 32, 32, 3]
+        var y = Tensor.FromArray(job.Backend, labels, [n]);                   // [N]
+        var logits = network.Forward(x);                                      // [N, K]
+        var loss = Ops.SoftmaxCrossEntropy(logits, y, S.LabelSmoothing);      // []
+        job.Parameters.ZeroGrad();
+        loss.Backward();
+        job.Optimizer.Step(lr);
+        return (scope.Keep(loss), scope.Keep(logits));
     }
 
     /// <summary>Evaluates after <paramref name="epoch"/>, logs, checkpoints; false when cancelled during evaluation.</summary>

@@ -89,6 +89,7 @@ public sealed class CliErrorTests : IDisposable
     [InlineData("--lr", "abc", "--lr: 'abc' is not a number")]
     [InlineData("--label-smoothing", "1", "--label-smoothing must be in [0, 1)")]
     [InlineData("--device", "tpu", "--device must be auto, cpu, cuda or cuda:N")]
+    [InlineData("--log-every", "0", "--log-every must be at least 1, got 0")]
     public void ImpossibleOption(string option, string value, string message) =>
         TrainFails(ExitCodes.Usage, message, "--network", "igcv3-d", "--dataset", "synthetic", option, value);
 

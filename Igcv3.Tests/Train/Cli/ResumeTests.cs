@@ -55,6 +55,24 @@ public sealed class ResumeTests : IDisposable
         AssertSameRun(straight, split);
     }
 
+    [Fact]
+    public void ReadingEveryThreeSteps_GivesTheSameRun_AndCtrlCBetweenReadsLosesNoStep()
+    {
+        string straight = _temp.File("straight"), batched = _temp.File("batched"), split = _temp.File("split");
+        CliRunner.Succeeds(["train", .. Recipe(straight, 2)]);
+        CliRunner.Succeeds(["train", .. Recipe(batched, 2), "--log-every", "3"]);
+        AssertSameRun(straight, batched);
+
+        // Ctrl+C during step 5, two steps after the last read: both are read, logged and saved.
+        using var ctrlC = new CancellationTokenSource();
+        var stopped = CliRunner.Run(step => { if (step == 5) ctrlC.Cancel(); }, ctrlC.Token, ["train", .. Recipe(split, 2), "--log-every", "3"]);
+        Assert.True(stopped.Code == ExitCodes.Interrupted, stopped.ToString());
+        Assert.Contains("Interrupted at epoch 2, step 1/4", stopped.Out);
+        Assert.Equal(5, StepLog.ReadLosses(Path.Combine(split, "steps.csv")).Count);
+        CliRunner.Succeeds("train", "--resume", split);
+        AssertSameRun(straight, split);
+    }
+
     private static void AssertSameRun(string expected, string actual)
     {
         // Per-step losses: equal as doubles, every step once.
