@@ -89,8 +89,7 @@ public sealed partial class CudaBackend
         Enter();
         var (rows, channels) = CheckShuffle(x, y, groups);
         if (rows == 0 || channels == 0) return;
-        Launch(CudaKernels.ChannelShuffleForward, new Dim3(GemmTiles.StrideGrid((long)rows * channels, BlockThreads, 4096)),
-            F32(x), F32(y), rows, channels, Math.Max(0, groups)); // x, y [rows, C]
+        LaunchShuffle(CudaKernels.ChannelShuffleForward, F32(x), F32(y), rows, channels, groups);
     }
 
     /// <summary>dx += P(G)⁻¹(dy).</summary>
@@ -99,9 +98,13 @@ public sealed partial class CudaBackend
         Enter();
         var (rows, channels) = CheckShuffle(dx, dy, groups);
         if (rows == 0 || channels == 0) return;
-        Launch(CudaKernels.ChannelShuffleBackward, new Dim3(GemmTiles.StrideGrid((long)rows * channels, BlockThreads, 4096)),
-            F32(dy), F32(dx), rows, channels, Math.Max(0, groups)); // dy, dx [rows, C]
+        LaunchShuffle(CudaKernels.ChannelShuffleBackward, F32(dy), F32(dx), rows, channels, groups);
     }
+
+    /// <summary>channel_shuffle_forward (target = P(G)·source) or _backward (target += P(G)ᵀ·source)
+    /// over [rows, C]: a grid-stride loop over rows·C elements.</summary>
+    private void LaunchShuffle(KernelSignature kernel, DevicePointer source, DevicePointer target, int rows, int channels, int groups) =>
+        Launch(kernel, new Dim3(GemmTiles.StrideGrid((long)rows * channels, BlockThreads, 4096)), source, target, rows, channels, Math.Max(0, groups));
 
     private static (int Rows, int Channels) CheckShuffle(Tensor a, Tensor b, int groups)
     {

@@ -32,8 +32,7 @@ public sealed partial class CudaBackend
     {
         if (shuffle <= 1) return t;
         var copy = ScratchRows(rows, channels, scratch);
-        Launch(CudaKernels.ChannelShuffleForward, new Dim3(GemmTiles.StrideGrid((long)rows * channels, BlockThreads, 4096)),
-            t, copy, rows, channels, shuffle);
+        LaunchShuffle(CudaKernels.ChannelShuffleForward, t, copy, rows, channels, shuffle);
         return copy;
     }
 
@@ -57,8 +56,7 @@ public sealed partial class CudaBackend
                 0f, ys.Address, g.Cout, g.Ng, g.Groups);
             if (g.OutShuffle > 1)
             {
-                Launch(CudaKernels.ChannelShuffleForward, new Dim3(GemmTiles.StrideGrid((long)g.M * g.Cout, BlockThreads, 4096)),
-                    ys, F32(y), g.M, g.Cout, g.OutShuffle);
+                LaunchShuffle(CudaKernels.ChannelShuffleForward, ys, F32(y), g.M, g.Cout, g.OutShuffle);
             }
         }
         finally
@@ -84,8 +82,7 @@ public sealed partial class CudaBackend
                 if (!direct)
                 {
                     // dx += P(Gi)ᵀ·dxs
-                    Launch(CudaKernels.ChannelShuffleBackward, new Dim3(GemmTiles.StrideGrid((long)g.M * g.Cin, BlockThreads, 4096)),
-                        dxs, F32(dx), g.M, g.Cin, g.InShuffle);
+                    LaunchShuffle(CudaKernels.ChannelShuffleBackward, dxs, F32(dx), g.M, g.Cin, g.InShuffle);
                 }
             }
             if (dw is not null)
