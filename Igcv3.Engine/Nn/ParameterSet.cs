@@ -84,13 +84,10 @@ public sealed class ParameterSet
             offset += p.Shape.Count;
         }
 
+        // Uploaded straight into the views: a temporary tensor per slot would be left to the
+        // garbage collector, which on a GPU frees it at some later, arbitrary step.
         var random = new Random(seed);
-        foreach (var (_, p) in slots)
-        {
-            var host = p.Init.Sample(p.Shape, random);
-            var init = Tensor.FromHostDoubles(backend, host, p.Shape, dtype);
-            backend.Copy(init, p.Value);
-        }
+        foreach (var (_, p) in slots) p.Value.UploadDoubles(p.Init.Sample(p.Shape, random));
         return new ParameterSet(backend, values, gradients, bufferValues, ordered, buffers, decayed);
     }
 

@@ -91,12 +91,28 @@ public sealed class Tensor
     }
 
     /// <summary>Copies double values into a new tensor of the given floating dtype.</summary>
-    public static Tensor FromHostDoubles(IBackend backend, double[] values, Shape shape, DType dtype) => dtype switch
+    public static Tensor FromHostDoubles(IBackend backend, double[] values, Shape shape, DType dtype)
     {
-        DType.F64 => FromArray(backend, values, shape),
-        DType.F32 => FromArray(backend, Array.ConvertAll(values, v => (float)v), shape),
-        _ => throw new ArgumentException($"cannot fill a {dtype} tensor with floating values"),
-    };
+        if (values.Length != shape.Count)
+        {
+            throw new ArgumentException($"{values.Length} values given for a tensor of shape {shape} ({shape.Count} elements)");
+        }
+        var t = Zeros(backend, shape, dtype);
+        t.UploadDoubles(values);
+        return t;
+    }
+
+    /// <summary>Writes double values into this tensor (a view included), converted to its floating
+    /// dtype on the host: no temporary device tensor, so nothing is left for the collector.</summary>
+    public void UploadDoubles(double[] values)
+    {
+        switch (DType)
+        {
+            case DType.F64: Backend.Upload<double>(values, this); break;
+            case DType.F32: Backend.Upload<float>(Array.ConvertAll(values, v => (float)v), this); break;
+            default: throw new ArgumentException($"cannot fill a {DType} tensor with floating values");
+        }
+    }
 
     public static double NextGaussian(Random random)
     {
