@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Igcv3.Tests.Support;
 using Igcv3.Train.Data;
 using Xunit;
 
@@ -8,22 +9,16 @@ namespace Igcv3.Tests.Train;
 public class SharedCifarTests
 {
     /// <summary>
-    /// The shared copy's folder, or null: walk up from the test binary to the folder holding
-    /// Igcv3.sln, then look for shared/data/cifar10 beside it or beside any folder above it (the
-    /// main checkout's neighbour, a worktree's /work/shared) or inside it (where a device host's
-    /// copy of the working tree carries it).
+    /// The shared copy's folder, or null: from the checkout the tests were built in, look for
+    /// shared/data/cifar10 inside it (where a device host's copy of the working tree carries it) or
+    /// beside any folder above it (the main checkout's neighbour, a worktree's /work/shared).
     /// </summary>
     internal static string? FindSharedCifar10()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        for (var root = RepositoryRoot.Find(); root is not null; root = root.Parent)
         {
-            if (!File.Exists(Path.Combine(dir.FullName, "Igcv3.sln"))) continue;
-            for (var root = dir; root is not null; root = root.Parent)
-            {
-                string candidate = Path.Combine(root.FullName, "shared", "data", "cifar10", "cifar-10-batches-bin");
-                if (Directory.Exists(candidate)) return Path.GetFullPath(candidate);
-            }
-            return null;
+            string candidate = Path.Combine(root.FullName, "shared", "data", "cifar10", "cifar-10-batches-bin");
+            if (Directory.Exists(candidate)) return Path.GetFullPath(candidate);
         }
         return null;
     }
