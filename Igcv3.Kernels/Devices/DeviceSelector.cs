@@ -42,7 +42,7 @@ public static class DeviceSelector
             {
                 return Cuda(found!, cudaBackend);
             }
-            catch (Exception e) when (e is CudaInteropException or DllNotFoundException or NotSupportedException or EntryPointNotFoundException)
+            catch (Exception e) when (IsBackendStartFailure(e))
             {
                 // A GPU without a working NVRTC or cuBLAS: train on the CPU and say why.
                 return Cpu($"a CUDA device was found, but the CUDA backend could not start: {e.Message}");
@@ -59,6 +59,11 @@ public static class DeviceSelector
         }
         throw new ArgumentException($"device: expected auto, cpu, cuda or cuda:N, got '{device}'", nameof(device));
     }
+
+    /// <summary>How a CUDA backend fails to start on a machine with a GPU: NVRTC or cuBLAS missing
+    /// or too old, or a driver call refused. Anything else is a bug, not the machine.</summary>
+    public static bool IsBackendStartFailure(Exception e) =>
+        e is CudaInteropException or DllNotFoundException or NotSupportedException or EntryPointNotFoundException;
 
     static DeviceSelection Cpu(string why) => new(CpuBackend.Instance, $"cpu ({why})");
 

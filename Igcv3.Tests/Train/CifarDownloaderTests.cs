@@ -1,8 +1,6 @@
 using Igcv3.Tests.Support;
 using System.Formats.Tar;
 using System.IO.Compression;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Igcv3.Train.Data;
 using Xunit;
@@ -12,75 +10,16 @@ namespace Igcv3.Tests.Train;
 /// <summary>The downloader against a local HTTP server on 127.0.0.1 serving an archive the test builds: no internet.</summary>
 public class CifarDownloaderTests
 {
-    /// <summary>Serves one path with fixed bytes (anything else: 404), counting requests.</summary>
-    private sealed class LocalServer : IDisposable
-    {
-        private readonly HttpListener _listener = new();
-        private readonly Task _loop;
-        private int _requests;
+    private static (byte[] Archive, Dictionary<string, byte[]> Files) BuildArchive() => FakeCifar.Archive(FakeCifar.TinyCifar10, seed: 21);
 
-        public LocalServer(string path, byte[] body)
-        {
-            // A free loopback port: let the OS pick one, then hand it to HttpListener.
-            var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-            BaseUrl = new Uri($"http://127.0.0.1:{port}/");
-            _listener.Prefixes.Add(BaseUrl.ToString());
-            _listener.Start();
-            _loop = Task.Run(async () =>
-            {
-                while (_listener.IsListening)
-                {
-                    HttpListenerContext context;
-                    try { context = await _listener.GetContextAsync(); }
-                    catch (Exception) { return; } // stopped
-                    Interlocked.Increment(ref _requests);
-                    if (context.Request.Url!.AbsolutePath == path)
-                    {
-                        context.Response.ContentLength64 = body.Length;
-                        await context.Response.OutputStream.WriteAsync(body);
-                    }
-                    else context.Response.StatusCode = 404;
-                    context.Response.Close();
-                }
-            });
-        }
-
-        public Uri BaseUrl { get; }
-        public int Requests => Volatile.Read(ref _requests);
-
-        public void Dispose()
-        {
-            _listener.Stop();
-            _listener.Close();
-            _loop.Wait(TimeSpan.FromSeconds(5));
-        }
-    }
-
-    /// <summary>A .tar.gz holding cifar-10-batches-bin/ with the tiny release's files; returns the bytes and the files' contents.</summary>
-    private static (byte[] Archive, Dictionary<string, byte[]> Files) BuildArchive()
-    {
-        using var source = new TempFolder();
-        string release = Path.Combine(source.Path, "cifar-10-batches-bin");
-        FakeCifar.WriteRelease(FakeCifar.TinyCifar10, release, seed: 21);
-        File.WriteAllText(Path.Combine(release, "batches.meta.txt"), string.Join("\n", CifarClassNames.Cifar10) + "\n");
-        var files = Directory.GetFiles(release).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
-        using var archive = new MemoryStream();
-        using (var gzip = new GZipStream(archive, CompressionLevel.Fastest, leaveOpen: true))
-            TarFile.CreateFromDirectory(source.Path, gzip, includeBaseDirectory: false);
-        return (archive.ToArray(), files);
-    }
-
-    private static CifarLayout LayoutServedBy(LocalServer server, string md5) =>
+    private static CifarLayout LayoutServedBy(LocalHttpServer server, string md5) =>
         FakeCifar.TinyCifar10 with { ArchiveUrl = new Uri(server.BaseUrl, "cifar-10-binary.tar.gz"), ArchiveMd5 = md5 };
 
     [Fact]
     public async Task GoodArchive_IsDownloadedVerifiedAndExtracted_AndLoads()
     {
         var (archive, files) = BuildArchive();
-        using var server = new LocalServer("/cifar-10-binary.tar.gz", archive);
+        using var server = new LocalHttpServer("/cifar-10-binary.tar.gz", archive);
         using var cache = new TempFolder();
         using var http = new HttpClient();
         var layout = LayoutServedBy(server, Convert.ToHexStringLower(MD5.HashData(archive)));
@@ -102,7 +41,7 @@ public class CifarDownloaderTests
     public async Task SecondCall_FindsTheFolder_AndDownloadsNothing()
     {
         var (archive, _) = BuildArchive();
-        using var server = new LocalServer("/cifar-10-binary.tar.gz", archive);
+        using var server = new LocalHttpServer("/cifar-10-binary.tar.gz", archive);
         using var cache = new TempFolder();
         using var http = new HttpClient();
         var layout = LayoutServedBy(server, Convert.ToHexStringLower(MD5.HashData(archive)));
@@ -123,7 +62,7 @@ public class CifarDownloaderTests
     public async Task WrongChecksum_IsRejected_AndNothingIsLeftBehind()
     {
         var (archive, _) = BuildArchive();
-        using var server = new LocalServer("/cifar-10-binary.tar.gz", archive);
+        using var server = new LocalHttpServer("/cifar-10-binary.tar.gz", archive);
         using var cache = new TempFolder();
         using var http = new HttpClient();
         var layout = LayoutServedBy(server, "00000000000000000000000000000000");
@@ -139,7 +78,7 @@ public class CifarDownloaderTests
     [Fact]
     public async Task MissingArchive_404_IsADataExceptionNamingTheUrl()
     {
-        using var server = new LocalServer("/elsewhere.tar.gz", [1, 2, 3]);
+        using var server = new LocalHttpServer("/elsewhere.tar.gz", [1, 2, 3]);
         using var cache = new TempFolder();
         using var http = new HttpClient();
         var layout = LayoutServedBy(server, "00000000000000000000000000000000");
@@ -160,7 +99,7 @@ public class CifarDownloaderTests
         using (var gzip = new GZipStream(tarGz, CompressionLevel.Fastest, leaveOpen: true))
             TarFile.CreateFromDirectory(source.Path, gzip, includeBaseDirectory: false);
         byte[] archive = tarGz.ToArray();
-        using var server = new LocalServer("/cifar-10-binary.tar.gz", archive);
+        using var server = new LocalHttpServer("/cifar-10-binary.tar.gz", archive);
         using var cache = new TempFolder();
         using var http = new HttpClient();
 

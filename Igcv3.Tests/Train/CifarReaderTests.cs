@@ -103,7 +103,7 @@ public class CifarReaderTests
 
         Assert.Equal(
             "data_batch_3.bin is 1,234 bytes, not a whole number of 3,073-byte records; a CIFAR-10 batch is 30,730,000 bytes " +
-            "(10,000 records of 3,073). Re-download with --download or point --data-dir at the extracted cifar-10-batches-bin folder",
+            "(10,000 records of 3,073). Delete it and download again with --download, or point --data-dir at the extracted cifar-10-batches-bin folder",
             e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }

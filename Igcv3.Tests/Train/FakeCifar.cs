@@ -1,3 +1,6 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using Igcv3.Tests.Support;
 using Igcv3.Train.Data;
 
 namespace Igcv3.Tests.Train;
@@ -39,5 +42,24 @@ public static class FakeCifar
             written[file] = records;
         }
         return written;
+    }
+
+    /// <summary>A .tar.gz as the official release is packed: the layout's folder with every data
+    /// file and the class-names file. Returns the archive's bytes and each file's contents.</summary>
+    public static (byte[] Archive, Dictionary<string, byte[]> Files) Archive(CifarLayout layout, int seed)
+    {
+        using var source = new TempFolder();
+        string release = Path.Combine(source.Path, layout.FolderName);
+        WriteRelease(layout, release, seed);
+        if (layout.ClassNamesFile is { } names)
+        {
+            var classes = layout.ClassCount == 10 ? CifarClassNames.Cifar10 : Enumerable.Range(0, layout.ClassCount).Select(c => $"class{c}");
+            File.WriteAllText(Path.Combine(release, names), string.Join("\n", classes) + "\n");
+        }
+        var files = Directory.GetFiles(release).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
+        using var archive = new MemoryStream();
+        using (var gzip = new GZipStream(archive, CompressionLevel.Fastest, leaveOpen: true))
+            TarFile.CreateFromDirectory(source.Path, gzip, includeBaseDirectory: false);
+        return (archive.ToArray(), files);
     }
 }

@@ -20,18 +20,25 @@ public static class Cli
         if (parsed.Errors.Count > 0)
         {
             string command = parsed.CommandResult.Command == root ? "" : " " + parsed.CommandResult.Command.Name;
-            env.Error.WriteLine($"error: {string.Join("; ", parsed.Errors.Take(2).Select(e => e.Message))} (see 'Igcv3.Train{command} --help')");
+            env.Error.WriteLine($"error: {string.Join("; ", parsed.Errors.Take(2).Select(e => ErrorReporter.OneLine(e.Message)))} (see 'Igcv3.Train{command} --help')");
             return ExitCodes.Usage;
         }
         return parsed.Invoke(new InvocationConfiguration { Output = env.Out, Error = env.Error, EnableDefaultExceptionHandler = false });
     }
 
-    /// <summary>Runs a command's body, mapping any exception to a message and an exit code (see <see cref="ErrorReporter"/>).</summary>
+    /// <summary>Runs a command's body, mapping any exception to a message and an exit code (see <see
+    /// cref="ErrorReporter"/>). Ctrl+C where no checkpoint is due (evaluating, downloading) stops
+    /// the command with one line and the interrupted exit code; train saves first and returns it itself.</summary>
     public static int Guard(CliEnvironment env, Func<int> body)
     {
         try
         {
             return body();
+        }
+        catch (OperationCanceledException) when (env.Cancellation.IsCancellationRequested)
+        {
+            env.Error.WriteLine("error: stopped by Ctrl+C before the command finished; nothing it would have written was written");
+            return ExitCodes.Interrupted;
         }
         catch (Exception e)
         {

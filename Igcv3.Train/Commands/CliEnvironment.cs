@@ -1,5 +1,6 @@
 using Igcv3.Engine;
 using Igcv3.Kernels;
+using Igcv3.Train.Data;
 using Spectre.Console;
 
 namespace Igcv3.Train.Commands;
@@ -13,6 +14,10 @@ public sealed class CliEnvironment
     public required TextWriter Out { get; init; }
     public required TextWriter Error { get; init; }
     public Func<CudaDevice, IBackend> CudaBackend { get; init; } = Igcv3.Kernels.Cuda.CudaBackend.Create;
+
+    /// <summary>What each CIFAR release looks like on disk and where its archive is fetched from;
+    /// tests give smaller releases served from a local HTTP server.</summary>
+    public Func<CifarKind, CifarLayout> CifarLayouts { get; init; } = CifarLayout.For;
     public CancellationToken Cancellation { get; init; }
 
     /// <summary>Draw Spectre.Console progress bars (a terminal) instead of plain lines (redirected output, tests).</summary>

@@ -32,5 +32,7 @@ public static class ErrorReporter
         return ExitCodes.Bug;
     }
 
-    private static string OneLine(string message) => string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries));
+    /// <summary>A message on one line: its lines joined by spaces, their indentation dropped.</summary>
+    public static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim()));
 }

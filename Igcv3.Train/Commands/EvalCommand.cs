@@ -43,7 +43,7 @@ public static class EvalCommand
         {
             throw new CheckpointException($"{e.Message} (evaluating as --network {s.Network} --width-multiplier {s.WidthMultiplier}; drop those options to use the checkpoint's own)", e);
         }
-        var data = DatasetLoader.Load(s, env.Out, testOnly: true);
+        var data = DatasetLoader.Load(s, env.Out, env.CifarLayouts, testOnly: true, env.Cancellation);
         var loader = new BatchLoader(data.Test, s.EvalBatchSize, data.Normalization, Augmentation.None, shuffle: false, dropLast: false, s.Seed);
         var result = Evaluator.Run(network, device.Backend, loader, env.Cancellation);
         env.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -42,7 +42,7 @@ public static class TrainCommand
         var optimizer = ModelBuilder.Optimizer(s, parameters);
         var schedule = ModelBuilder.Schedule(s);
 
-        var data = DatasetLoader.Load(s, env.Out);
+        var data = DatasetLoader.Load(s, env.Out, env.CifarLayouts, cancellation: env.Cancellation);
         var augmentation = s.Augment == "none" ? Augmentation.None : Augmentation.PadCropFlip(s.Pad);
         if (data.Train.Count < s.BatchSize)
             throw new UsageException($"--batch-size {s.BatchSize} is larger than the training set ({data.Train.Count} images); lower it or use more images");

@@ -111,7 +111,8 @@ public sealed class CifarDownloader
         }
     }
 
-    private static bool HasAllFiles(CifarLayout layout, string folder) =>
+    /// <summary>Whether <paramref name="folder"/> holds every data file of the release (sizes are the reader's to check).</summary>
+    public static bool HasAllFiles(CifarLayout layout, string folder) =>
         Directory.Exists(folder) && layout.AllFiles.All(file => File.Exists(Path.Combine(folder, file)));
 
     private static string Md5Of(string path)

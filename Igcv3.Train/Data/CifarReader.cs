@@ -47,18 +47,19 @@ public static class CifarReader
         string path = Path.Combine(directory, file);
         if (!File.Exists(path))
             throw new DataException(
-                $"{file} is missing from {directory}; a {layout.DisplayName} release has {string.Join(", ", layout.AllFiles)}. {Hint(layout)}");
+                $"{file} is missing from {directory}; a {layout.DisplayName} release has {string.Join(", ", layout.AllFiles)}. {Hint(layout, "Download it again with --download")}");
 
         long length = new FileInfo(path).Length;
         long expected = (long)records * layout.RecordBytes;
         if (length == expected) return;
         string shape = length % layout.RecordBytes == 0 ? "" : $", not a whole number of {layout.RecordBytes:N0}-byte records";
         throw new DataException(
-            $"{file} is {length:N0} bytes{shape}; a {layout.DisplayName} {layout.FileNoun} is {expected:N0} bytes ({records:N0} records of {layout.RecordBytes:N0}). {Hint(layout)}");
+            $"{file} is {length:N0} bytes{shape}; a {layout.DisplayName} {layout.FileNoun} is {expected:N0} bytes ({records:N0} records of {layout.RecordBytes:N0}). {Hint(layout, "Delete it and download again with --download")}");
     }
 
-    private static string Hint(CifarLayout layout) =>
-        $"Re-download with --download or point --data-dir at the extracted {layout.FolderName} folder";
+    // --download fetches a release when a file is missing; a file of the wrong size must go first.
+    private static string Hint(CifarLayout layout, string download) =>
+        $"{download}, or point --data-dir at the extracted {layout.FolderName} folder";
 
     /// <summary>Reads the first <paramref name="take"/> records of one file into pixels/labels at image <paramref name="first"/>.</summary>
     private static void ReadRecords(CifarLayout layout, string path, int take, byte[] pixels, int[] labels, int first)
@@ -76,7 +77,7 @@ public static class CifarReader
                 int label = chunk[r * recordBytes + layout.LabelOffset];
                 if (label >= layout.ClassCount)
                     throw new DataException(
-                        $"{Path.GetFileName(path)}: record {record:N0} has label {label}; {layout.DisplayName} labels are 0..{layout.ClassCount - 1}, so the file is corrupt or from another data set. {Hint(layout)}");
+                        $"{Path.GetFileName(path)}: record {record:N0} has label {label}; {layout.DisplayName} labels are 0..{layout.ClassCount - 1}, so the file is corrupt or from another data set. {Hint(layout, "Delete it and download again with --download")}");
                 labels[first + record] = label;
                 chunk.AsSpan(r * recordBytes + layout.LabelBytes, CifarLayout.ImageBytes)
                     .CopyTo(pixels.AsSpan((first + record) * CifarLayout.ImageBytes));

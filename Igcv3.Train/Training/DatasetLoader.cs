@@ -19,7 +19,7 @@ public static class DatasetLoader
     /// <summary>Classes of --dataset, known without reading any file (for summary and for building the network first).</summary>
     public static int ClassCount(string dataset) => dataset == "cifar100" ? 100 : 10;
 
-    public static RunData Load(RunSettings s, TextWriter log, bool testOnly = false)
+    public static RunData Load(RunSettings s, TextWriter log, Func<CifarKind, CifarLayout> layouts, bool testOnly = false, CancellationToken cancellation = default)
     {
         if (s.Dataset == "synthetic")
         {
@@ -31,14 +31,13 @@ public static class DatasetLoader
             return new RunData(train, test, ChannelNormalization.FromDataset(full));
         }
 
-        var layout = s.Dataset == "cifar100" ? CifarLayout.Cifar100 : CifarLayout.Cifar10;
+        var layout = layouts(s.Dataset == "cifar100" ? CifarKind.Cifar100 : CifarKind.Cifar10);
         string dataDir = s.DataDir;
-        bool present = File.Exists(Path.Combine(layout.ResolveDirectory(dataDir), layout.TrainFiles[0]));
-        if (s.Download && !present)
+        if (s.Download && !CifarDownloader.HasAllFiles(layout, layout.ResolveDirectory(dataDir)))
         {
             log.WriteLine($"Downloading {layout.ArchiveUrl} into {dataDir} (MD5-checked)...");
             using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
-            dataDir = new CifarDownloader(http).EnsureAsync(layout, dataDir).GetAwaiter().GetResult();
+            dataDir = new CifarDownloader(http).EnsureAsync(layout, dataDir, new TenthsProgress(log), cancellation).GetAwaiter().GetResult();
         }
         // Check every file of both splits up front, so a missing test file is not found after an epoch of training.
         string directory = layout.ResolveDirectory(dataDir);
@@ -54,4 +53,20 @@ public static class DatasetLoader
     }
 
     private static int Limit(int count, int? limit) => limit is { } l ? Math.Min(count, l) : count;
+
+    /// <summary>A download's progress as one line per tenth received (the archives are 160 MB:
+    /// minutes on a slow link), reported on the downloading thread.</summary>
+    private sealed class TenthsProgress(TextWriter log) : IProgress<DownloadProgress>
+    {
+        private int _tenths;
+
+        public void Report(DownloadProgress value)
+        {
+            if (value.TotalBytes is not > 0) return;
+            int tenths = (int)(10 * value.BytesReceived / value.TotalBytes.Value);
+            if (tenths <= _tenths) return;
+            _tenths = tenths;
+            log.WriteLine($"  {10 * tenths}% of {value.TotalBytes.Value / 1e6:F0} MB");
+        }
+    }
 }

@@ -18,9 +18,13 @@ public static class DeviceChoice
         {
             return DeviceSelector.Select(device, cudaBackend);
         }
-        catch (Exception e) when (e is InvalidOperationException or NotSupportedException && cuda)
+        catch (Exception e) when (cuda && e is InvalidOperationException)
         {
             throw new DeviceException($"--device {device}: no usable GPU ({e.Message}); use --device cpu, or --device auto to fall back to the CPU", e);
+        }
+        catch (Exception e) when (cuda && DeviceSelector.IsBackendStartFailure(e))
+        {
+            throw new DeviceException($"--device {device}: a GPU was found, but the CUDA backend could not start ({e.Message}); install the CUDA toolkit's NVRTC and cuBLAS (or put their folder in CUDA_PATH), or use --device cpu", e);
         }
     }
 }

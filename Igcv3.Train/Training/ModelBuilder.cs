@@ -15,11 +15,23 @@ namespace Igcv3.Train.Training;
 /// </summary>
 public static class ModelBuilder
 {
+    /// <summary>The network to train or evaluate: a CIFAR variant (the trainer reads CIFAR and synthetic 32x32 data).</summary>
     public static Network Network(RunSettings s, int classes)
+    {
+        var network = Create(s, classes, InputKind.Cifar);
+        if (network.Input != InputKind.Cifar)
+            throw new UsageException($"network '{s.Network}' is an ImageNet (224x224) network; CIFAR training needs a CIFAR variant (igcv3-d, mobilenetv2, igcv2, plain-igc, resnet-igc, plain, resnet)");
+        return network;
+    }
+
+    /// <summary>The network of <paramref name="s"/> in the <paramref name="input"/> variant where it has
+    /// one (the ImageNet-only networks ignore it): what <c>summary</c> shows.</summary>
+    public static Network Create(RunSettings s, int classes, InputKind input)
     {
         var options = new NetworkOptions
         {
             Classes = classes,
+            Input = input,
             WidthMultiplier = s.WidthMultiplier,
             Arithmetic = s.Arithmetic == "clean" ? WidthArithmetic.Clean : WidthArithmetic.Official,
             G1 = s.G1,
@@ -34,18 +46,14 @@ public static class ModelBuilder
             Width = s.Width,
             Init = s.Init switch { "msra-fan-in" => InitScheme.MsraFanIn, "torchvision-fan-out" => InitScheme.TorchvisionFanOut, _ => null },
         };
-        Network network;
         try
         {
-            network = NetworkRegistry.Create(s.Network, options);
+            return NetworkRegistry.Create(s.Network, options);
         }
         catch (ArgumentException e)
         {
             throw new UsageException($"{UserMessage(e)} (check --network and its options; 'summary --network NAME' shows a network without training it)", e);
         }
-        if (network.Input != InputKind.Cifar)
-            throw new UsageException($"network '{s.Network}' is an ImageNet (224x224) network; CIFAR training needs a CIFAR variant (igcv3-d, mobilenetv2, igcv2, plain-igc, resnet-igc, plain, resnet)");
-        return network;
     }
 
     public static Sgd Optimizer(RunSettings s, ParameterSet parameters) =>

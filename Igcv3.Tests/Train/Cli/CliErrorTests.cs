@@ -167,6 +167,32 @@ public sealed class CliErrorTests : IDisposable
         TrainFails(ExitCodes.Device, "--device cuda: no usable GPU", [.. CliRunner.TinyNetwork[..^2], "--dataset", "synthetic", "--device", "cuda"]);
     }
 
+    /// <summary>A GPU whose CUDA backend cannot start (NVRTC or cuBLAS missing): still one line and
+    /// the device exit code, not a bug report. Needs a GPU, since without one the device fails first.</summary>
+    [Fact]
+    public void CudaBackendThatCannotStart()
+    {
+        if (!CudaDevice.TryOpen(out var device, out string? reason)) Assert.Skip($"needs a GPU to get past opening the device ({reason})");
+        device!.Dispose();
+        var broken = CliRunner.Environment(cancellation: TestContext.Current.CancellationToken, cudaBackend: _ => throw new DllNotFoundException("libnvrtc.so.13: cannot open shared object file"));
+        CliRunner.FailsWith(broken, ExitCodes.Device, "the CUDA backend could not start (libnvrtc.so.13",
+            ["train", .. CliRunner.TinyNetwork[..^2], "--dataset", "synthetic", "--device", "cuda", "--output", _output]);
+        AssertOutputUntouched();
+    }
+
+    /// <summary>Ctrl+C during eval (no checkpoint is due): one line and the interrupted exit code, not a bug report.</summary>
+    [Fact]
+    public void CtrlC_DuringEval()
+    {
+        string run = _temp.File("run");
+        CliRunner.Succeeds(["train", .. CliRunner.TinyNetwork, .. CliRunner.TinySynthetic(train: 32, test: 32), "--epochs", "1", "--output", run]);
+        using var ctrlC = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        ctrlC.Cancel(); // pressed before eval's first batch
+        var result = CliRunner.FailsWith(CliRunner.Environment(cancellation: ctrlC.Token), ExitCodes.Interrupted,
+            "stopped by Ctrl+C", "eval", "--checkpoint", run);
+        Assert.DoesNotContain("top-1", result.Out);
+    }
+
     [Fact]
     public void UnknownOptionOrCommand()
     {

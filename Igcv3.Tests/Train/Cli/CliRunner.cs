@@ -1,4 +1,7 @@
+using Igcv3.Engine;
+using Igcv3.Kernels;
 using Igcv3.Train.Commands;
+using Igcv3.Train.Data;
 using Xunit;
 
 namespace Igcv3.Tests.Train.Cli;
@@ -20,13 +23,28 @@ internal static class CliRunner
 
     public static Result Run(params string[] args) => Run(null, default, args);
 
-    public static Result Run(Action<long>? afterStep, CancellationToken cancellation, params string[] args)
+    public static Result Run(Action<long>? afterStep, CancellationToken cancellation, params string[] args) =>
+        Run(Environment(afterStep, cancellation), args);
+
+    /// <summary>A non-interactive environment writing into strings; <paramref name="layouts"/> replaces
+    /// the official CIFAR releases, <paramref name="cudaBackend"/> the CUDA backend factory.</summary>
+    public static CliEnvironment Environment(Action<long>? afterStep = null, CancellationToken cancellation = default,
+        Func<CifarKind, CifarLayout>? layouts = null, Func<CudaDevice, IBackend>? cudaBackend = null) => new()
     {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var env = new CliEnvironment { Out = output, Error = error, Cancellation = cancellation, AfterStep = afterStep, Interactive = false };
+        CudaBackend = cudaBackend ?? Igcv3.Kernels.Cuda.CudaBackend.Create,
+        Out = new StringWriter(),
+        Error = new StringWriter(),
+        Cancellation = cancellation,
+        AfterStep = afterStep,
+        Interactive = false,
+        CifarLayouts = layouts ?? CifarLayout.For,
+    };
+
+    /// <summary>Runs the program in <paramref name="env"/> (made by <see cref="Environment"/>).</summary>
+    public static Result Run(CliEnvironment env, params string[] args)
+    {
         int code = Igcv3.Train.Commands.Cli.Run(args, env);
-        return new Result(code, output.ToString(), error.ToString());
+        return new Result(code, env.Out.ToString()!, env.Error.ToString()!);
     }
 
     public static Result Succeeds(params string[] args)
@@ -37,9 +55,12 @@ internal static class CliRunner
     }
 
     /// <summary>Asserts the failure contract: the exit code, ONE line on stderr starting "error:" and containing <paramref name="fragment"/>, no stack trace.</summary>
-    public static Result FailsWith(int code, string fragment, params string[] args)
+    public static Result FailsWith(int code, string fragment, params string[] args) => FailsWith(Environment(), code, fragment, args);
+
+    /// <summary><see cref="FailsWith(int, string, string[])"/> in a given environment (made by <see cref="Environment"/>).</summary>
+    public static Result FailsWith(CliEnvironment env, int code, string fragment, params string[] args)
     {
-        var result = Run(args);
+        var result = Run(env, args);
         Assert.True(result.Code == code, result.ToString());
         string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == 1, $"expected one line on stderr\n{result}");
