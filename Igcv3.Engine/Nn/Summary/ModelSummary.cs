@@ -18,12 +18,12 @@ public sealed record LayerSummary(string Name, string Kind, Shape Output, long P
 /// </summary>
 public sealed class ModelSummary
 {
-    private ModelSummary(Shape input, Shape output, IReadOnlyList<LayerSummary> layers, long parameters)
+    private ModelSummary(Shape input, Shape output, IReadOnlyList<LayerSummary> layers)
     {
         Input = input;
         Output = output;
         Layers = layers;
-        TotalParameters = parameters;
+        TotalParameters = layers.Sum(l => l.Parameters);
         TotalMultiplyAdds = layers.Sum(l => l.MultiplyAdds);
     }
 
@@ -33,7 +33,9 @@ public sealed class ModelSummary
 
     public IReadOnlyList<LayerSummary> Layers { get; }
 
-    /// <summary>Trainable parameters of the whole network (PyTorch's sum(p.numel())).</summary>
+    /// <summary>Trainable parameters of the layers the forward ran, summed over the rows: equal to
+    /// the network's own count (PyTorch's sum(p.numel())) exactly when every parameter belongs to a
+    /// layer that runs once, which the summary tests check for every network.</summary>
     public long TotalParameters { get; }
 
     public long TotalMultiplyAdds { get; }
@@ -70,7 +72,7 @@ public sealed class ModelSummary
             r.Output,
             r.Layer.NamedParameters().Sum(p => p.Parameter.Shape.Count),
             r.Layer.MultiplyAdds(r.Input, r.Output))).ToList();
-        return new ModelSummary(input, output, layers, network.ParameterCount());
+        return new ModelSummary(input, output, layers);
     }
 
     private static void NameModules(Module module, string name, Dictionary<Module, string> names)
