@@ -9,6 +9,8 @@ if [ -f .device/dotnet-runtime.tar.xz ] && [ ! -x /tmp/dotnet/dotnet ]; then
 fi
 export DOTNET_ROOT=/tmp/dotnet PATH=/tmp/dotnet:$PATH
 export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# Every run's log names the CUDA, NVRTC and cuBLAS files it loaded.
+export IGCV3_VERBOSE=1
 mkdir -p /tmp/igcv3/cifar10/cifar-10-batches-bin
 if [ -f .device/app.tar.xz ]; then
   rm -rf /tmp/igcv3/app && tar -xJf .device/app.tar.xz -C /tmp/igcv3

@@ -14,6 +14,11 @@ internal sealed class DriverQueue : ICudaQueue
     /// <summary>Threads per block of every kernel (IGC_THREADS in igc_common.cuh).</summary>
     public const int BlockThreads = 256;
 
+    /// <summary>IGCV3_SYNC_LAUNCHES=1: wait for every kernel as it is launched, so that a fault
+    /// inside one (an illegal address) is reported naming that kernel instead of surfacing at the
+    /// next download. For debugging a first run on a new GPU; it serialises host and device.</summary>
+    private static readonly bool s_syncLaunches = Environment.GetEnvironmentVariable("IGCV3_SYNC_LAUNCHES") == "1";
+
     private readonly CudaDevice _device;
     private readonly KernelCompiler _compiler;
     private readonly CudaStreamHandle _stream;
@@ -68,6 +73,15 @@ internal sealed class DriverQueue : ICudaQueue
             pointers[i] = &slots[i];
         }
         CudaDriver.LaunchKernel(function, grid, new Dim3(BlockThreads), 0, _stream, pointers);
+        if (!s_syncLaunches) return;
+        try
+        {
+            _stream.Synchronize();
+        }
+        catch (CudaInteropException e)
+        {
+            throw new InvalidOperationException($"kernel {kernel} (grid {grid.X}x{grid.Y}x{grid.Z}) failed: {e.Message}", e);
+        }
     }
 
     public void Sgemm(Cublas.Operation transA, Cublas.Operation transB, int m, int n, int k,

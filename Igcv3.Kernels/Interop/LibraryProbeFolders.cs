@@ -3,9 +3,11 @@ namespace Igcv3.Kernels;
 /// <summary>
 /// The folders searched for CUDA libraries before the default loader path, in order:
 /// CUDA_PATH and CUDA_HOME, /usr/local/cuda-X.Y (newest first) and /usr/local/cuda, then the
-/// nvidia/*/lib folders of pip wheels (nvidia-cuda-nvrtc-cu12, nvidia-cublas-cu12, ...) in the
-/// usual site-packages locations. Python itself is never run: the folders are scanned. Every
-/// file-system error is swallowed, because probing must never throw.
+/// nvidia/*/lib folders of pip wheels (nvidia-cuda-nvrtc-cu12, nvidia-cublas-cu12, CUDA 13's
+/// nvidia/cu13/lib, ...) in the usual site-packages locations and in the environment of every
+/// python3 on PATH (a venv such as a GPU host's /opt/torch/.venv, which sets no VIRTUAL_ENV for
+/// other programs). Python itself is never run: the folders are scanned. Every file-system error
+/// is swallowed, because probing must never throw.
 /// </summary>
 internal static class LibraryProbeFolders
 {
@@ -50,6 +52,12 @@ internal static class LibraryProbeFolders
         {
             if (environment(variable) is { Length: > 0 } prefix) libRoots.Add(Path.Combine(prefix, "lib"));
         }
+        // PREFIX/bin/python3 → PREFIX/lib: the symlink itself, not its target, names the venv.
+        foreach (var bin in (environment("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (SafeFileExists(Path.Combine(bin, "python3")) && Path.GetDirectoryName(Path.GetFullPath(bin)) is { } prefix)
+                libRoots.Add(Path.Combine(prefix, "lib"));
+        }
         foreach (var libRoot in libRoots)
         {
             foreach (var python in SafeDirectories(libRoot, "python3*").OrderDescending(StringComparer.Ordinal))
@@ -74,6 +82,18 @@ internal static class LibraryProbeFolders
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return [];
+        }
+    }
+
+    static bool SafeFileExists(string file)
+    {
+        try
+        {
+            return File.Exists(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return false;
         }
     }
 

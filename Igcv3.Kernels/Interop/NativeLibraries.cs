@@ -84,7 +84,9 @@ public static class NativeLibraries
                 if (!File.Exists(path)) continue;
                 try
                 {
-                    return Record(library, NativeLibrary.Load(path), path);
+                    var loaded = NativeLibrary.Load(path);
+                    if (library == Interop.Libraries.Nvrtc) PreloadNvrtcBuiltins(folder);
+                    return Record(library, loaded, path);
                 }
                 catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
                 {
@@ -101,6 +103,32 @@ public static class NativeLibraries
         var reason = $"{string.Join(", ", names)} not found";
         if (loadErrors.Count > 0) reason += $"; found but failed to load: {string.Join("; ", loadErrors)}";
         return (0, reason);
+    }
+
+    /// <summary>NVRTC opens its builtins library (libnvrtc-builtins.so.X.Y) by name when it
+    /// compiles. Pip's CUDA 13 NVRTC wheel has no $ORIGIN run path, so outside the loader path that
+    /// lookup fails (NVRTC_ERROR_BUILTIN_OPERATION_FAILURE); loaded here first from the folder
+    /// NVRTC came from, the lookup finds it already in the process.</summary>
+    static void PreloadNvrtcBuiltins(string folder)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        string[] builtins;
+        try
+        {
+            builtins = Directory.GetFiles(folder, "libnvrtc-builtins.so*");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        foreach (var path in builtins.OrderDescending(StringComparer.Ordinal))
+        {
+            if (NativeLibrary.TryLoad(path, out _))
+            {
+                if (Verbose) Console.Error.WriteLine($"igcv3: NVRTC builtins preloaded from {path}");
+                return;
+            }
+        }
     }
 
     static (nint, string) Record(string library, nint handle, string path)

@@ -31,6 +31,25 @@ public sealed class NativeLibrariesTests : IDisposable
         Assert.All(folders, f => Assert.True(Directory.Exists(f), f));
     }
 
+    /// <summary>A venv that no variable names (a GPU host's /opt/torch/.venv): found through the
+    /// python3 on PATH, CUDA 13's nvidia/cu13/lib layout included.</summary>
+    [Fact]
+    public void ProbeFolders_FindTheWheelsOfThePython3OnPath()
+    {
+        if (OperatingSystem.IsWindows()) Assert.Skip("the probe folders tested here are the Linux ones");
+        var bin = root.CreateSubdirectory("opt/torch/.venv/bin");
+        File.WriteAllText(Path.Combine(bin.FullName, "python3"), "");
+        var cu13 = root.CreateSubdirectory("opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib");
+        var elsewhere = root.CreateSubdirectory("other/bin"); // on PATH, but no python3 there
+        root.CreateSubdirectory("other/lib/python3.12/site-packages/nvidia/cublas/lib");
+        var environment = new Dictionary<string, string> { ["PATH"] = $"{elsewhere.FullName}:{bin.FullName}", ["HOME"] = "" };
+
+        var folders = LibraryProbeFolders.For(Interop.Libraries.Nvrtc, v => environment.GetValueOrDefault(v)).ToList();
+
+        Assert.Contains(cu13.FullName, folders);
+        Assert.DoesNotContain(folders, f => f.StartsWith(Path.Combine(root.FullName, "other")));
+    }
+
     [Fact]
     public void AvailabilityChecks_NeverThrow_AndAgreeWithTryLoad()
     {

@@ -1,5 +1,6 @@
 using Igcv3.Engine;
 using Igcv3.Engine.Cpu;
+using Igcv3.Kernels;
 using Igcv3.Kernels.Cuda;
 using Xunit;
 
@@ -18,11 +19,19 @@ public sealed class CudaFixture : IDisposable
         CudaBackend.TryCreate(out _backend, out _reason);
     }
 
-    /// <summary>The backend, or a skip "no CUDA GPU: reason".</summary>
+    /// <summary>The backend, or a skip "no CUDA GPU: reason". Where a GPU is there but the backend
+    /// did not start (NVRTC or cuBLAS not found, a kernel that does not compile), the tests fail:
+    /// a GPU host must never report a green, all-skipped parity suite.</summary>
     public CudaBackend BackendOrSkip()
     {
-        if (_backend is null) Assert.Skip($"no CUDA GPU: {_reason}");
-        return _backend;
+        if (_backend is not null) return _backend;
+        if (CudaDevice.TryOpen(out var device, out _))
+        {
+            device!.Dispose();
+            Assert.Fail($"a GPU is present but the CUDA backend did not start: {_reason}");
+        }
+        Assert.Skip($"no CUDA GPU: {_reason}");
+        return null!;
     }
 
     public void Dispose() => _backend?.Dispose();
