@@ -40,7 +40,7 @@ import sbs_core as core
 out = sys.argv[1]
 ours = json.load(open(os.path.join(out, "igcv3.json")))
 date = ours["created_utc"][:10]
-device = ours["device"].split(" (")[0]
+device = core.report_device_name(ours)
 for src, kind in (("igcv3", "igcv3"), ("side_by_side", "side-by-side")):
     for ext in ("json", "txt"):
         p = os.path.join(out, f"{src}.{ext}")

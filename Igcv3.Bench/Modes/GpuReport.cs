@@ -46,7 +46,7 @@ public static class GpuReport
             {
                 backend = CudaBackend.Create(device!);
             }
-            catch (Exception e) when (e is CudaInteropException or DllNotFoundException or NotSupportedException)
+            catch (Exception e) when (DeviceSelector.IsBackendStartFailure(e))
             {
                 notes.Add($"ops and steps not timed: the CUDA backend could not start: {e.Message}");
                 log.WriteLine($"gpu-report: the CUDA backend could not start ({e.Message}); wrote ceilings and roofline figures only");
@@ -76,8 +76,11 @@ public static class GpuReport
                 backend.PointwiseGemm = PointwiseGemm.Tiled;
             }
 
+            var platform = new GpuPlatform(device!.Name, $"{device.DriverVersion / 1000}.{device.DriverVersion % 1000 / 10}",
+                Interop.Nvrtc.TryGetVersion(out var nvrtc, out _) ? $"{nvrtc.Major}.{nvrtc.Minor}" : null,
+                [.. NativeLibraries.LoadedLibraries.Select(l => $"{l.Library}: {l.Path}")]);
             var report = new BenchReport("igcv3-bench/1", "gpu-report", ReportWriter.CreatedUtc(), ReportWriter.Commit(),
-                backend?.Name ?? "none", device!.ToString(), ReportWriter.Runtime, ReportWriter.Os, method, ceilings, roofline, ops, steps, notes);
+                backend?.Name ?? "none", device.ToString(), ReportWriter.Runtime, ReportWriter.Os, method, ceilings, roofline, ops, steps, notes, platform);
             ReportWriter.Write(report, outFolder, "igcv3");
             log.Write(ReportWriter.Format(report));
             return 0;

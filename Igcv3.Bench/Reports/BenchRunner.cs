@@ -40,6 +40,9 @@ public sealed class BenchRunner(IBackend backend, IOpTimer timer, TimingPlan opP
 
     public StepResult RunStep(Workload workload, IReadOnlyList<OpCall> trace, IReadOnlyList<OpResult>? ops)
     {
+        // The step's network, optimizer state and batch are released when it has been measured,
+        // so the next step's peak does not include them (the collector would free them at any time).
+        using var scope = TensorScope.Begin();
         var step = new TrainingStep(workload, backend);
         memory.Reset();
         var time = timer.Time(() =>

@@ -57,6 +57,8 @@ public static class ReportWriter
         var sb = new StringBuilder();
         var ic = CultureInfo.InvariantCulture;
         sb.AppendLine(ic, $"igcv3 bench: {r.Mode} on {r.Device} ({r.Backend}), {r.CreatedUtc}, commit {r.Commit ?? "unknown"}");
+        if (r.Platform is { } platform)
+            sb.AppendLine(ic, $"CUDA {platform.DriverCudaVersion} (driver), NVRTC {platform.NvrtcVersion ?? "not loaded"}; {string.Join("; ", platform.Libraries)}");
         sb.AppendLine(ic, $"timing: {r.TimingMethod}");
         if (r.Ceilings is { } c)
         {

@@ -182,6 +182,16 @@ def slug(text):
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def report_device_name(ours):
+    """The GPU's name in our report: its platform record, else the device line
+    'cuda:0 (NVIDIA H200, sm_90, ...)' read inside the parentheses (never the ordinal)."""
+    platform = ours.get("platform") or {}
+    if platform.get("device_name"):
+        return platform["device_name"]
+    line = ours["device"]
+    return line.split(" (", 1)[1].split(",")[0] if " (" in line else line
+
+
 def result_stem(date, device, kind="side-by-side"):
     """Igcv3.Bench/results/ file name stem: '2026-11-20_nvidia-h100-80gb-hbm3_side-by-side'."""
     return f"{date}_{slug(device)}_{kind}"

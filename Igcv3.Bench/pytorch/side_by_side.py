@@ -49,6 +49,18 @@ class Timer:
         return core.summarize(self._measure(fn, core.reps_for(est, target_ms, min_reps, max_reps)), self.method)
 
 
+def ieee_fp32():
+    """FP32 as ours: no TF32 in matmuls or convolutions. Torch 2.9+ has fp32_precision and
+    refuses a mix of it with the legacy allow_tf32 flags, so use one API only."""
+    if hasattr(torch.backends, "fp32_precision"):
+        torch.backends.fp32_precision = "ieee"
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+        torch.backends.cudnn.fp32_precision = "ieee"
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+
 def ceilings(timer):
     """Copy bandwidth (1 GiB D2D, read + write) and FP32 SGEMM rate (8192^3, TF32 off), as ours."""
     n_bytes = 1 << 30
@@ -56,7 +68,6 @@ def ceilings(timer):
     b = torch.empty_like(a)
     copy = timer.time(lambda: b.copy_(a), warmup_ms=50, min_warmup=3, target_ms=300, max_reps=100)
     del a, b
-    torch.backends.cuda.matmul.allow_tf32 = False
     n = 8192
     x = torch.rand(n, n, device="cuda") * 2 - 1
     y = torch.rand(n, n, device="cuda") * 2 - 1
@@ -195,7 +206,9 @@ def op_callables(op, mode):
     elif family == "linear":
         x = act("x", backward and "dx" in args)
         w = torch.randn(args["w"]["shape"], device=dev).requires_grad_(backward and "dw" in args)
-        b = torch.randn(args["b"]["shape"], device=dev).requires_grad_(backward and "db" in args) if "b" in args or "db" in args else None
+        # The backward call names the bias gradient (db) but not the bias: its shape is the same.
+        bias = args.get("b") or args.get("db")
+        b = torch.randn(bias["shape"], device=dev).requires_grad_(backward and "db" in args) if bias else None
         f = lambda: F.linear(x, w, b)
         grads = [t for t, r in ((x, "dx"), (w, "dw"), (b, "db")) if r in args and t is not None]
         out_role = "dy" if backward else "y"
@@ -223,6 +236,10 @@ def op_callables(op, mode):
         raise ValueError(f"no PyTorch equivalent for {name}")
 
     if mode == "compile":
+        # Every op's lambda shares one code object: without a reset, Dynamo's guards on the
+        # closure's shapes hit the recompile limit after a few ops and it falls back to eager
+        # silently, so later "compile" rows would time eager code.
+        torch._dynamo.reset()
         f = torch.compile(f, dynamic=False)
     if not backward:
         return (lambda: f()), None
@@ -269,8 +286,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="CIFAR workloads only, eager and channels_last ops (no per-op compile)")
     a = ap.parse_args()
     torch.backends.cudnn.benchmark = True
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False  # FP32 as ours: no TF32 anywhere
+    ieee_fp32()
 
     env = environment()
     shapes, ours = core.load_json(a.shapes), core.load_json(a.ours)

@@ -61,6 +61,12 @@ class RatioTests(unittest.TestCase):
         self.assertIn("geometric mean", text)
         self.assertEqual(len(text.splitlines()), 3 + 3 + 1)
 
+    def test_report_device_name(self):
+        line = "cuda:0 (NVIDIA H200, sm_90, 132 SMs, 139.8 GiB, driver 13.0)"
+        self.assertEqual(c.report_device_name({"device": line, "platform": {"device_name": "NVIDIA H200"}}), "NVIDIA H200")
+        self.assertEqual(c.report_device_name({"device": line}), "NVIDIA H200")
+        self.assertEqual(c.report_device_name({"device": "cpu"}), "cpu")
+
     def test_result_stem(self):
         self.assertEqual(c.result_stem("2026-11-20", "NVIDIA H100 80GB HBM3"), "2026-11-20_nvidia-h100-80gb-hbm3_side-by-side")
 
