@@ -25,11 +25,13 @@ internal static class Check
             }
             if (t.Backend != first.Backend)
             {
-                throw Fail(op, $"{name} is on {t.Backend.Name} but {firstName} is on {first.Backend.Name}; move them to one device");
+                // Two backends of one kind (two CPU instances, two GPUs' backends) can share a name.
+                string other = t.Backend.Name == first.Backend.Name ? $"another {t.Backend.Name} backend" : t.Backend.Name;
+                throw Fail(op, $"{name} {t.Shape} is on {other} but {firstName} {first.Shape} is on {first.Backend.Name}; move them to one device");
             }
             if (t.DType != first.DType)
             {
-                throw Fail(op, $"{name} is {t.DType} but {firstName} is {first.DType}; use one dtype");
+                throw Fail(op, $"{name} {t.Shape} is {t.DType} but {firstName} {first.Shape} is {first.DType}; use one dtype");
             }
         }
     }

@@ -24,13 +24,27 @@ public class ElementwiseTests
     }
 
     [Theory]
-    [InlineData(Activation.Relu)]
-    [InlineData(Activation.Relu6)]
-    public void Activation_GradientMatchesFiniteDifferences(Activation activation)
+    [InlineData(Activation.Relu, new[] { 3, 5, 5, 3 })]
+    [InlineData(Activation.Relu6, new[] { 3, 5, 5, 3 })]
+    [InlineData(Activation.Relu, new[] { 1, 1, 1, 7 })]   // batch 1, H = W = 1, odd channels
+    [InlineData(Activation.Relu6, new[] { 1, 1, 1, 7 })]
+    [InlineData(Activation.Relu6, new[] { 2, 9 })]         // a classifier-shaped [N, C]
+    public void Activation_GradientMatchesFiniteDifferences(Activation activation, int[] shape)
     {
         // Scale 8 puts values on both sides of 0 and of 6, so both kinks of ReLU6 are exercised.
-        var x = Make.Random([3, 5, 5, 3], 3, scale: 8);
+        var x = Make.Random(new Shape(shape), 3, scale: 8);
         GradCheck.Check(activation.ToString(), () => Ops.Activate(x, activation), [x]);
+    }
+
+    [Theory]
+    [InlineData(Activation.Relu, "relu")]
+    [InlineData(Activation.Relu6, "relu6")]
+    public void Activation_RejectsIntegerTensors_NamingTheOp(Activation activation, string op)
+    {
+        var labels = Tensor.FromArray(Make.Cpu, [1, 2, 3], new Shape(3));
+        var e = Assert.Throws<ArgumentException>(() => Ops.Activate(labels, activation));
+        Assert.StartsWith(op + ":", e.Message);
+        Assert.Contains("x is I32; this op needs F32 or F64", e.Message);
     }
 
     [Fact]
@@ -76,6 +90,7 @@ public class ElementwiseTests
         var b = Tensor.RandomUniform(other, [2, 3], new Random(2), dtype: DType.F64);
         var e = Assert.Throws<ArgumentException>(() => Ops.Add(a, b));
         Assert.Contains("add", e.Message);
+        Assert.Contains("b [2, 3] is on another cpu backend but a [2, 3] is on cpu", e.Message);
         Assert.Contains("one device", e.Message);
     }
 

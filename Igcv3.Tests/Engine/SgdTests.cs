@@ -53,9 +53,31 @@ public class SgdTests
             var actual = set.Values.ToDoubleArray();
             for (int i = 0; i < p.Length; i++) Assert.Equal(p[i], actual[i], 1e-14);
         }
-        // The exempt parameters are exactly the last three (the bias): with wd > 0 they must differ
-        // from a decayed update, which the reference above already distinguishes.
+        // The exempt parameters are exactly the last three (the bias); with weight decay they end
+        // where a decayed update would not have put them.
         Assert.Equal(5, set.DecayedCount);
+        if (exempt)
+        {
+            var decayedEverywhere = ThreeDecayedSteps(momentum, nesterov, weightDecay);
+            var actual = set.Values.ToDoubleArray();
+            for (int i = 0; i < 5; i++) Assert.Equal(decayedEverywhere[i], actual[i], 1e-14);
+            for (int i = 5; i < actual.Length; i++) Assert.True(Math.Abs(decayedEverywhere[i] - actual[i]) > 1e-6, $"element {i} was decayed");
+        }
+    }
+
+    /// <summary>The same three steps (same seeds) with no parameter exempt from weight decay.</summary>
+    private static double[] ThreeDecayedSteps(double momentum, bool nesterov, double weightDecay)
+    {
+        var set = ParameterSet.Create(new TwoParameters(), Make.Cpu, seed: 11, DType.F64);
+        var sgd = new Sgd(set, momentum, nesterov, weightDecay, exemptNoDecay: false);
+        var random = new Random(12);
+        for (int step = 0; step < 3; step++)
+        {
+            var g = Enumerable.Range(0, (int)set.Count).Select(_ => random.NextDouble() - 0.5).ToArray();
+            set.Gradients.Backend.Upload<double>(g, set.Gradients);
+            sgd.Step(0.1 / (step + 1));
+        }
+        return set.Values.ToDoubleArray();
     }
 
     [Fact]

@@ -1,0 +1,43 @@
+using Igcv3.Engine.Cpu;
+using Igcv3.Engine.Nn;
+using Igcv3.Networks;
+using Xunit;
+
+namespace Igcv3.Tests.Networks;
+
+/// <summary>
+/// --no-decay-bn-bias exempts exactly BN's γ and β and the classifier's bias: the decayed region
+/// of every network's flat buffer holds its convolution and linear weights and nothing else.
+/// Counted here from the module tree (which layers are BatchNorm or Linear), not from the
+/// parameters' own decay flags, so a layer that declared the wrong flag is caught.
+/// </summary>
+public class WeightDecayLayoutTests
+{
+    private static IEnumerable<Module> Walk(Module module) => module.Children.SelectMany(c => Walk(c.Module)).Prepend(module);
+
+    [Theory]
+    [InlineData("igcv3-d")]
+    [InlineData("mobilenetv2")]
+    [InlineData("igcv2")]
+    [InlineData("plain-igc")]
+    [InlineData("resnet-igc")]
+    [InlineData("plain")]
+    [InlineData("resnet")]
+    [InlineData("resnet-igc-imagenet-d18")]
+    public void DecayedRegion_IsExactlyTheConvolutionAndLinearWeights(string name)
+    {
+        var network = NetworkRegistry.Create(name, new NetworkOptions { WidthMultiplier = 0.25, Depth = 8, L = 2, M = 2, Width = 4 });
+        long exempt = Walk(network).Sum(m => m switch
+        {
+            BatchNorm bn => bn.NamedParameters().Sum(p => p.Parameter.Shape.Count),
+            Linear linear => linear.Bias?.Shape.Count ?? 0,
+            _ => 0,
+        });
+        Assert.True(exempt > 0);
+
+        var set = ParameterSet.Create(network, CpuBackend.Instance, seed: 1);
+
+        Assert.Equal(set.Count - exempt, set.DecayedCount);
+        Assert.All(set.Parameters.Take(set.Parameters.Count(p => p.Parameter.Decay)), p => Assert.EndsWith(".weight", p.Name));
+    }
+}
