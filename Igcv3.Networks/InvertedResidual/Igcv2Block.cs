@@ -17,21 +17,28 @@ namespace Igcv3.Networks;
 ///         bottleneck)                                    + x when the block has a shortcut
 /// </code>
 /// Complementary condition ∏ K_l = Cin: every output channel reaches every input channel by
-/// exactly one path (checked by a test that multiplies the connectivity matrices). The K_l are
-/// the most balanced ordered factorisation of Cin (smallest largest factor) for which the last
-/// convolution's groups divide Cout.
+/// exactly one path (checked by a test that multiplies the connectivity matrices). The block takes
+/// (L, K_2..K_L) as given, or L alone, and then the K_l are the most balanced ordered
+/// factorisation of Cin (smallest largest factor) for which the last convolution's groups divide
+/// Cout: what the network builder uses, since each block of a network has its own Cin.
 /// </summary>
 public sealed class Igcv2Block : Module
 {
+    /// <summary>A block of L = <paramref name="depth"/> convolutions, the K_l chosen by <see cref="Factorise"/>.</summary>
     public Igcv2Block(int inChannels, int outChannels, int stride, bool shortcut, int depth, InitScheme init)
+        : this(inChannels, outChannels, stride, shortcut, FactoriseForDepth(inChannels, outChannels, depth), init) { }
+
+    /// <summary>A block with the given K_2..K_L (<paramref name="channelsPerGroup"/>, L − 1 of them):
+    /// their product must be Cin, and the last convolution's group count Cin/K_L must divide Cout.</summary>
+    public Igcv2Block(int inChannels, int outChannels, int stride, bool shortcut, IReadOnlyList<int> channelsPerGroup, InitScheme init)
     {
-        if (depth < 2) throw new ArgumentException($"igcv2 block: L must be ≥ 2 (a depthwise conv and at least one group 1x1 conv), got {depth}");
         if (shortcut && (stride != 1 || inChannels != outChannels))
         {
             throw new ArgumentException($"igcv2 block: a shortcut needs stride 1 and equal widths, got stride {stride}, {inChannels} → {outChannels}");
         }
+        CheckComplementary(inChannels, outChannels, channelsPerGroup);
         HasShortcut = shortcut;
-        ChannelsPerGroup = Factorise(inChannels, outChannels, depth - 1);
+        ChannelsPerGroup = [.. channelsPerGroup];
         Depthwise = Add("dw", Build.Named("dw", () => new DepthwiseConv3x3(inChannels, stride, Inits.Conv(init, inChannels, 3, 1))));
         DepthwiseBn = Add("dw_bn", new BatchNorm(inChannels, Activation.Relu6));
         Mix = Add("mix", new Sequential());
@@ -64,6 +71,24 @@ public sealed class Igcv2Block : Module
         var h = DepthwiseBn.Forward(Depthwise.Forward(x));   // [N, H/s, W/s, Cin]
         h = MixBn.Forward(Mix.Forward(h));                    // [N, H/s, W/s, Cout]
         return HasShortcut ? Ops.Add(x, h) : h;
+    }
+
+    private static IReadOnlyList<int> FactoriseForDepth(int inChannels, int outChannels, int depth) =>
+        depth < 2
+            ? throw new ArgumentException($"igcv2 block: L must be ≥ 2 (a depthwise conv and at least one group 1x1 conv), got {depth}")
+            : Factorise(inChannels, outChannels, depth - 1);
+
+    /// <summary>The complementary condition and the divisibility the convolutions need, each failure naming the K_l.</summary>
+    private static void CheckComplementary(int inChannels, int outChannels, IReadOnlyList<int> k)
+    {
+        string ks = $"K = ({string.Join(", ", k)})";
+        if (k.Count == 0) throw new ArgumentException("igcv2 block: needs at least one group 1x1 conv (K_2), got none");
+        if (k.Any(v => v < 1 || inChannels % v != 0)) throw new ArgumentException($"igcv2 block: every K_l must divide the {inChannels} input channels, got {ks}");
+        long product = k.Aggregate(1L, (a, v) => a * v);
+        if (product != inChannels)
+            throw new ArgumentException($"igcv2 block: the complementary condition needs ∏ K_l = {inChannels} input channels, got {ks} with product {product}");
+        if (outChannels % (inChannels / k[^1]) != 0)
+            throw new ArgumentException($"igcv2 block: the last conv's {inChannels / k[^1]} groups (Cin / K_L) must divide the {outChannels} output channels, got {ks}");
     }
 
     /// <summary>Ordered factors K_2..K_L of <paramref name="channels"/> (product exact), most

@@ -150,6 +150,36 @@ public class PermutationTests
         var block = new Igcv2Block(cin, cout, stride: 1, shortcut: false, depth, InitScheme.TorchvisionFanOut);
         Assert.Equal(cin, block.ChannelsPerGroup.Aggregate(1, (a, k) => a * k));
         Assert.Equal(depth - 1, block.Mix.Count);
+        AssertOnePath(block, cin, cout);
+    }
+
+    /// <summary>The same property with the K_l given, in unbalanced and reversed orders.</summary>
+    [Theory]
+    [InlineData(24, 24, new[] { 2, 12 })]
+    [InlineData(24, 24, new[] { 12, 2 })]
+    [InlineData(24, 48, new[] { 3, 2, 4 })]
+    [InlineData(16, 16, new[] { 16 })]
+    [InlineData(12, 18, new[] { 1, 12 })]
+    public void Igcv2Block_WithGivenGroupSizes_HasExactlyOnePath(int cin, int cout, int[] k)
+    {
+        var block = new Igcv2Block(cin, cout, stride: 1, shortcut: false, k, InitScheme.TorchvisionFanOut);
+        Assert.Equal(k, block.ChannelsPerGroup);
+        AssertOnePath(block, cin, cout);
+    }
+
+    [Theory]
+    [InlineData(24, 24, new[] { 2, 4 }, "∏ K_l = 24 input channels, got K = (2, 4) with product 8")]
+    [InlineData(24, 24, new[] { 5, 5 }, "every K_l must divide the 24 input channels, got K = (5, 5)")]
+    [InlineData(24, 21, new[] { 2, 12 }, "the last conv's 2 groups (Cin / K_L) must divide the 21 output channels")]
+    [InlineData(24, 24, new int[0], "needs at least one group 1x1 conv")]
+    public void Igcv2Block_RejectsGroupSizesBreakingTheComplementaryCondition(int cin, int cout, int[] k, string message)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Igcv2Block(cin, cout, stride: 1, shortcut: false, k, InitScheme.TorchvisionFanOut));
+        Assert.Contains(message, e.Message);
+    }
+
+    private static void AssertOnePath(Igcv2Block block, int cin, int cout)
+    {
 
         var paths = Identity(cin); // the depthwise conv W_1: channel i → channel i
         for (int l = 0; l < block.Mix.Count; l++) paths = Multiply(Connectivity((PointwiseConv)block.Mix[l]), paths);
