@@ -12,7 +12,8 @@ namespace Igcv3.Tests.Kernels;
 /// step makes passes the launchers' checks, every pointer a kernel receives lies in allocated
 /// memory, and the caching allocator reaches the steady state the issue asks for: building the
 /// network leaves no garbage, after the first step no step takes memory from the driver, and each
-/// ends holding what the one before held.
+/// ends holding what the one before held. And no step makes the host wait for the device (no
+/// synchronisation, no read-back): the trainer reads the loss only every --log-every steps.
 /// </summary>
 public sealed class CudaDryRunTests
 {
@@ -49,8 +50,11 @@ public sealed class CudaDryRunTests
         step.Run();
         var afterFirst = gpu.MemoryStatistics;
         int launchesFirst = queue.Launches.Count;
+        int waitsBefore = queue.HostWaits;
         step.Run();
         var afterSecond = gpu.MemoryStatistics;
+        // A step queues its work and returns: the host never waits for the device inside one.
+        Assert.Equal(waitsBefore, queue.HostWaits);
         int launchesSecond = queue.Launches.Count - launchesFirst;
         step.Run();
         var afterThird = gpu.MemoryStatistics;

@@ -170,13 +170,19 @@ internal sealed class RecordingQueue : ICudaQueue
     public unsafe void CopyHostToDevice(ulong destination, void* source, long bytes) =>
         new Span<byte>(source, (int)bytes).CopyTo(Bytes(destination, bytes));
 
-    public unsafe void CopyDeviceToHost(void* destination, ulong source, long bytes) =>
+    public unsafe void CopyDeviceToHost(void* destination, ulong source, long bytes)
+    {
+        HostWaits++; // the host reads the bytes next, so it waits for the stream
         Bytes(source, bytes).CopyTo(new Span<byte>(destination, (int)bytes));
+    }
 
     public void CopyDeviceToDevice(ulong destination, ulong source, long bytes) =>
         Bytes(source, bytes).CopyTo(Bytes(destination, bytes));
 
-    public void Synchronize() { }
+    public void Synchronize() => HostWaits++;
+
+    /// <summary>Times the host waited for the device: synchronisations and device-to-host copies.</summary>
+    public int HostWaits { get; private set; }
 
     public void Dispose() { }
 }
