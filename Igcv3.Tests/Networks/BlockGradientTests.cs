@@ -62,10 +62,10 @@ public class BlockGradientTests
         GradCheck.Check("resnet-igc block", () => block.Forward(x), InputAndParameters(block, x));
     }
 
-    /// <summary>The whole IGCV3-D at 0.25x, CIFAR layout, batch 2: every parameter tensor, with
-    /// 1 sampled element each (all elements of 400-odd tensors, two forwards each, would be slow), and
-    /// 6 of the input's. A 16x16 input keeps the deepest stages at 2x2 (8 values per BN channel at
-    /// batch 2) while the forward stays fast. Step 1e-7 instead of 1e-6: the network has ~10⁵ ReLU6
+    /// <summary>The whole IGCV3-D at 0.25x, CIFAR layout and size (32x32), batch 2: every parameter
+    /// tensor, with 1 sampled element each (all elements of 400-odd tensors, two forwards each, would
+    /// be slow: this takes ~20 s on 2 cores), and 6 of the input's; the deepest stages run at 4x4
+    /// (32 values per BN channel at batch 2). Step 1e-7 instead of 1e-6: the network has ~10⁵ ReLU6
     /// inputs, and a ±1e-6 change of a stem weight moves some of them across 0 or 6 (the analytic
     /// value matches the difference quotient at 1e-7 to 8 digits and drifts away as h grows, the
     /// signature of a kink, not of a wrong formula); round-off at 1e-7 is ~1e-16·|L|/h ≈ 1e-9.</summary>
@@ -74,7 +74,7 @@ public class BlockGradientTests
     {
         var net = NetworkRegistry.Create("igcv3-d", new() { WidthMultiplier = 0.25, Classes = 10 });
         ParameterSet.Create(net, Make.Cpu, seed: 21, DType.F64);
-        var x = Make.Random([2, 16, 16, 3], 22);
+        var x = Make.Random([2, 32, 32, 3], 22);
         var inputs = InputAndParameters(net, x);
         var sample = GradCheck.RandomElements(1, seed: 5);
         GradCheck.Check("igcv3-d 0.25x", () => net.Forward(x), inputs,
