@@ -16,6 +16,7 @@ namespace Igcv3.Bench;
 /// flops                         the roofline check: step FLOPs and bytes of each standard workload
 /// cpu-profile [--network N]... [--batch 32] [--steps 5] [--warmup 1] [--top 15]
 ///                               real CPU training steps, time per backend op, GFLOP/s, images/s
+/// loader [--batch 128] [--epochs 5]  images/s of the trainer's data pipeline alone
 /// (anything else)               BenchmarkDotNet: --filter '*' etc.; IGCV3_BENCH_DEVICE=cpu|cuda picks the backend
 /// </code>
 /// </summary>
@@ -28,6 +29,7 @@ public static class BenchProgram
             int i = Array.IndexOf(args, name);
             return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
         }
+        int Int(string name, int fallback) => Option(name) is { } v ? int.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : fallback;
         switch (args.FirstOrDefault())
         {
             case "cpu-smoke":
@@ -59,8 +61,11 @@ public static class BenchProgram
             {
                 var networks = args.Select((a, i) => (a, i)).Where(p => p.a == "--network" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToList();
                 if (networks.Count == 0) networks = ["igcv3-d", "mobilenetv2"];
-                int Int(string name, int fallback) => Option(name) is { } v ? int.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : fallback;
                 return CpuProfile.Run(networks, Int("--batch", 32), Int("--steps", 5), Int("--warmup", 1), Int("--top", 15), Console.Out);
+            }
+            case "loader":
+            {
+                return LoaderThroughput.Run(Int("--batch", 128), Int("--epochs", 5), Console.Out);
             }
             default:
                 BenchmarkSwitcher.FromAssembly(typeof(BenchProgram).Assembly).Run(args);

@@ -116,4 +116,14 @@ public class CublasComparisonFormatTests
         }
         Assert.DoesNotContain("pointwise per step", ReportWriter.Format(report));
     }
+
+    [Fact]
+    public void LoaderMode_ReportsImagesPerSecondForEachEpoch()
+    {
+        var log = new StringWriter();
+        Assert.Equal(0, LoaderThroughput.Run(batch: 500, epochs: 1, log));
+        string[] lines = log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("epoch 0: 100 batches of 500 in ", lines[0]);
+        Assert.Matches(@"^loader: median \d+ images/s over 1 epochs", lines[^1]);
+    }
 }
