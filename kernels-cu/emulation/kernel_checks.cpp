@@ -104,6 +104,7 @@ static void test_shuffle(int rows, int C, int G)
     for (int r = 0; r < rows; r++) for (int g = 0; g < G; g++) for (int j = 0; j < C / G; j++) {
         yref[r * C + j * G + g] = x[r * C + g * (C / G) + j];
         dxref[r * C + g * (C / G) + j] += dy[r * C + j * G + g]; }
+    y.fill(4242);
     launch(channel_shuffle_forward, dim3{2, 1, 1}, 256, (const float*)x.p, y.p, rows, C, G);
     check("shuffle fwd C" + std::to_string(C) + " G" + std::to_string(G), y.p, yref, 0);
     launch(channel_shuffle_backward, dim3{3, 1, 1}, 256, (const float*)dy.p, dx.p, rows, C, G);
@@ -207,6 +208,7 @@ static void test_batchnorm(int M, int C, int act, bool training, int splits, int
     for (int m = 0; m < M; m++) for (int c = 0; c < C; c++) yref[m * C + c] = actf(gamma[c] * (x[m * C + c] - mean[c]) * inv[c] + beta[c]);
     Buf partial(splits * 3 * C * 2);
     double* part = reinterpret_cast<double*>(partial.p);
+    sm.fill(4242); si.fill(4242); y.fill(4242); // forward outputs are overwritten, never read first
     if (training) {
         launch(batchnorm_forward_stats, dim3{cdiv(C, 32), (unsigned)splits, 1}, 256, (const float*)x.p, part, M, C);
         launch(batchnorm_forward_finalize, dim3{cdiv(C, 256), 1, 1}, 256, (const double*)part, splits, M, C, mom, eps, rm.p, rv.p, sm.p, si.p);
@@ -244,6 +246,7 @@ static void test_pool(int N, int H, int W, int C, int K, int S, int P)
     std::vector<double> yref(N * C), dxref = dx.d();
     for (int n = 0; n < N; n++) for (int c = 0; c < C; c++) { double s = 0; for (int p = 0; p < HW; p++) s += x[(n * HW + p) * C + c]; yref[n * C + c] = s / HW;
         for (int p = 0; p < HW; p++) dxref[(n * HW + p) * C + c] += dy[n * C + c] / HW; }
+    y.fill(4242);
     launch(global_avgpool_forward, dim3{cdiv(C, 32), (unsigned)N, 1}, 256, (const float*)x.p, y.p, N, HW, C);
     check(std::string(tag) + " gap fwd", y.p, yref);
     launch(global_avgpool_backward, dim3{2, 1, 1}, 256, (const float*)dy.p, dx.p, N, HW, C);
@@ -257,6 +260,7 @@ static void test_pool(int N, int H, int W, int C, int K, int S, int P)
             if (h < 0 || h >= H || w < 0 || w >= W) continue;
             int i = ((n * H + h) * W + w) * C + c; if (best < 0 || x[i] > x[best]) best = i; }
         int o = ((n * Ho + ho) * Wo + wo) * C + c; myref[o] = x[best]; mdxref[best] += mdy[o]; }
+    my.fill(4242);
     launch(maxpool_forward, dim3{2, 1, 1}, 256, (const float*)x.p, my.p, N, H, W, C, K, S, P);
     check(std::string(tag) + " maxpool fwd", my.p, myref, 0);
     launch(maxpool_backward, dim3{3, 1, 1}, 256, (const float*)x.p, (const float*)mdy.p, mdx.p, N, H, W, C, K, S, P);
@@ -273,6 +277,7 @@ static void test_loss(int N, int K, float eps)
         for (int k = 0; k < K; k++) { se += std::exp(z[n * K + k] - mx); sz += z[n * K + k]; }
         for (int k = 0; k < K; k++) pref[n * K + k] = std::exp(z[n * K + k] - mx) / se;
         total += mx + std::log(se) - (1 - eps) * z[n * K + lab[n]] - eps / K * sz; }
+    p.fill(4242); rl.fill(4242); loss.fill(4242);
     launch(softmax_xent_forward_rows, dim3{(unsigned)N, 1, 1}, 256, (const float*)z.p, (const int*)lab.data(), p.p, rl.p, N, K, eps);
     launch(softmax_xent_forward_mean, dim3{1, 1, 1}, 256, (const float*)rl.p, loss.p, N);
     check(std::string(tag) + " probs", p.p, pref, 1e-5);
@@ -294,6 +299,7 @@ static void test_elementwise(int n, int off)
     Buf a(n, off), b(n, off), y(n, off), dy(n, off), dx(n, off); a.rand(-8, 8); b.rand(); dy.rand(); dx.rand();
     std::vector<double> r(n);
     for (int i = 0; i < n; i++) r[i] = (double)a[i] + b[i];
+    y.fill(4242);
     launch(elementwise_add, dim3{2, 1, 1}, 256, (const float*)a.p, (const float*)b.p, y.p, n); check("add n" + std::to_string(n), y.p, r, 2e-7);
     std::vector<double> acc = dx.d(); for (int i = 0; i < n; i++) acc[i] += a[i];
     launch(elementwise_accumulate, dim3{1, 1, 1}, 256, (const float*)a.p, dx.p, n); check("accumulate n" + std::to_string(n), dx.p, acc, 2e-7);
@@ -301,6 +307,7 @@ static void test_elementwise(int n, int off)
         std::vector<double> f(n), bw = dx.d();
         for (int i = 0; i < n; i++) { double v = a[i]; f[i] = act == 1 ? std::max(v, 0.0) : act == 2 ? std::min(std::max(v, 0.0), 6.0) : v;
             bool ps = act == 0 || (act == 1 ? f[i] > 0 : (f[i] > 0 && f[i] < 6)); if (ps) bw[i] += dy[i]; }
+        y.fill(4242);
         launch(elementwise_activation_forward, dim3{3, 1, 1}, 256, (const float*)a.p, y.p, n, act); check("act fwd " + std::to_string(act), y.p, f, 0);
         launch(elementwise_activation_backward, dim3{3, 1, 1}, 256, (const float*)y.p, (const float*)dy.p, dx.p, n, act); check("act bwd " + std::to_string(act), dx.p, bw, 2e-7);
     }
