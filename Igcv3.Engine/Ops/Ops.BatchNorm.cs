@@ -29,10 +29,10 @@ public static partial class Ops
             throw Check.Fail(op, $"training needs more than one value per channel, x {x.Shape} has {valuesPerChannel}; use a larger batch or eval mode");
         }
 
-        var y = Tensor.Zeros(x.Backend, x.Shape, x.DType);
+        var y = Tensor.Empty(x.Backend, x.Shape, x.DType);
         // The statistics the forward normalised with; the backward closure keeps them alive.
-        var saveMean = Tensor.Zeros(x.Backend, perChannel, x.DType);
-        var saveInvStd = Tensor.Zeros(x.Backend, perChannel, x.DType);
+        var saveMean = Tensor.Empty(x.Backend, perChannel, x.DType);
+        var saveInvStd = Tensor.Empty(x.Backend, perChannel, x.DType);
         x.Backend.BatchNormForward(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, spec);
         return Autograd.Record(y, op, [x, gamma, beta], dy => x.Backend.BatchNormBackward(x, y, gamma, saveMean, saveInvStd, dy,
             x.RequiresGrad ? x.GradOrZeros() : null,

@@ -29,7 +29,7 @@ public static partial class Ops
             throw Check.Fail(op, $"kernel {spec.Kernel} is larger than x {x.Shape} padded by {spec.Padding}");
         }
 
-        var y = Tensor.Zeros(x.Backend, [n, spec.OutputSize(h), spec.OutputSize(width), cout], x.DType);
+        var y = Tensor.Empty(x.Backend, [n, spec.OutputSize(h), spec.OutputSize(width), cout], x.DType);
         x.Backend.Conv2dForward(x, w, y, spec);
         return Autograd.Record(y, op, [x, w], dy => x.Backend.Conv2dBackward(x, w, dy,
             x.RequiresGrad ? x.GradOrZeros() : null,

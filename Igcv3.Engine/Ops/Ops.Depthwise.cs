@@ -17,7 +17,7 @@ public static partial class Ops
         // H = 0 would give (0 − 1) / 2 + 1 = 1 output row under truncating division.
         if (h < 1 || width < 1) throw Check.Fail(op, $"x {x.Shape} needs H and W of at least 1");
 
-        var y = Tensor.Zeros(x.Backend, [n, (h - 1) / stride + 1, (width - 1) / stride + 1, c], x.DType);
+        var y = Tensor.Empty(x.Backend, [n, (h - 1) / stride + 1, (width - 1) / stride + 1, c], x.DType);
         x.Backend.DepthwiseForward(x, w, y, stride);
         return Autograd.Record(y, op, [x, w], dy => x.Backend.DepthwiseBackward(x, w, dy,
             x.RequiresGrad ? x.GradOrZeros() : null,

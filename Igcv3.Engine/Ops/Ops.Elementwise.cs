@@ -14,7 +14,7 @@ public static partial class Ops
         const string op = "add";
         Check.SameDeviceAndType(op, ("a", a), ("b", b));
         Check.SameShape(op, "a", a, "b", b);
-        var y = Tensor.Zeros(a.Backend, a.Shape, a.DType);
+        var y = Tensor.Empty(a.Backend, a.Shape, a.DType);
         a.Backend.Add(a, b, y);
         return Autograd.Record(y, op, [a, b], dy =>
         {
@@ -33,7 +33,7 @@ public static partial class Ops
         if (activation == Activation.None) return x;
         string op = activation.ToString().ToLowerInvariant();
         Check.SameDeviceAndType(op, ("x", x));
-        var y = Tensor.Zeros(x.Backend, x.Shape, x.DType);
+        var y = Tensor.Empty(x.Backend, x.Shape, x.DType);
         x.Backend.ActivationForward(activation, x, y);
         return Autograd.Record(y, op, [x], dy => x.Backend.ActivationBackward(activation, y, dy, x.GradOrZeros()));
     }

@@ -22,8 +22,8 @@ public static partial class Ops
         Check.Shape(op, "labels", labels, [n], $"one per row of logits {logits.Shape}");
         if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw Check.Fail(op, $"label smoothing must lie in [0, 1), got {labelSmoothing}");
 
-        var probabilities = Tensor.Zeros(logits.Backend, logits.Shape, logits.DType); // kept for backward
-        var loss = Tensor.Zeros(logits.Backend, Shape.Scalar, logits.DType);
+        var probabilities = Tensor.Empty(logits.Backend, logits.Shape, logits.DType); // kept for backward
+        var loss = Tensor.Empty(logits.Backend, Shape.Scalar, logits.DType);
         logits.Backend.SoftmaxCrossEntropyForward(logits, labels, probabilities, loss, labelSmoothing);
         return Autograd.Record(loss, op, [logits], dloss =>
             logits.Backend.SoftmaxCrossEntropyBackward(probabilities, labels, dloss, logits.GradOrZeros(), labelSmoothing));

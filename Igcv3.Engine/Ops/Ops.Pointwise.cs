@@ -23,7 +23,7 @@ public static partial class Ops
         CheckShuffleGroups(op, "input shuffle", spec.InputShuffle, cin, $"Cin of x {x.Shape}");
         CheckShuffleGroups(op, "output shuffle", spec.OutputShuffle, cout, $"Cout of w {w.Shape}");
 
-        var y = Tensor.Zeros(x.Backend, [x.Shape[0], x.Shape[1], x.Shape[2], cout], x.DType); // y [N, H, W, Cout]
+        var y = Tensor.Empty(x.Backend, [x.Shape[0], x.Shape[1], x.Shape[2], cout], x.DType); // y [N, H, W, Cout]
         x.Backend.PointwiseForward(x, w, y, spec);
         return Autograd.Record(y, op, [x, w], dy => x.Backend.PointwiseBackward(x, w, dy,
             x.RequiresGrad ? x.GradOrZeros() : null,
@@ -41,7 +41,7 @@ public static partial class Ops
         if (x.Shape.Rank == 0) throw Check.Fail(op, $"x must have a channel axis, got scalar shape {x.Shape}");
         CheckShuffleGroups(op, "groups", groups, x.Shape[-1], $"the channels of x {x.Shape}");
 
-        var y = Tensor.Zeros(x.Backend, x.Shape, x.DType); // y [.., C]
+        var y = Tensor.Empty(x.Backend, x.Shape, x.DType); // y [.., C]
         x.Backend.ChannelShuffleForward(x, y, groups);
         return Autograd.Record(y, op, [x], dy => x.Backend.ChannelShuffleBackward(dy, x.GradOrZeros(), groups));
     }

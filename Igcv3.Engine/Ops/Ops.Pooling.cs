@@ -9,7 +9,7 @@ public static partial class Ops
         Check.SameDeviceAndType(op, ("x", x));
         Check.Rank(op, "x", x, 4, "[N, H, W, C]");
         if (x.Shape[1] == 0 || x.Shape[2] == 0) throw Check.Fail(op, $"x {x.Shape} has no spatial positions to average");
-        var y = Tensor.Zeros(x.Backend, [x.Shape[0], x.Shape[3]], x.DType);
+        var y = Tensor.Empty(x.Backend, [x.Shape[0], x.Shape[3]], x.DType);
         x.Backend.GlobalAvgPoolForward(x, y);
         return Autograd.Record(y, op, [x], dy => x.Backend.GlobalAvgPoolBackward(dy, x.GradOrZeros()));
     }
@@ -34,7 +34,7 @@ public static partial class Ops
         {
             throw Check.Fail(op, $"x {x.Shape} padded by {spec.Padding} is smaller than the {spec.Kernel}x{spec.Kernel} window");
         }
-        var y = Tensor.Zeros(x.Backend, [x.Shape[0], spec.OutputSize(h), spec.OutputSize(w), x.Shape[3]], x.DType);
+        var y = Tensor.Empty(x.Backend, [x.Shape[0], spec.OutputSize(h), spec.OutputSize(w), x.Shape[3]], x.DType);
         x.Backend.MaxPoolForward(x, y, spec);
         return Autograd.Record(y, op, [x], dy => x.Backend.MaxPoolBackward(x, dy, x.GradOrZeros(), spec));
     }

@@ -53,6 +53,11 @@ public sealed class Tensor
     public static Tensor Zeros(IBackend backend, Shape shape, DType dtype = DType.F32) =>
         new(backend.Allocate(dtype, shape.Count), 0, shape);
 
+    /// <summary>A tensor whose values are unspecified until written: only for outputs that a
+    /// forward method overwrites entirely (see <see cref="IBackend.AllocateUninitialized"/>).</summary>
+    public static Tensor Empty(IBackend backend, Shape shape, DType dtype = DType.F32) =>
+        new(backend.AllocateUninitialized(dtype, shape.Count), 0, shape);
+
     /// <summary>A view of <paramref name="count"/> elements of an existing storage.</summary>
     public static Tensor View(Storage storage, long offset, Shape shape) => new(storage, offset, shape);
 

@@ -104,7 +104,13 @@ public sealed partial class CudaBackend : IBackend, IDisposable
 
     // ---- memory -------------------------------------------------------------------------
 
-    public Storage Allocate(DType dtype, long length)
+    public Storage Allocate(DType dtype, long length) => Allocate(dtype, length, zeroed: true);
+
+    /// <summary>No memset: a forward output's kernel writes every element (the parity tests poison
+    /// such outputs with NaN to prove it), and the memset would cost a full write pass.</summary>
+    public Storage AllocateUninitialized(DType dtype, long length) => Allocate(dtype, length, zeroed: false);
+
+    private Storage Allocate(DType dtype, long length, bool zeroed)
     {
         if (dtype == DType.F64)
         {
@@ -117,7 +123,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         try
         {
             // The contract: storages start zeroed (gradients rely on it). One memset, queued.
-            if (length > 0) _queue.MemsetD32(pointer, 0, length);
+            if (zeroed && length > 0) _queue.MemsetD32(pointer, 0, length);
         }
         catch
         {

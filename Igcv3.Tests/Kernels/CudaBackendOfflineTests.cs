@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Igcv3.Engine;
 using Igcv3.Kernels;
 using Igcv3.Kernels.Compilation;
 using Igcv3.Kernels.Cuda;
@@ -171,6 +172,24 @@ public sealed partial class CudaBackendOfflineTests
     [InlineData(33, 64)]
     [InlineData(1000, 64)]
     public void Tile_FollowsTheHeadersRule(int dimension, int tile) => Assert.Equal(tile, GemmTiles.Tile(dimension));
+
+    /// <summary>Zeros costs a memset; a forward output (Tensor.Empty) does not, since its kernel
+    /// writes every element. On the CPU both come zeroed.</summary>
+    [Fact]
+    public void ForwardOutputs_AreNotMemset_ButZeroedTensorsAre()
+    {
+        var queue = new RecordingQueue();
+        using var gpu = queue.Backend();
+        Tensor.Zeros(gpu, [3, 5]);
+        Assert.Equal(1, queue.Memsets);
+        Tensor.Empty(gpu, [3, 5]);
+        var x = Tensor.Zeros(gpu, [2, 4, 4, 8]);
+        int before = queue.Memsets;
+        using (GradMode.NoGrad()) Ops.Activate(x, Activation.Relu6);
+        Assert.Equal(before, queue.Memsets);
+
+        Assert.All(Tensor.Empty(Igcv3.Engine.Cpu.CpuBackend.Instance, [7]).ToDoubleArray(), v => Assert.Equal(0.0, v));
+    }
 
     [Fact]
     public void TryCreate_WithoutAGpu_SaysWhy()

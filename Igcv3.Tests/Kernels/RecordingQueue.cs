@@ -164,8 +164,13 @@ internal sealed class RecordingQueue : ICudaQueue
         }
     }
 
-    public void MemsetD32(ulong destination, uint value, long count) =>
+    public void MemsetD32(ulong destination, uint value, long count)
+    {
+        Memsets++;
         MemoryMarshal.Cast<byte, uint>(Bytes(destination, count * 4)).Fill(value);
+    }
+
+    public int Memsets { get; private set; }
 
     public unsafe void CopyHostToDevice(ulong destination, void* source, long bytes) =>
         new Span<byte>(source, (int)bytes).CopyTo(Bytes(destination, bytes));
