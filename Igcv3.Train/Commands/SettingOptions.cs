@@ -29,7 +29,7 @@ public sealed class SettingOptions
             var type = property.PropertyType;
             if (type == typeof(string)) Add<string>(key, description);
             else if (type == typeof(int) || type == typeof(int?)) Add(key, description, Parser<int?>(key, "an integer", t => int.TryParse(t, CultureInfo.InvariantCulture, out int v) ? v : null));
-            else if (type == typeof(double)) Add(key, description, Parser<double?>(key, "a number", Number));
+            else if (type == typeof(double) || type == typeof(double?)) Add(key, description, Parser<double?>(key, "a number", Number));
             else if (type == typeof(bool)) Add<bool>(key, description);
             else if (type == typeof(double[])) Add(key, description, ListParser(key), many: true);
             else throw new InvalidOperationException($"settings: no option type for {property.Name} ({type.Name})");

@@ -61,7 +61,7 @@ public static class TrainCommand
                           $"on {data.Train.Name} ({data.Train.Count:N0} train / {data.Test.Count:N0} test images), device {device.Description}, output {files.Folder}");
         var job = new TrainingJob(s, device.Description, device.Backend, network, parameters, optimizer, schedule, trainLoader, testLoader, files, state);
         var trainer = new Trainer(job, env.Progress(), env.Out, env.Cancellation) { AfterStep = env.AfterStep };
-        return trainer.Run() == TrainOutcome.Completed ? ExitCodes.Ok : ExitCodes.Interrupted;
+        return trainer.Run() == TrainOutcome.Interrupted ? ExitCodes.Interrupted : ExitCodes.Ok;
     }
 
     private static TrainerState LoadForResume(string checkpoint, ParameterSet parameters, Sgd optimizer, RunSettings s)

@@ -148,6 +148,9 @@ public sealed record RunSettings
     [Description("Read loss and accuracy back from the device every N steps (default 1 on the CPU, 20 on CUDA): each read waits for the device, so N > 1 lets the host queue steps ahead of the GPU. Progress and steps.csv then move N steps at a time, with the same values.")]
     public int? LogEvery { get; init; }
 
+    [Description("Stop within this many minutes of wall time (a job's time slot): after the last epoch whose length still fits, or, should one epoch not fit, mid-epoch as Ctrl+C does. Either way last.safetensors is saved and --resume continues; the exit code is 0.")]
+    public double? TimeLimitMinutes { get; init; }
+
     [Description("Device: auto (CUDA when available, else CPU), cuda, cuda:N or cpu.")]
     public string Device { get; init; } = "auto";
 

@@ -51,6 +51,7 @@ public static class SettingsValidation
             throw new UsageException($"--width-multiplier must be positive, got {s.WidthMultiplier}; 1.0 is the full network, 0.5 half as wide");
         if (s.LimitTrain is { } lt) Positive("--limit-train", lt);
         if (s.LogEvery is { } every) Positive("--log-every", every);
+        if (s.TimeLimitMinutes is { } minutes) PositiveFinite("--time-limit-minutes", minutes);
         if (s.LimitTest is { } le) Positive("--limit-test", le);
         Positive("--synthetic-train", s.SyntheticTrain);
         Positive("--synthetic-test", s.SyntheticTest);

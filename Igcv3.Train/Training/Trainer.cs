@@ -9,8 +9,8 @@ using Igcv3.Train.Settings;
 
 namespace Igcv3.Train.Training;
 
-/// <summary>How a call to <see cref="Trainer.Run"/> ended.</summary>
-public enum TrainOutcome { Completed, Interrupted }
+/// <summary>How a call to <see cref="Trainer.Run"/> ended: all epochs, Ctrl+C, or --time-limit-minutes.</summary>
+public enum TrainOutcome { Completed, Interrupted, TimeLimit }
 
 /// <summary>
 /// The training loop. A step: forward, loss, zero-grad, backward, SGD step at the schedule's rate
@@ -32,6 +32,12 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
     private RunSettings S => job.Settings;
     private TrainerState State => job.State;
 
+    /// <summary>Wall time of this run (this process), for --time-limit-minutes.</summary>
+    private readonly Stopwatch _session = Stopwatch.StartNew();
+
+    private bool PastTimeLimit(double extraSeconds = 0) =>
+        S.TimeLimitMinutes is { } minutes && _session.Elapsed.TotalSeconds + extraSeconds > minutes * 60;
+
     public TrainOutcome Run()
     {
         var files = job.Files;
@@ -41,7 +47,13 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         {
             for (int epoch = State.Epoch; epoch < S.Epochs; epoch++)
             {
-                if (!TrainEpoch(epoch, steps) || !Evaluate(epoch, sinks, steps)) return Interrupted(steps);
+                var epochClock = Stopwatch.StartNew();
+                if (!TrainEpoch(epoch, steps) || !Evaluate(epoch, sinks, steps))
+                {
+                    return cancellation.IsCancellationRequested ? Interrupted(steps) : StoppedAtTimeLimit(steps, midEpoch: true);
+                }
+                // Another epoch as long as this one would end past the limit: stop at this boundary.
+                if (epoch + 1 < S.Epochs && PastTimeLimit(epochClock.Elapsed.TotalSeconds)) return StoppedAtTimeLimit(steps, midEpoch: false);
             }
         }
         finally
@@ -119,7 +131,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                 pending.Add(new PendingStep(State.GlobalStep, State.Batch, lr, [.. batch.Labels], loss, logits));
                 if (pending.Count >= LogEvery) ReadPending();
                 AfterStep?.Invoke(State.GlobalStep);
-                if (cancellation.IsCancellationRequested)
+                if (cancellation.IsCancellationRequested || PastTimeLimit())
                 {
                     cancelled = true;
                     break;
@@ -188,6 +200,20 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         return true;
     }
 
+    private TrainOutcome StoppedAtTimeLimit(StepLog steps, bool midEpoch)
+    {
+        if (midEpoch)
+        {
+            steps.Flush();
+            Save(job.Files.Last, "interrupted");
+        }
+        string where = midEpoch ? $"in epoch {State.Epoch + 1}, at step {State.Batch}/{job.TrainLoader.BatchesPerEpoch}" : $"after epoch {State.Epoch}";
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Stopped at the time limit of {S.TimeLimitMinutes} minutes {where} ({_session.Elapsed.TotalMinutes:F1} minutes): saved {job.Files.Last}. Continue with: train --resume {job.Files.Folder}"));
+        if (State.Epoch > 0) WriteSummary(); // the epochs evaluated so far
+        return TrainOutcome.TimeLimit;
+    }
+
     private TrainOutcome Interrupted(StepLog steps)
     {
         steps.Flush();
@@ -210,7 +236,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
 
     private void WriteSummary()
     {
-        var summary = new RunSummary(S.Network, S.Dataset, job.Device, S.Epochs, State.BestTop1, State.BestTop5, State.BestEpoch,
+        var summary = new RunSummary(S.Network, S.Dataset, job.Device, State.Epoch, State.BestTop1, State.BestTop5, State.BestEpoch,
             State.LastTop1, State.LastTop5, State.WallSeconds, State.ImagesTrained / Math.Max(State.TrainSeconds, 1e-9), job.Parameters.Count);
         summary.Save(job.Files.Summary);
         output.WriteLine(summary.Format());

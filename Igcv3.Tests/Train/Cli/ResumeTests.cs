@@ -73,6 +73,40 @@ public sealed class ResumeTests : IDisposable
         AssertSameRun(straight, split);
     }
 
+    [Fact]
+    public void TimeLimit_MidEpoch_StopsLikeCtrlC_ButExitsZero_AndResumeEqualsTheUninterruptedRun()
+    {
+        string straight = _temp.File("straight"), split = _temp.File("split");
+        CliRunner.Succeeds(["train", .. Recipe(straight, 2)]);
+
+        // A limit shorter than one step: the first step finishes, is saved, and the run stops.
+        var stopped = CliRunner.Succeeds(["train", .. Recipe(split, 2), "--time-limit-minutes", "1e-6"]);
+        Assert.Contains("Stopped at the time limit of 1E-06 minutes in epoch 1, at step 1/4", stopped.Out);
+        Assert.Single(StepLog.ReadLosses(Path.Combine(split, "steps.csv")));
+        Assert.False(File.Exists(Path.Combine(split, "summary.json"))); // no epoch was evaluated
+
+        CliRunner.Succeeds("train", "--resume", split, "--time-limit-minutes", "1000");
+        AssertSameRun(straight, split);
+    }
+
+    [Fact]
+    public void TimeLimit_StopsAtTheEpochBoundary_WhenAnotherEpochWouldNotFit()
+    {
+        string straight = _temp.File("straight"), split = _temp.File("split");
+        CliRunner.Succeeds(["train", .. Recipe(straight, 2)]);
+
+        // Steps of ~250 ms make an epoch ~1 s; a 1.5 s limit fits the first epoch but not a second.
+        var stopped = CliRunner.Run(_ => Thread.Sleep(250), TestContext.Current.CancellationToken,
+            ["train", .. Recipe(split, 2), "--time-limit-minutes", "0.025"]);
+        Assert.True(stopped.Code == ExitCodes.Ok, stopped.ToString());
+        Assert.Contains("Stopped at the time limit of 0.025 minutes after epoch 1", stopped.Out);
+        Assert.Single(MetricsCsv.Read(Path.Combine(split, "metrics.csv")));
+        Assert.Equal(1, RunSummary.Load(Path.Combine(split, "summary.json")).Epochs);
+
+        CliRunner.Succeeds("train", "--resume", split, "--time-limit-minutes", "1000");
+        AssertSameRun(straight, split);
+    }
+
     private static void AssertSameRun(string expected, string actual)
     {
         // Per-step losses: equal as doubles, every step once.
