@@ -4,8 +4,9 @@ using Igcv3.Kernels.Cuda;
 
 namespace Igcv3.Kernels;
 
-/// <summary>The backend chosen for a run and one line saying why, for the user to read.</summary>
-public sealed record DeviceSelection(IBackend Backend, string Description)
+/// <summary>The backend chosen for a run and one line saying why, for the user to read; for CUDA,
+/// also which files the driver, NVRTC and cuBLAS were loaded from.</summary>
+public sealed record DeviceSelection(IBackend Backend, string Description, string? Libraries = null)
 {
     public override string ToString() => Description;
 }
@@ -72,7 +73,8 @@ public static class DeviceSelector
         try
         {
             var backend = cudaBackend(device);
-            return new DeviceSelection(backend, $"{backend.Name} ({device.Describe()})");
+            return new DeviceSelection(backend, $"{backend.Name} ({device.Describe()})",
+                string.Join("; ", NativeLibraries.LoadedLibraries.Select(l => $"{l.Library} from {l.Path}")));
         }
         catch
         {
