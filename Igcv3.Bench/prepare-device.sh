@@ -15,6 +15,14 @@
 #   run 2: carry [".device-data/cifar10-2", ".device-data/cifar10-3"]   (right after run 1)
 #   run 3: carry [".device-data/cifar10-4", ".device-data/cifar10-5"]
 #   run 4: carry [".device-data/cifar10-6"]                       training, then the bench report
+# With 15 minutes of device time in all (the machine's start included), size the calls so:
+#   run 1: source Igcv3.Bench/on-device.sh && nvidia-smi -L && dotnet $IGCV3_APP/Igcv3.Tests.dll -noColor > $OUT/tests.log 2>&1; tail -5 $OUT/tests.log
+#          (IGCV3_SYNC_LAUNCHES=1 in front names the kernel of an illegal-address fault)
+#   run 4: source Igcv3.Bench/on-device.sh && dotnet $IGCV3_APP/Igcv3.Train.dll train --config igcv3-d-1.0x-cifar10 \
+#            --data-dir $IGCV3_CIFAR10 --epochs 400 --time-limit-minutes 4 --output $OUT/run > $OUT/train.log 2>&1; \
+#          SKIP_TESTS=1 QUICK=1 bash Igcv3.Bench/run-gpu-report.sh $OUT
+#   (the trainer stops after the last epoch that fits in 4 minutes; QUICK=1 times CIFAR only and
+#   leaves out the per-op torch.compile, which compiles every op anew)
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 # pack-dotnet-runtime.sh adds /.device/ to .git/info/exclude; a fresh clone may lack info/.
