@@ -74,8 +74,14 @@ public static class NativeLibraries
 
     static (nint Handle, string Reason) Probe(string library)
     {
-        var names = CandidateFileNames(library);
+        int? driverMajor = library == Interop.Libraries.CudaDriver ? null : DriverCudaMajor();
+        var all = CandidateFileNames(library);
+        var names = CompatibleFileNames(all, driverMajor);
         var loadErrors = new List<string>();
+        // Not an error in itself (an older library may be there too); said if none loads.
+        string skipped = names.Length < all.Length
+            ? $"; {string.Join(", ", all.Except(names))} not tried: newer than the driver's CUDA {driverMajor}, whose kernels it cannot load"
+            : "";
         foreach (var folder in LibraryProbeFolders.For(library))
         {
             foreach (var name in names)
@@ -102,6 +108,7 @@ public static class NativeLibraries
         }
         var reason = $"{string.Join(", ", names)} not found";
         if (loadErrors.Count > 0) reason += $"; found but failed to load: {string.Join("; ", loadErrors)}";
+        reason += skipped;
         return (0, reason);
     }
 
@@ -136,6 +143,39 @@ public static class NativeLibraries
         Loaded.Add(new LoadedLibrary(library, path));
         if (Verbose) Console.Error.WriteLine($"igcv3: {library} loaded from {path}");
         return (handle, "");
+    }
+
+    /// <summary>The major CUDA version the installed driver implements (12 for 12.4), or null
+    /// without a driver. A toolkit library of a newer major version than the driver (NVRTC 13 on a
+    /// CUDA 12 driver) loads, but its CUBINs and cuBLAS's kernels then fail on that driver.</summary>
+    static int? DriverCudaMajor()
+    {
+        if (!TryLoad(Interop.Libraries.CudaDriver, out _, out _)) return null;
+        try
+        {
+            return Interop.CudaDriver.DriverVersion() / 1000;
+        }
+        catch (Exception e) when (e is CudaInteropException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary><paramref name="names"/> without those of a major version above <paramref name="driverMajor"/> (all of them when it is null).</summary>
+    internal static string[] CompatibleFileNames(string[] names, int? driverMajor) =>
+        driverMajor is { } major ? [.. names.Where(n => MajorVersionOf(n) is not { } v || v <= major)] : names;
+
+    /// <summary>The CUDA major version in a library file name: libnvrtc.so.13 → 13, libnvrtc.so.11.2 → 11,
+    /// nvrtc64_120_0.dll → 12, cublas64_13.dll → 13; null for an unversioned name (libcublas.so).</summary>
+    internal static int? MajorVersionOf(string fileName)
+    {
+        int so = fileName.IndexOf(".so.", StringComparison.Ordinal);
+        if (so >= 0) return int.TryParse(fileName[(so + 4)..].Split('.')[0], out int v) ? v : null;
+        int underscore = fileName.IndexOf("64_", StringComparison.Ordinal);
+        if (underscore < 0) return null;
+        string digits = new([.. fileName[(underscore + 3)..].TakeWhile(char.IsAsciiDigit)]);
+        if (!int.TryParse(digits, out int d)) return null;
+        return digits.Length == 3 ? d / 10 : d; // NVRTC names major and minor (120), cuBLAS the major (12)
     }
 
     /// <summary>File names to try, newest major version first. The driver is only ever

@@ -31,6 +31,31 @@ public sealed class NativeLibrariesTests : IDisposable
         Assert.All(folders, f => Assert.True(Directory.Exists(f), f));
     }
 
+    [Theory]
+    [InlineData("libnvrtc.so.13", 13)]
+    [InlineData("libnvrtc.so.11.2", 11)]
+    [InlineData("libcublas.so.12", 12)]
+    [InlineData("libcublas.so", null)]
+    [InlineData("nvrtc64_120_0.dll", 12)]
+    [InlineData("nvrtc64_112_0.dll", 11)]
+    [InlineData("cublas64_13.dll", 13)]
+    [InlineData("nvcuda.dll", null)]
+    public void MajorVersionOf_ReadsTheFileName(string name, int? major) => Assert.Equal(major, NativeLibraries.MajorVersionOf(name));
+
+    /// <summary>A CUDA 12 driver: NVRTC and cuBLAS 13 are skipped (their CUBINs and kernels would not
+    /// load on it); without a driver nothing is skipped (NVRTC compiles for any target offline).</summary>
+    [Fact]
+    public void CompatibleFileNames_SkipMajorVersionsNewerThanTheDriver()
+    {
+        var nvrtc = NativeLibraries.CandidateFileNames(Interop.Libraries.Nvrtc);
+        var cublas = NativeLibraries.CandidateFileNames(Interop.Libraries.Cublas);
+        Assert.DoesNotContain(NativeLibraries.CompatibleFileNames(nvrtc, 12), n => NativeLibraries.MajorVersionOf(n) > 12);
+        Assert.Contains(NativeLibraries.CompatibleFileNames(nvrtc, 12), n => NativeLibraries.MajorVersionOf(n) == 12);
+        Assert.Equal(cublas.Length - 1, NativeLibraries.CompatibleFileNames(cublas, 12).Length);
+        Assert.Equal(nvrtc, NativeLibraries.CompatibleFileNames(nvrtc, null));
+        Assert.Equal(nvrtc, NativeLibraries.CompatibleFileNames(nvrtc, 13));
+    }
+
     /// <summary>A venv that no variable names (a GPU host's /opt/torch/.venv): found through the
     /// python3 on PATH, CUDA 13's nvidia/cu13/lib layout included.</summary>
     [Fact]

@@ -123,6 +123,7 @@ public class TrainEndToEndTests
     [InlineData("igcv3-d-0.7x-cifar10", 1_178_940, 0.1, "exponential")]
     [InlineData("igcv3-d-0.5x-cifar10", 665_942, 0.1, "exponential")]
     [InlineData("mobilenetv2-1.0x-cifar10", 2_236_682, 0.1, "exponential")]
+    [InlineData("mobilenetv2-1.0x-cifar100", 2_351_972, 0.1, "exponential")]
     [InlineData("igcv1-plain-igc-d38-l24-m2-cifar10", 317_242, 0.1, "step")]
     [InlineData("igcv1-resnet-igc-d20-l2-m8-cifar10", 139_098, 0.1, "step")]
     [InlineData("igcv3-d-1.0x-cifar10-onecycle-short", 2_223_498, 0.4, "onecycle")]
