@@ -35,15 +35,7 @@ public class SummaryTests
     }
 
     [Theory]
-    [InlineData("igcv3-d")]
-    [InlineData("mobilenetv2")]
-    [InlineData("igcv2")]
-    [InlineData("plain-igc")]
-    [InlineData("resnet-igc")]
-    [InlineData("resnet-igc-imagenet-d18")]
-    [InlineData("plain")]
-    [InlineData("resnet")]
-    [InlineData("resnet-imagenet-d18")]
+    [MemberData(nameof(RegisteredNetworks.All), MemberType = typeof(RegisteredNetworks))]
     public void Totals_EqualParameterCount_AndRowsSumToIt(string name)
     {
         var net = NetworkRegistry.Create(name, new() { Classes = 7 });

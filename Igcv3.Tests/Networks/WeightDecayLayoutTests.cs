@@ -1,6 +1,7 @@
 using Igcv3.Engine.Cpu;
 using Igcv3.Engine.Nn;
 using Igcv3.Networks;
+using Igcv3.Tests.Support;
 using Xunit;
 
 namespace Igcv3.Tests.Networks;
@@ -16,14 +17,7 @@ public class WeightDecayLayoutTests
     private static IEnumerable<Module> Walk(Module module) => module.Children.SelectMany(c => Walk(c.Module)).Prepend(module);
 
     [Theory]
-    [InlineData("igcv3-d")]
-    [InlineData("mobilenetv2")]
-    [InlineData("igcv2")]
-    [InlineData("plain-igc")]
-    [InlineData("resnet-igc")]
-    [InlineData("plain")]
-    [InlineData("resnet")]
-    [InlineData("resnet-igc-imagenet-d18")]
+    [MemberData(nameof(RegisteredNetworks.All), MemberType = typeof(RegisteredNetworks))]
     public void DecayedRegion_IsExactlyTheConvolutionAndLinearWeights(string name)
     {
         var network = NetworkRegistry.Create(name, new NetworkOptions { WidthMultiplier = 0.25, Depth = 8, L = 2, M = 2, Width = 4 });
