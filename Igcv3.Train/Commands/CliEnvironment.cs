@@ -23,6 +23,9 @@ public sealed class CliEnvironment
     /// <summary>Draw Spectre.Console progress bars (a terminal) instead of plain lines (redirected output, tests).</summary>
     public bool Interactive { get; init; }
 
+    /// <summary>The wall clock of --time-limit-minutes; tests pass one that their steps advance.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     /// <summary>Called after each training step with the global step count.</summary>
     public Action<long>? AfterStep { get; init; }
 

@@ -32,14 +32,20 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
     private RunSettings S => job.Settings;
     private TrainerState State => job.State;
 
+    /// <summary>The clock of --time-limit-minutes (tests give one that steps advance).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    private long _sessionStart;
+
     /// <summary>Wall time of this run (this process), for --time-limit-minutes.</summary>
-    private readonly Stopwatch _session = Stopwatch.StartNew();
+    private TimeSpan Session => Time.GetElapsedTime(_sessionStart);
 
     private bool PastTimeLimit(double extraSeconds = 0) =>
-        S.TimeLimitMinutes is { } minutes && _session.Elapsed.TotalSeconds + extraSeconds > minutes * 60;
+        S.TimeLimitMinutes is { } minutes && Session.TotalSeconds + extraSeconds > minutes * 60;
 
     public TrainOutcome Run()
     {
+        _sessionStart = Time.GetTimestamp();
         var files = job.Files;
         using var steps = new StepLog(files.Steps);
         var sinks = files.OpenSinks($"{S.NetworkLabel} on {S.Dataset}");
@@ -47,13 +53,13 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         {
             for (int epoch = State.Epoch; epoch < S.Epochs; epoch++)
             {
-                var epochClock = Stopwatch.StartNew();
+                long epochStart = Time.GetTimestamp();
                 if (!TrainEpoch(epoch, steps) || !Evaluate(epoch, sinks, steps))
                 {
                     return cancellation.IsCancellationRequested ? Interrupted(steps) : StoppedAtTimeLimit(steps, midEpoch: true);
                 }
                 // Another epoch as long as this one would end past the limit: stop at this boundary.
-                if (epoch + 1 < S.Epochs && PastTimeLimit(epochClock.Elapsed.TotalSeconds)) return StoppedAtTimeLimit(steps, midEpoch: false);
+                if (epoch + 1 < S.Epochs && PastTimeLimit(Time.GetElapsedTime(epochStart).TotalSeconds)) return StoppedAtTimeLimit(steps, midEpoch: false);
             }
         }
         finally
@@ -209,7 +215,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         }
         string where = midEpoch ? $"in epoch {State.Epoch + 1}, at step {State.Batch}/{job.TrainLoader.BatchesPerEpoch}" : $"after epoch {State.Epoch}";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Stopped at the time limit of {S.TimeLimitMinutes} minutes {where} ({_session.Elapsed.TotalMinutes:F1} minutes): saved {job.Files.Last}. Continue with: train --resume {job.Files.Folder}"));
+            $"Stopped at the time limit of {S.TimeLimitMinutes} minutes {where} ({Session.TotalMinutes:F1} minutes): saved {job.Files.Last}. Continue with: train --resume {job.Files.Folder}"));
         if (State.Epoch > 0) WriteSummary(); // the epochs evaluated so far
         return TrainOutcome.TimeLimit;
     }

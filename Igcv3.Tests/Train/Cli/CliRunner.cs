@@ -29,8 +29,9 @@ internal static class CliRunner
     /// <summary>A non-interactive environment writing into strings; <paramref name="layouts"/> replaces
     /// the official CIFAR releases, <paramref name="cudaBackend"/> the CUDA backend factory.</summary>
     public static CliEnvironment Environment(Action<long>? afterStep = null, CancellationToken cancellation = default,
-        Func<CifarKind, CifarLayout>? layouts = null, Func<CudaDevice, IBackend>? cudaBackend = null) => new()
+        Func<CifarKind, CifarLayout>? layouts = null, Func<CudaDevice, IBackend>? cudaBackend = null, TimeProvider? time = null) => new()
     {
+        Time = time ?? TimeProvider.System,
         CudaBackend = cudaBackend ?? Igcv3.Kernels.Cuda.CudaBackend.Create,
         Out = new StringWriter(),
         Error = new StringWriter(),

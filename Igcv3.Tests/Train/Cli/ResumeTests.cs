@@ -95,9 +95,11 @@ public sealed class ResumeTests : IDisposable
         string straight = _temp.File("straight"), split = _temp.File("split");
         CliRunner.Succeeds(["train", .. Recipe(straight, 2)]);
 
-        // Steps of ~250 ms make an epoch ~1 s; a 1.5 s limit fits the first epoch but not a second.
-        var stopped = CliRunner.Run(_ => Thread.Sleep(250), TestContext.Current.CancellationToken,
-            ["train", .. Recipe(split, 2), "--time-limit-minutes", "0.025"]);
+        // Steps of 250 ms on a clock the steps advance make an epoch 1 s; a 1.5 s limit fits the
+        // first epoch but not a second.
+        var clock = new SteppedClock();
+        var env = CliRunner.Environment(_ => clock.Advance(TimeSpan.FromMilliseconds(250)), TestContext.Current.CancellationToken, time: clock);
+        var stopped = CliRunner.Run(env, ["train", .. Recipe(split, 2), "--time-limit-minutes", "0.025"]);
         Assert.True(stopped.Code == ExitCodes.Ok, stopped.ToString());
         Assert.Contains("Stopped at the time limit of 0.025 minutes after epoch 1", stopped.Out);
         Assert.Single(MetricsCsv.Read(Path.Combine(split, "metrics.csv")));
@@ -105,6 +107,18 @@ public sealed class ResumeTests : IDisposable
 
         CliRunner.Succeeds("train", "--resume", split, "--time-limit-minutes", "1000");
         AssertSameRun(straight, split);
+    }
+
+    /// <summary>A clock that moves only when told to.</summary>
+    private sealed class SteppedClock : TimeProvider
+    {
+        private long _ticks;
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
     }
 
     private static void AssertSameRun(string expected, string actual)
