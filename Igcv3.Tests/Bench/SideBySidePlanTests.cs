@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Igcv3.Bench.Modes;
 using Igcv3.Bench.Reports;
@@ -20,34 +19,13 @@ public sealed class SideBySidePlanTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static string ScriptFolder()
-    {
-        var root = RepositoryRoot.Find();
-        string? folder = root is null ? null : Path.Combine(root.FullName, "Igcv3.Bench", "pytorch");
-        if (folder is null || !File.Exists(Path.Combine(folder, "sbs_core.py")))
-            Assert.Skip("Igcv3.Bench/pytorch is not beside this test binary (a published copy): run from the checkout");
-        return folder;
-    }
+    private static string ScriptFolder() => BenchPython.ScriptFolder();
 
     private static (int Code, string Output) Python(string folder, params string[] args)
     {
-        var start = new ProcessStartInfo("python3") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        Process? process;
-        try
-        {
-            process = Process.Start(start);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            Assert.Skip("python3 is not on PATH");
-            throw;
-        }
-        using var python = process ?? throw new InvalidOperationException("python3 did not start");
-        var stdout = python.StandardOutput.ReadToEndAsync();
-        string stderr = python.StandardError.ReadToEnd();
-        python.WaitForExit();
-        return (python.ExitCode, stdout.Result + stderr);
+        var result = BenchPython.Run("python3", folder, args);
+        if (result.Code == -1) Assert.Skip("python3 is not on PATH");
+        return result;
     }
 
     [Fact]
