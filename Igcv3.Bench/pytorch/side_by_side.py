@@ -21,6 +21,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# Where the networks and op callables live; dry_run_cpu.py sets "cpu" to check them without a GPU.
+DEVICE = "cuda"
+
 
 # ---- timing: the same method as the .NET CudaEventTimer -----------------------------------
 
@@ -154,7 +157,7 @@ def op_callables(op, mode):
     name, spec = op["op"], op["spec"]
     args = {a["role"]: a for a in op["args"]}
     fmt = torch.channels_last if mode == "channels_last" else torch.contiguous_format
-    dev = "cuda"
+    dev = DEVICE
 
     def act(role, grad=False):
         t = torch.randn(core.nhwc_to_nchw(args[role]["shape"]), device=dev)
@@ -252,10 +255,10 @@ def op_callables(op, mode):
 
 def train_step_fn(net, batch, classes, mode):
     fmt = torch.channels_last if mode == "channels_last" else torch.contiguous_format
-    net = net.cuda().to(memory_format=fmt)
+    net = net.to(DEVICE).to(memory_format=fmt)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    x = torch.randn(batch, 3, 32, 32, device="cuda").contiguous(memory_format=fmt)
-    labels = torch.randint(0, classes, (batch,), device="cuda")
+    x = torch.randn(batch, 3, 32, 32, device=DEVICE).contiguous(memory_format=fmt)
+    labels = torch.randint(0, classes, (batch,), device=DEVICE)
     model = torch.compile(net) if mode == "compile" else net
 
     def step():

@@ -11,7 +11,8 @@ namespace Igcv3.Tests.Bench;
 /// GPU host it refuses to compare timings when that plan differs from ours. These checks run that
 /// comparison here, without torch, so that a mismatch costs no device time: our exported shapes
 /// against the plan, layer by layer and in total, for every standard workload; and the script's
-/// own unit tests. Skipped where python3 or the checkout's Igcv3.Bench/pytorch is absent.
+/// own unit tests; and, where a python3 has torch (a CPU build will do), the script's PyTorch half
+/// run once on the CPU. Skipped where python3 or the checkout's Igcv3.Bench/pytorch is absent.
 /// </summary>
 public sealed class SideBySidePlanTests : IDisposable
 {
@@ -48,6 +49,20 @@ public sealed class SideBySidePlanTests : IDisposable
         var (code, output) = Python(folder, "-c", check, shapes);
         Assert.True(code == 0, output);
         Assert.Equal(4, output.Split('\n').Count(l => l.Contains(" plan ")));
+    }
+
+    /// <summary>The script's PyTorch half on the CPU (dry_run_cpu.py): every op callable and a
+    /// training step per network run once at batch 8, so a broken callable costs no device time.</summary>
+    [Fact]
+    public void ThePyTorchOpCallables_RunOnTheCpu()
+    {
+        string folder = ScriptFolder();
+        string python = BenchPython.InterpreterWith("torch");
+        string shapes = _temp.File("shapes.json");
+        File.WriteAllText(shapes, JsonSerializer.Serialize(ExportShapes.Build(), ReportWriter.Json));
+        var (code, output) = BenchPython.Run(python, folder, "dry_run_cpu.py", "--shapes", shapes);
+        Assert.True(code == 0, output);
+        Assert.Matches(@"dry run: \d{3,} op callables and steps ran, 0 failed", output);
     }
 
     [Fact]
