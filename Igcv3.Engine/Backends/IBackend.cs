@@ -23,9 +23,10 @@ public interface IBackend
     /// <summary>Allocates <paramref name="length"/> zeroed elements.</summary>
     Storage Allocate(DType dtype, long length);
 
-    /// <summary>Allocates <paramref name="length"/> elements of unspecified value: for the output of
-    /// a forward method, which overwrites every element (so zeroing it first would be a wasted pass
-    /// over memory on a GPU). Backends whose memory comes zeroed anyway need not override this.</summary>
+    /// <summary>Allocates <paramref name="length"/> elements of unspecified value: for a storage that
+    /// is written whole straight away, the output of a forward method or an upload (zeroing it first
+    /// would be a wasted pass over memory on a GPU). Backends whose memory comes zeroed anyway need
+    /// not override this.</summary>
     Storage AllocateUninitialized(DType dtype, long length) => Allocate(dtype, length);
 
     void Upload<T>(ReadOnlySpan<T> source, Tensor destination) where T : unmanaged;

@@ -53,8 +53,8 @@ public sealed class Tensor
     public static Tensor Zeros(IBackend backend, Shape shape, DType dtype = DType.F32) =>
         new(backend.Allocate(dtype, shape.Count), 0, shape);
 
-    /// <summary>A tensor whose values are unspecified until written: only for outputs that a
-    /// forward method overwrites entirely (see <see cref="IBackend.AllocateUninitialized"/>).</summary>
+    /// <summary>A tensor whose values are unspecified until written: only for one written whole
+    /// straight away, a forward method's output or an upload (see <see cref="IBackend.AllocateUninitialized"/>).</summary>
     public static Tensor Empty(IBackend backend, Shape shape, DType dtype = DType.F32) =>
         new(backend.AllocateUninitialized(dtype, shape.Count), 0, shape);
 
@@ -73,7 +73,7 @@ public sealed class Tensor
         {
             throw new ArgumentException($"{data.Length} values given for a tensor of shape {shape} ({shape.Count} elements)");
         }
-        var t = Zeros(backend, shape, dtype);
+        var t = Empty(backend, shape, dtype);
         backend.Upload(data, t);
         return t;
     }
@@ -102,7 +102,7 @@ public sealed class Tensor
         {
             throw new ArgumentException($"{values.Length} values given for a tensor of shape {shape} ({shape.Count} elements)");
         }
-        var t = Zeros(backend, shape, dtype);
+        var t = Empty(backend, shape, dtype);
         t.UploadDoubles(values);
         return t;
     }
