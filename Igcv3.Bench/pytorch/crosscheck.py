@@ -7,7 +7,8 @@ hierarchical name, convolution weights OHWI); IO holds what our engine computed 
   x [N, H, W, 3] (NHWC), labels [N], eval.logits [N, K] (eval mode),
   train.loss [] and grad.<name> for every parameter (one training-mode forward + backward of the
   mean softmax cross-entropy), after.<name> for every BN running statistic after that forward.
-Builds the network in PyTorch from sbs_core.plan (IGC_SPEC.md, independently of our builders),
+Builds the network in PyTorch independently of our builders, from IGC_SPEC.md: IGCV3-D and
+MobileNetV2 through sbs_core.plan, the IGCV1 family and its dense baselines through igcv1_torch;
 loads W into it, recomputes all of the above in float64 and prints the normwise relative error of
 each; exits 1 if any exceeds --tolerance. Needs torch (CPU is enough) and numpy; reads
 safetensors with its own 30-line parser, so the safetensors package is not needed either."""
@@ -20,8 +21,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import igcv1_torch
 import sbs_core as core
 from side_by_side import Net
+
+INVERTED_RESIDUAL = ("igcv3-d", "mobilenetv2")
 
 DTYPES = {"F64": np.float64, "F32": np.float32, "I32": np.int32, "I64": np.int64, "U8": np.uint8}
 
@@ -79,6 +83,28 @@ def load_into(net, weights):
     return params
 
 
+def load_by_name(net, weights):
+    """Copies our checkpoint into a network whose parameter and buffer paths are our names;
+    returns (name, owning module, tensor) for each. Every tensor of ours must be used."""
+    modules = dict(net.named_modules())
+    tensors = list(net.named_parameters()) + [(n, b) for n, b in net.named_buffers() if not n.endswith("num_batches_tracked")]
+    unused = set(weights) - {n for n, _ in tensors}
+    if unused:
+        raise KeyError(f"our checkpoint has tensors the PyTorch network lacks: {sorted(unused)[:5]}")
+    params = []
+    for name, tensor in tensors:
+        if name not in weights:
+            raise KeyError(f"{name} is in the PyTorch network but not in our checkpoint")
+        owner = modules[name.rsplit(".", 1)[0]]
+        value = to_torch_layout(name, weights[name], owner)
+        if tuple(value.shape) != tuple(tensor.shape):
+            raise ValueError(f"{name}: ours {value.shape}, PyTorch {tuple(tensor.shape)}")
+        with torch.no_grad():
+            tensor.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+        params.append((name, owner, tensor))
+    return params
+
+
 def relative(ours, theirs, floor=1e-3):
     """‖ours − theirs‖ / max(‖theirs‖, floor). The floor makes it absolute for tensors that are
     zero up to round-off: the β gradient of a BN with no activation after it, whose per-channel
@@ -92,9 +118,14 @@ def relative(ours, theirs, floor=1e-3):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--network", required=True, choices=["igcv3-d", "mobilenetv2"])
-    ap.add_argument("--input", default="cifar", choices=["cifar", "imagenet"])
+    ap.add_argument("--network", required=True, choices=[*INVERTED_RESIDUAL, "plain-igc", "resnet-igc", "plain", "resnet",
+                                                          "resnet-igc-imagenet-d18", "resnet-imagenet-d18"])
+    ap.add_argument("--input", default="cifar", choices=["cifar", "imagenet"], help="IGCV3-D and MobileNetV2 only")
     ap.add_argument("--classes", type=int, default=10)
+    ap.add_argument("--depth", type=int, default=20)
+    ap.add_argument("--l", type=int, default=2)
+    ap.add_argument("--m", type=int, default=8)
+    ap.add_argument("--width", type=int)
     ap.add_argument("--weights", required=True)
     ap.add_argument("--io", required=True)
     ap.add_argument("--tolerance", type=float, default=1e-9)
@@ -102,8 +133,12 @@ def main():
     torch.set_default_dtype(torch.float64)
 
     weights, io = read_safetensors(a.weights), read_safetensors(a.io)
-    net = Net(core.plan(a.network, cifar=a.input == "cifar", classes=a.classes)).double()
-    params = load_into(net, weights)
+    if a.network in INVERTED_RESIDUAL:
+        net = Net(core.plan(a.network, cifar=a.input == "cifar", classes=a.classes)).double()
+        params = load_into(net, weights)
+    else:
+        net = igcv1_torch.build(a.network, a.classes, a.depth, a.l, a.m, a.width or None).double()
+        params = load_by_name(net, weights)
     x = torch.from_numpy(io["x"].astype(np.float64)).permute(0, 3, 1, 2).contiguous()  # NHWC -> NCHW
     labels = torch.from_numpy(io["labels"].astype(np.int64))
 

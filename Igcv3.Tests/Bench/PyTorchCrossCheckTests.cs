@@ -10,8 +10,8 @@ namespace Igcv3.Tests.Bench;
 
 /// <summary>
 /// Our CPU engine against PyTorch, in float64, on the same weights and batch: IGCV3-D and
-/// MobileNetV2, CIFAR and ImageNet, each built on the PyTorch side from IGC_SPEC.md by the
-/// side-by-side script's own plan. We write a checkpoint (so PyTorch reads our safetensors and
+/// MobileNetV2 (CIFAR and ImageNet), the IGCV1 networks and their dense baselines, each built on
+/// the PyTorch side from IGC_SPEC.md alone (the side-by-side script's plan; igcv1_torch.py). We write a checkpoint (so PyTorch reads our safetensors and
 /// our OHWI layout) and what we computed: eval-mode logits, and after one training-mode forward
 /// and backward of the cross-entropy, the loss, every parameter's gradient and every BN running
 /// statistic. Pytorch/crosscheck.py recomputes each and compares (normwise relative error 1e-9).
@@ -29,18 +29,31 @@ public sealed class PyTorchCrossCheckTests : IDisposable
     private static double[] Draw(Random random, long count, double low, double high) =>
         [.. Enumerable.Range(0, checked((int)count)).Select(_ => low + (high - low) * random.NextDouble())];
 
+    /// <summary>Network, ImageNet input, batch, and the IGCV1 family's depth, L, M and width (0: the default),
+    /// small enough for seconds in float64 but with every kind of block: IGC units, dense units,
+    /// identity and projection shortcuts, the ImageNet stem's max pool.</summary>
     [Theory]
-    [InlineData("igcv3-d", false, 2)]
-    [InlineData("mobilenetv2", false, 2)]
-    [InlineData("igcv3-d", true, 1)]
-    [InlineData("mobilenetv2", true, 1)]
-    public void ForwardGradientsAndRunningStatistics_EqualPyTorchs(string name, bool imageNet, int batch)
+    [InlineData("igcv3-d", false, 2, 0, 0, 0, 0)]
+    [InlineData("mobilenetv2", false, 2, 0, 0, 0, 0)]
+    [InlineData("igcv3-d", true, 1, 0, 0, 0, 0)]
+    [InlineData("mobilenetv2", true, 1, 0, 0, 0, 0)]
+    [InlineData("plain-igc", false, 2, 8, 2, 2, 0)]
+    [InlineData("resnet-igc", false, 2, 14, 2, 2, 0)]
+    [InlineData("plain", false, 2, 8, 0, 0, 4)]
+    [InlineData("resnet", false, 2, 14, 0, 0, 4)]
+    [InlineData("resnet-igc-imagenet-d18", true, 1, 0, 2, 1, 0)]
+    [InlineData("resnet-imagenet-d18", true, 1, 0, 0, 0, 4)]
+    public void ForwardGradientsAndRunningStatistics_EqualPyTorchs(string name, bool imageNet, int batch, int depth, int l, int m, int width)
     {
         string folder = BenchPython.ScriptFolder();
         string python = BenchPython.InterpreterWith("torch", "numpy");
 
         var cpu = CpuBackend.Instance;
-        var net = NetworkRegistry.Create(name, new() { Classes = 10, Input = imageNet ? InputKind.ImageNet : InputKind.Cifar });
+        var options = new NetworkOptions { Classes = 10, Input = imageNet ? InputKind.ImageNet : InputKind.Cifar };
+        if (depth > 0) options = options with { Depth = depth };
+        if (l > 0) options = options with { L = l, M = m };
+        if (width > 0) options = options with { Width = width };
+        var net = NetworkRegistry.Create(name, options);
         var set = ParameterSet.Create(net, cpu, seed: 3, DType.F64);
         var random = new Random(4);
         foreach (var bn in Walk(net).OfType<BatchNorm>())
@@ -77,7 +90,8 @@ public sealed class PyTorchCrossCheckTests : IDisposable
         File.WriteAllBytes(ioPath, SafeTensorsWriter.ToBytes(io));
 
         var (code, output) = BenchPython.Run(python, folder, "crosscheck.py", "--network", name, "--input", imageNet ? "imagenet" : "cifar",
-            "--classes", "10", "--weights", weights, "--io", ioPath);
+            "--classes", "10", "--depth", $"{options.Depth}", "--l", $"{options.L}", "--m", $"{options.M}",
+            "--width", $"{options.Width ?? 0}", "--weights", weights, "--io", ioPath);
         Assert.True(code == 0, output);
         int comparisons = 2 + set.Parameters.Count + set.BufferSlots.Count; // logits, loss, every gradient and statistic
         Assert.Contains($"{name} {(imageNet ? "imagenet" : "cifar")}: {comparisons} comparisons", output);
