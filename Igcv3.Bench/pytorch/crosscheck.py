@@ -8,7 +8,7 @@ hierarchical name, convolution weights OHWI); IO holds what our engine computed 
   train.loss [] and grad.<name> for every parameter (one training-mode forward + backward of the
   mean softmax cross-entropy), after.<name> for every BN running statistic after that forward.
 Builds the network in PyTorch independently of our builders, from IGC_SPEC.md: IGCV3-D and
-MobileNetV2 through sbs_core.plan, the IGCV1 family and its dense baselines through igcv1_torch;
+MobileNetV2 through sbs_core.plan, IGCV2 and the IGCV1 family with its dense baselines through igc_torch;
 loads W into it, recomputes all of the above in float64 and prints the normwise relative error of
 each; exits 1 if any exceeds --tolerance. Needs torch (CPU is enough) and numpy; reads
 safetensors with its own 30-line parser, so the safetensors package is not needed either."""
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-import igcv1_torch
+import igc_torch
 import sbs_core as core
 from side_by_side import Net
 
@@ -118,9 +118,9 @@ def relative(ours, theirs, floor=1e-3):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--network", required=True, choices=[*INVERTED_RESIDUAL, "plain-igc", "resnet-igc", "plain", "resnet",
+    ap.add_argument("--network", required=True, choices=[*INVERTED_RESIDUAL, "igcv2", "plain-igc", "resnet-igc", "plain", "resnet",
                                                           "resnet-igc-imagenet-d18", "resnet-imagenet-d18"])
-    ap.add_argument("--input", default="cifar", choices=["cifar", "imagenet"], help="IGCV3-D and MobileNetV2 only")
+    ap.add_argument("--input", default="cifar", choices=["cifar", "imagenet"], help="IGCV3-D, MobileNetV2 and IGCV2 only")
     ap.add_argument("--classes", type=int, default=10)
     ap.add_argument("--depth", type=int, default=20)
     ap.add_argument("--l", type=int, default=2)
@@ -136,8 +136,11 @@ def main():
     if a.network in INVERTED_RESIDUAL:
         net = Net(core.plan(a.network, cifar=a.input == "cifar", classes=a.classes)).double()
         params = load_into(net, weights)
+    elif a.network == "igcv2":
+        net = igc_torch.Igcv2Network(a.input == "cifar", a.classes, igc_torch.igcv2_group_sizes(weights)).double()
+        params = load_by_name(net, weights)
     else:
-        net = igcv1_torch.build(a.network, a.classes, a.depth, a.l, a.m, a.width or None).double()
+        net = igc_torch.build(a.network, a.classes, a.depth, a.l, a.m, a.width or None).double()
         params = load_by_name(net, weights)
     x = torch.from_numpy(io["x"].astype(np.float64)).permute(0, 3, 1, 2).contiguous()  # NHWC -> NCHW
     labels = torch.from_numpy(io["labels"].astype(np.int64))

@@ -10,8 +10,8 @@ namespace Igcv3.Tests.Bench;
 
 /// <summary>
 /// Our CPU engine against PyTorch, in float64, on the same weights and batch: IGCV3-D and
-/// MobileNetV2 (CIFAR and ImageNet), the IGCV1 networks and their dense baselines, each built on
-/// the PyTorch side from IGC_SPEC.md alone (the side-by-side script's plan; igcv1_torch.py). We write a checkpoint (so PyTorch reads our safetensors and
+/// MobileNetV2 (CIFAR and ImageNet), IGCV2, the IGCV1 networks and their dense baselines, each built on
+/// the PyTorch side from IGC_SPEC.md alone (the side-by-side script's plan; igc_torch.py). We write a checkpoint (so PyTorch reads our safetensors and
 /// our OHWI layout) and what we computed: eval-mode logits, and after one training-mode forward
 /// and backward of the cross-entropy, the loss, every parameter's gradient and every BN running
 /// statistic. Pytorch/crosscheck.py recomputes each and compares (normwise relative error 1e-9).
@@ -37,6 +37,7 @@ public sealed class PyTorchCrossCheckTests : IDisposable
     [InlineData("mobilenetv2", false, 2, 0, 0, 0, 0)]
     [InlineData("igcv3-d", true, 1, 0, 0, 0, 0)]
     [InlineData("mobilenetv2", true, 1, 0, 0, 0, 0)]
+    [InlineData("igcv2", false, 2, 0, 0, 0, 0)]
     [InlineData("plain-igc", false, 2, 8, 2, 2, 0)]
     [InlineData("resnet-igc", false, 2, 14, 2, 2, 0)]
     [InlineData("plain", false, 2, 8, 0, 0, 4)]

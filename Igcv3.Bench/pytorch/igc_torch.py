@@ -1,5 +1,5 @@
-"""IGCV1 networks and their dense baselines in PyTorch, written from IGC_SPEC.md ("IGCV1") alone,
-for crosscheck.py. Module paths equal the .NET engine's parameter names (stem.conv.weight,
+"""IGCV1 networks and their dense baselines, and IGCV2 in the MobileNetV2 backbone, in PyTorch,
+written from IGC_SPEC.md ("IGCV1", "IGCV2") alone, for crosscheck.py. Module paths equal the .NET engine's parameter names (stem.conv.weight,
 stages.1.blocks.0.first.primary.weight, ...), so our checkpoints load by name.
 
 IGC unit: 3x3 conv, L groups (primary) -> P(L) -> 1x1 conv, M' groups (secondary) -> P(M') -> BN
@@ -9,6 +9,7 @@ PyTorch's 0.01 and 0.1)."""
 import torch.nn as nn
 import torch.nn.functional as F
 
+import sbs_core as core
 from side_by_side import shuffle
 
 EPS = 2e-5
@@ -125,6 +126,91 @@ def resnet(table, stem, igc, secondary_first, classes):
     return Network(stem, stages, cin, classes)
 
 
+class Igcv2Block(nn.Module):
+    """IGCV2 (our construction, IGC_SPEC.md): W = P_L W_L ... P_2 W_2 W_1 with W_1 a 3x3 depthwise
+    conv (-> BN -> ReLU6), W_l 1x1 group convs with K_l input channels per group (Cin/K_l groups),
+    each P_l the interleave over the previous conv's group count, prod K_l = Cin; -> BN; + x."""
+
+    def __init__(self, cin, cout, stride, channels_per_group, shortcut):
+        super().__init__()
+        product = 1
+        for k in channels_per_group:
+            product *= k
+        assert product == cin, f"complementary condition: prod K_l = {product}, Cin = {cin}"
+        self.dw = nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False)
+        self.dw_bn = nn.BatchNorm2d(cin)
+        self.groups = [cin // k for k in channels_per_group]
+        outs = [cin] * (len(self.groups) - 1) + [cout]
+        self.mix = nn.ModuleList(nn.Conv2d(cin, o, 1, groups=g, bias=False) for g, o in zip(self.groups, outs))
+        self.mix_bn = nn.BatchNorm2d(cout)
+        self.shortcut = shortcut
+
+    def forward(self, x):
+        h = F.relu6(self.dw_bn(self.dw(x)))
+        for i, conv in enumerate(self.mix):
+            h = conv(h)
+            if i < len(self.mix) - 1 and self.groups[i] > 1:
+                h = shuffle(h, self.groups[i])  # P_{l+1}: interleave the groups just formed
+        h = self.mix_bn(h)
+        return h + x if self.shortcut else h
+
+
+class Igcv2Network(nn.Module):
+    """IGCV2 blocks in the MobileNetV2 backbone: MobileNetV2's stem, block widths, strides and
+    shortcuts (from sbs_core.plan), head 1x1 conv -> 1280 -> BN -> ReLU6, pool, FC."""
+
+    def __init__(self, cifar, classes, group_sizes):
+        super().__init__()
+        layers = core.plan("mobilenetv2", cifar=cifar, classes=classes)
+        by_name = {l["name"]: l for l in layers}
+        stem = by_name["stem.conv"]
+        self.stem = ConvBnRelu6(3, stem["cout"], 3, stem["stride"])
+        blocks = {}
+        for l in layers:
+            if l.get("block"):
+                blocks.setdefault(l["block"], []).append(l)
+        self.stages = nn.ModuleList()
+        for path, ls in blocks.items():
+            s, i = int(path.split(".")[1]), int(path.split(".")[3])
+            kinds = {l["name"].rsplit(".", 1)[1]: l for l in ls}
+            cin = kinds["expand"]["cin"] if "expand" in kinds else kinds["dw"]["c"]
+            block = Igcv2Block(cin, kinds["project"]["cout"], kinds["dw"]["stride"], group_sizes[path], bool(kinds["project_bn"].get("residual")))
+            if s == len(self.stages):
+                self.stages.append(Stage([]))
+            self.stages[s].blocks.append(block)
+            assert len(self.stages[s].blocks) == i + 1
+        head = by_name["head.conv"]
+        self.head = ConvBnRelu6(head["cin"], head["cout"], 1, 1)
+        self.classifier = nn.Linear(head["cout"], classes)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for s in self.stages:
+            x = s(x)
+        return self.classifier(self.head(x).mean((2, 3)))
+
+
+class ConvBnRelu6(nn.Module):
+    def __init__(self, cin, cout, k, stride):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, stride, k // 2, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        return F.relu6(self.bn(self.conv(x)))
+
+
+def igcv2_group_sizes(weights):
+    """K_2..K_L of every block, read off our checkpoint's mix.l weights ([outs, K_l]): the factors
+    are a construction choice (IGC_SPEC.md leaves them open); what they mean is built here."""
+    sizes = {}
+    for name, w in weights.items():
+        if ".mix." in name and name.endswith(".weight"):
+            block, index = name.split(".mix.")[0], int(name.split(".mix.")[1].split(".")[0])
+            sizes.setdefault(block, {})[index] = w.shape[1]
+    return {b: [k[i] for i in sorted(k)] for b, k in sizes.items()}
+
+
 def build(network, classes=10, depth=20, l=2, m=8, width=None):
     if network == "plain-igc":
         return plain(depth, l * m, l, m, True, classes)
@@ -139,4 +225,4 @@ def build(network, classes=10, depth=20, l=2, m=8, width=None):
         c = l * m if igc else (width or 64)
         table = [((2 * c if igc else c) << s, 2, 1 if s == 0 else 2, l << s) for s in range(4)]
         return resnet(table, ConvBn(3, c, 7, 2, 1, True, 0.1, pool=True), igc, lambda cin, cout, p: cout // p, classes)
-    raise ValueError(f"not an IGCV1-family network: {network}")
+    raise ValueError(f"not an IGCV1-family network: {network} (IGCV2: Igcv2Network)")
