@@ -58,6 +58,17 @@ def to_torch_layout(name, value, module):
     return value.reshape(value.shape[0], 1, value.shape[1], value.shape[2])
 
 
+def copy_ours(name, weights, module, tensor):
+    """Copies our tensor `name` into PyTorch's `tensor` of `module`, in PyTorch's layout."""
+    if name not in weights:
+        raise KeyError(f"{name} is in the PyTorch network but not in our checkpoint")
+    value = to_torch_layout(name, weights[name], module)
+    if tuple(value.shape) != tuple(tensor.shape):
+        raise ValueError(f"{name}: ours {value.shape}, PyTorch {tuple(tensor.shape)}")
+    with torch.no_grad():
+        tensor.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+
+
 def load_into(net, weights):
     """Copies every tensor of the plan's modules from our checkpoint; returns (our name, tensor) pairs."""
     params = []
@@ -72,13 +83,7 @@ def load_into(net, weights):
             if tensor is None:
                 continue
             name = f"{layer['name']}.{attr}"
-            if name not in weights:
-                raise KeyError(f"{name} is in the PyTorch network but not in our checkpoint")
-            value = to_torch_layout(name, weights[name], conv)
-            if tuple(value.shape) != tuple(tensor.shape):
-                raise ValueError(f"{name}: ours {value.shape}, PyTorch {tuple(tensor.shape)}")
-            with torch.no_grad():
-                tensor.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+            copy_ours(name, weights, conv, tensor)
             params.append((name, conv, tensor))
     return params
 
@@ -93,14 +98,8 @@ def load_by_name(net, weights):
         raise KeyError(f"our checkpoint has tensors the PyTorch network lacks: {sorted(unused)[:5]}")
     params = []
     for name, tensor in tensors:
-        if name not in weights:
-            raise KeyError(f"{name} is in the PyTorch network but not in our checkpoint")
         owner = modules[name.rsplit(".", 1)[0]]
-        value = to_torch_layout(name, weights[name], owner)
-        if tuple(value.shape) != tuple(tensor.shape):
-            raise ValueError(f"{name}: ours {value.shape}, PyTorch {tuple(tensor.shape)}")
-        with torch.no_grad():
-            tensor.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+        copy_ours(name, weights, owner, tensor)
         params.append((name, owner, tensor))
     return params
 
