@@ -47,6 +47,17 @@ public abstract class Module
 
     public IReadOnlyList<(string Name, Module Module)> Children => _children;
 
+    /// <summary>This module ("") and every descendant, depth first, with hierarchical names
+    /// ("stages.2.blocks.3.dw"): PyTorch's named_modules().</summary>
+    public IEnumerable<(string Name, Module Module)> NamedModules(string prefix = "")
+    {
+        yield return (prefix, this);
+        foreach (var (name, child) in _children)
+        {
+            foreach (var item in child.NamedModules(prefix.Length == 0 ? name : prefix + "." + name)) yield return item;
+        }
+    }
+
     /// <summary>Every parameter and buffer of this module and its descendants, depth first, with
     /// hierarchical names.</summary>
     public IEnumerable<(string Name, Parameter Parameter)> NamedSlots(string prefix = "")

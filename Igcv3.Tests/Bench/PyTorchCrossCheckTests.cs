@@ -24,8 +24,6 @@ public sealed class PyTorchCrossCheckTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static IEnumerable<Module> Walk(Module module) => module.Children.SelectMany(c => Walk(c.Module)).Prepend(module);
-
     private static double[] Draw(Random random, long count, double low, double high) =>
         [.. Enumerable.Range(0, checked((int)count)).Select(_ => low + (high - low) * random.NextDouble())];
 
@@ -57,7 +55,7 @@ public sealed class PyTorchCrossCheckTests : IDisposable
         var net = NetworkRegistry.Create(name, options);
         var set = ParameterSet.Create(net, cpu, seed: 3, DType.F64);
         var random = new Random(4);
-        foreach (var bn in Walk(net).OfType<BatchNorm>())
+        foreach (var bn in net.NamedModules().Select(m => m.Module).OfType<BatchNorm>())
         {
             bn.Gamma.Value.UploadDoubles(Draw(random, bn.Gamma.Shape.Count, 0.5, 1.5));
             bn.Beta.Value.UploadDoubles(Draw(random, bn.Beta.Shape.Count, -0.3, 0.3));

@@ -14,14 +14,12 @@ namespace Igcv3.Tests.Networks;
 /// </summary>
 public class WeightDecayLayoutTests
 {
-    private static IEnumerable<Module> Walk(Module module) => module.Children.SelectMany(c => Walk(c.Module)).Prepend(module);
-
     [Theory]
     [MemberData(nameof(RegisteredNetworks.All), MemberType = typeof(RegisteredNetworks))]
     public void DecayedRegion_IsExactlyTheConvolutionAndLinearWeights(string name)
     {
         var network = NetworkRegistry.Create(name, new NetworkOptions { WidthMultiplier = 0.25, Depth = 8, L = 2, M = 2, Width = 4 });
-        long exempt = Walk(network).Sum(m => m switch
+        long exempt = network.NamedModules().Sum(nm => nm.Module switch
         {
             BatchNorm bn => bn.NamedParameters().Sum(p => p.Parameter.Shape.Count),
             Linear linear => linear.Bias?.Shape.Count ?? 0,

@@ -46,7 +46,7 @@ public sealed class ModelSummary
     {
         if (input.Rank < 1) throw new ArgumentException($"summary: input must have a batch axis, got shape {input}");
         var names = new Dictionary<Module, string>(ReferenceEqualityComparer.Instance);
-        NameModules(network, "", names);
+        foreach (var (name, module) in network.NamedModules()) names.TryAdd(module, name);
 
         var slots = network.NamedSlots().Select(s => s.Parameter).ToList();
         var saved = new Tensor?[slots.Count];
@@ -73,12 +73,6 @@ public sealed class ModelSummary
             r.Layer.NamedParameters().Sum(p => p.Parameter.Shape.Count),
             r.Layer.MultiplyAdds(r.Input, r.Output))).ToList();
         return new ModelSummary(input, output, layers);
-    }
-
-    private static void NameModules(Module module, string name, Dictionary<Module, string> names)
-    {
-        names.TryAdd(module, name);
-        foreach (var (childName, child) in module.Children) NameModules(child, name.Length == 0 ? childName : name + "." + childName, names);
     }
 
     /// <summary>An aligned text table: one row per leaf layer, then the totals.</summary>
