@@ -76,7 +76,7 @@ public static class GpuReport
                 backend.PointwiseGemm = PointwiseGemm.Tiled;
             }
 
-            var platform = new GpuPlatform(device!.Name, $"{device.DriverVersion / 1000}.{device.DriverVersion % 1000 / 10}",
+            var platform = new GpuPlatform(device!.Name, device.DriverCudaVersion,
                 Interop.Nvrtc.TryGetVersion(out var nvrtc, out _) ? $"{nvrtc.Major}.{nvrtc.Minor}" : null,
                 [.. NativeLibraries.LoadedLibraries.Select(l => $"{l.Library}: {l.Path}")]);
             var report = new BenchReport("igcv3-bench/1", "gpu-report", ReportWriter.CreatedUtc(), ReportWriter.Commit(),

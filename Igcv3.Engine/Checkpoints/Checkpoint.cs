@@ -111,7 +111,7 @@ public static class Checkpoint
                     : "was it saved from another network?";
                 throw new CheckpointException($"{misfit}: '{name}' {shape} is missing from the file — {hint}");
             }
-            if (!t.Shape.SequenceEqual(shape.ToArray().Select(d => (long)d).ToArray()))
+            if (!t.Shape.SequenceEqual(shape.ToLongArray()))
             {
                 throw new CheckpointException($"{misfit}: '{name}' is {t.ShapeText} in the file but {shape} here — was it saved from another network or width?");
             }
@@ -180,7 +180,7 @@ public static class Checkpoint
 
     private static SafeTensor Slice(string name, Array flat, long offset, Shape shape)
     {
-        long[] dims = shape.ToArray().Select(d => (long)d).ToArray();
+        long[] dims = shape.ToLongArray();
         int start = checked((int)offset);
         int count = checked((int)shape.Count);
         return flat switch

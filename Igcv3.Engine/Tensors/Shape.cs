@@ -45,6 +45,9 @@ public readonly struct Shape : IEquatable<Shape>
 
     public int[] ToArray() => Dims.ToArray();
 
+    /// <summary>The dimensions as 64-bit integers (safetensors' shape field).</summary>
+    public long[] ToLongArray() => [.. Dims.ToArray().Select(d => (long)d)];
+
     public bool Equals(Shape other) => Dims.SequenceEqual(other.Dims);
 
     public override bool Equals(object? obj) => obj is Shape s && Equals(s);

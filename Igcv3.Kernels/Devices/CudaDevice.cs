@@ -46,6 +46,9 @@ public sealed class CudaDevice : IDisposable
     /// <summary>The driver's CUDA version as 1000*major + 10*minor (12040 for 12.4).</summary>
     public int DriverVersion { get; }
 
+    /// <summary>The CUDA version the driver implements, "13.0" for 13000.</summary>
+    public string DriverCudaVersion => $"{DriverVersion / 1000}.{DriverVersion % 1000 / 10}";
+
     internal CudaContextHandle Context { get; }
 
     /// <summary>Makes this device's context current on the calling thread.</summary>
@@ -60,7 +63,7 @@ public sealed class CudaDevice : IDisposable
 
     /// <summary>"NVIDIA H100 80GB HBM3, sm_90, 132 SMs, 79.1 GiB, driver 12.4".</summary>
     public string Describe() =>
-        $"{Name}, {Architecture}, {MultiprocessorCount} SMs, {TotalMemoryBytes / (double)(1L << 30):F1} GiB, driver {DriverVersion / 1000}.{DriverVersion % 1000 / 10}";
+        $"{Name}, {Architecture}, {MultiprocessorCount} SMs, {TotalMemoryBytes / (double)(1L << 30):F1} GiB, driver {DriverCudaVersion}";
 
     public override string ToString() => $"cuda:{Ordinal} ({Describe()})";
 

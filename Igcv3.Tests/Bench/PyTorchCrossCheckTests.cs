@@ -69,22 +69,22 @@ public sealed class PyTorchCrossCheckTests : IDisposable
         int[] labels = [.. Enumerable.Range(0, batch).Select(i => (3 * i + 1) % 10)];
         var io = new List<SafeTensor>
         {
-            SafeTensor.FromDoubles("x", x.ToDoubleArray(), Dims(x.Shape)),
+            SafeTensor.FromDoubles("x", x.ToDoubleArray(), x.Shape.ToLongArray()),
             SafeTensor.FromInt32s("labels", labels, [batch]),
         };
         net.Eval();
         using (GradMode.NoGrad())
         {
             var logits = net.Forward(x);
-            io.Add(SafeTensor.FromDoubles("eval.logits", logits.ToDoubleArray(), Dims(logits.Shape)));
+            io.Add(SafeTensor.FromDoubles("eval.logits", logits.ToDoubleArray(), logits.Shape.ToLongArray()));
         }
         net.Train();
         set.ZeroGrad();
         var loss = Ops.SoftmaxCrossEntropy(net.Forward(x), Tensor.FromArray(cpu, labels, [batch]));
         loss.Backward();
         io.Add(SafeTensor.FromDoubles("train.loss", loss.ToDoubleArray(), []));
-        foreach (var (pname, p) in set.Parameters) io.Add(SafeTensor.FromDoubles($"grad.{pname}", p.Value.Grad!.ToDoubleArray(), Dims(p.Shape)));
-        foreach (var (bname, b) in set.BufferSlots) io.Add(SafeTensor.FromDoubles($"after.{bname}", b.Value.ToDoubleArray(), Dims(b.Shape)));
+        foreach (var (pname, p) in set.Parameters) io.Add(SafeTensor.FromDoubles($"grad.{pname}", p.Value.Grad!.ToDoubleArray(), p.Shape.ToLongArray()));
+        foreach (var (bname, b) in set.BufferSlots) io.Add(SafeTensor.FromDoubles($"after.{bname}", b.Value.ToDoubleArray(), b.Shape.ToLongArray()));
         string ioPath = _temp.File("io.safetensors");
         File.WriteAllBytes(ioPath, SafeTensorsWriter.ToBytes(io));
 
@@ -95,6 +95,4 @@ public sealed class PyTorchCrossCheckTests : IDisposable
         int comparisons = 2 + set.Parameters.Count + set.BufferSlots.Count; // logits, loss, every gradient and statistic
         Assert.Contains($"{name} {(imageNet ? "imagenet" : "cifar")}: {comparisons} comparisons", output);
     }
-
-    private static long[] Dims(Shape shape) => [.. shape.ToArray().Select(d => (long)d)];
 }

@@ -209,11 +209,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
 
     private TrainOutcome StoppedAtTimeLimit(StepLog steps, bool midEpoch)
     {
-        if (midEpoch)
-        {
-            steps.Flush();
-            Save(job.Files.Last, "interrupted");
-        }
+        if (midEpoch) SavePosition(steps);
         string where = midEpoch ? $"in epoch {State.Epoch + 1}, at step {State.Batch}/{job.TrainLoader.BatchesPerEpoch}" : $"after epoch {State.Epoch}";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Stopped at the time limit of {S.TimeLimitMinutes} minutes {where} ({Session.TotalMinutes:F1} minutes): saved {job.Files.Last}. Continue with: train --resume {job.Files.Folder}"));
@@ -221,10 +217,16 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         return TrainOutcome.TimeLimit;
     }
 
-    private TrainOutcome Interrupted(StepLog steps)
+    /// <summary>Mid-epoch: the steps logged so far and last.safetensors at the position reached.</summary>
+    private void SavePosition(StepLog steps)
     {
         steps.Flush();
         Save(job.Files.Last, "interrupted");
+    }
+
+    private TrainOutcome Interrupted(StepLog steps)
+    {
+        SavePosition(steps);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Interrupted at epoch {State.Epoch + 1}, step {State.Batch}/{job.TrainLoader.BatchesPerEpoch}: saved {job.Files.Last}. Continue with: train --resume {job.Files.Folder}"));
         return TrainOutcome.Interrupted;
