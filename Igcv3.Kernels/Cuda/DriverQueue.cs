@@ -25,6 +25,7 @@ internal sealed class DriverQueue : ICudaQueue
     private readonly CublasHandle _cublas;
     private readonly Lazy<IReadOnlyDictionary<string, CudaModuleHandle>> _modules;
     private readonly Dictionary<string, CudaFunction> _functions = [];
+    private readonly PinnedStaging _staging;
 
     public DriverQueue(CudaDevice device, KernelCompiler compiler)
     {
@@ -49,6 +50,7 @@ internal sealed class DriverQueue : ICudaQueue
             throw;
         }
         _modules = new(LoadModules, LazyThreadSafetyMode.ExecutionAndPublication);
+        _staging = new PinnedStaging(new StagingDevice(device.Context, _stream));
     }
 
     public CudaDevice Device => _device;
@@ -94,10 +96,13 @@ internal sealed class DriverQueue : ICudaQueue
 
     public void MemsetD32(ulong destination, uint value, long count) => CudaDriver.MemsetD32Async(destination, value, count, _stream);
 
-    // From pageable memory the driver stages the data before returning, so the source may go
-    // away as soon as the call returns; the copy itself is ordered on the stream.
-    public unsafe void CopyHostToDevice(ulong destination, void* source, long bytes) =>
-        CudaDriver.MemcpyHtoDAsync(destination, source, bytes, _stream);
+    // Through the pinned ring (PinnedStaging: the host does not wait for the stream); an upload
+    // too large for it goes from pageable memory, which the driver stages before returning. Either
+    // way the source may change as soon as the call returns, and the copy is ordered on the stream.
+    public unsafe void CopyHostToDevice(ulong destination, void* source, long bytes)
+    {
+        if (!_staging.TryCopy(destination, source, bytes)) CudaDriver.MemcpyHtoDAsync(destination, source, bytes, _stream);
+    }
 
     public unsafe void CopyDeviceToHost(void* destination, ulong source, long bytes)
     {
@@ -154,8 +159,39 @@ internal sealed class DriverQueue : ICudaQueue
         {
             foreach (var module in _modules.Value.Values) module.Dispose();
         }
+        _staging.Dispose();
         _cublas.Dispose();
         _stream.Dispose();
         _device.Dispose();
+    }
+
+    /// <summary>The driver's side of <see cref="PinnedStaging"/>: cuMemHostAlloc, cuMemcpyHtoDAsync
+    /// on the one stream, and events without timing as fences.</summary>
+    private sealed class StagingDevice(CudaContextHandle context, CudaStreamHandle stream) : IStagingDevice
+    {
+        public IPinnedBuffer AllocatePinned(long bytes) => PinnedHostMemoryHandle.Allocate(context, bytes);
+
+        public unsafe void CopyToDevice(ulong destination, nint pinnedSource, long bytes) =>
+            CudaDriver.MemcpyHtoDAsync(destination, (void*)pinnedSource, bytes, stream);
+
+        public IStagingFence CreateFence() => new Fence(CudaEventHandle.CreateFence(context), stream);
+
+        private sealed class Fence(CudaEventHandle evt, CudaStreamHandle stream) : IStagingFence
+        {
+            private bool _recorded;
+
+            public void Record()
+            {
+                evt.Record(stream);
+                _recorded = true;
+            }
+
+            public void Wait()
+            {
+                if (_recorded) evt.Synchronize();
+            }
+
+            public void Dispose() => evt.Dispose();
+        }
     }
 }

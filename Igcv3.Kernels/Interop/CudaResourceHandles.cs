@@ -33,6 +33,36 @@ internal sealed class DeviceMemoryHandle : ContextBoundHandle
     protected override bool Release(nint pointer) => Released(MemFree((ulong)pointer));
 }
 
+/// <summary>Page-locked host memory of <see cref="Bytes"/> bytes (cuMemHostAlloc / cuMemFreeHost).</summary>
+internal sealed class PinnedHostMemoryHandle : ContextBoundHandle, Cuda.IPinnedBuffer
+{
+    PinnedHostMemoryHandle(CudaContextHandle context, long bytes)
+        : base(context, () => MemHostAlloc(bytes))
+    {
+        Bytes = bytes;
+    }
+
+    public long Bytes { get; }
+
+    /// <summary>The host address. Valid only while this handle is open.</summary>
+    public nint Pointer
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(IsClosed, this);
+            return handle;
+        }
+    }
+
+    public static PinnedHostMemoryHandle Allocate(CudaContextHandle context, long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bytes);
+        return new PinnedHostMemoryHandle(context, bytes);
+    }
+
+    protected override bool Release(nint pointer) => Released(MemFreeHost(pointer));
+}
+
 /// <summary>A CUDA stream (cuStreamCreate / cuStreamDestroy), non-blocking with respect to the legacy default stream.</summary>
 internal sealed class CudaStreamHandle : ContextBoundHandle
 {
@@ -45,12 +75,16 @@ internal sealed class CudaStreamHandle : ContextBoundHandle
     protected override bool Release(nint stream) => Released(StreamDestroy(stream));
 }
 
-/// <summary>A timing event (cuEventCreate / cuEventDestroy).</summary>
+/// <summary>An event (cuEventCreate / cuEventDestroy): a timing event, or a fence only waited on.</summary>
 internal sealed class CudaEventHandle : ContextBoundHandle
 {
-    CudaEventHandle(CudaContextHandle context) : base(context, () => EventCreate(EventDefault)) { }
+    CudaEventHandle(CudaContextHandle context, uint flags) : base(context, () => EventCreate(flags)) { }
 
-    public static CudaEventHandle Create(CudaContextHandle context) => new(context);
+    /// <summary>A timing event.</summary>
+    public static CudaEventHandle Create(CudaContextHandle context) => new(context, EventDefault);
+
+    /// <summary>An event without timing, for waiting on the work queued before it.</summary>
+    public static CudaEventHandle CreateFence(CudaContextHandle context) => new(context, EventDisableTiming);
 
     public void Record(CudaStreamHandle stream) => EventRecord(this, stream);
 

@@ -50,6 +50,9 @@ internal static partial class Interop
 
         /// <summary>CU_EVENT_DEFAULT: an event that records timing.</summary>
         internal const uint EventDefault = 0x0;
+
+        /// <summary>CU_EVENT_DISABLE_TIMING: an event only waited on (cheaper to record and query).</summary>
+        internal const uint EventDisableTiming = 0x2;
     }
 }
 

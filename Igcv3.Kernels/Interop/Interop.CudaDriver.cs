@@ -144,6 +144,18 @@ internal static partial class Interop
         internal static void MemsetD32Async(ulong destination, uint value, long count, CudaStreamHandle stream) =>
             ThrowIfFailed(cuMemsetD32Async(destination, value, checked((nuint)count), stream));
 
+        /// <summary>Page-locked host memory (cuMemHostAlloc): a copy from it is a plain DMA the
+        /// driver can queue without staging, so it never makes the host wait for the stream.</summary>
+        internal static nint MemHostAlloc(long bytes)
+        {
+            ThrowIfFailed(cuMemHostAlloc(out nint pointer, checked((nuint)bytes), 0));
+            return pointer;
+        }
+
+        internal static CuResult MemFreeHost(nint pointer) => cuMemFreeHost(pointer);
+
+        [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuMemHostAlloc(out nint pointer, nuint bytes, uint flags);
+        [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuMemFreeHost(nint pointer);
         [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuMemAlloc_v2(out ulong pointer, nuint bytes);
         [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuMemFree_v2(ulong pointer);
         [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuMemcpyHtoDAsync_v2(ulong destination, void* source, nuint bytes, CudaStreamHandle stream);

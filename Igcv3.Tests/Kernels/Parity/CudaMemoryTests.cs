@@ -73,6 +73,37 @@ public sealed class CudaMemoryTests(CudaFixture fixture)
         Assert.True(gpu.MemoryStatistics.PeakBytesInUse > baseline);
     }
 
+    /// <summary>Uploads go through the pinned ring (PinnedStaging): many more than it has slots,
+    /// of growing sizes and one above its limit (copied from pageable memory), each from the same
+    /// host buffer rewritten at once, with a kernel between them so the stream runs behind the host.</summary>
+    [Fact]
+    public void Uploads_ArriveIntact_ThroughThePinnedRing_ThoughTheHostRewritesItsBuffer()
+    {
+        var gpu = fixture.BackendOrSkip();
+        var random = new Random(11);
+        int[] lengths = [.. Enumerable.Range(0, 3 * PinnedStaging.DefaultSlots).Select(i => 1 + random.Next(1 << (8 + i % 12))),
+            (int)(PinnedStaging.DefaultLargestStaged / sizeof(float)) + 5];
+        var host = new float[lengths.Max()];
+        var expected = new List<float[]>();
+        var tensors = new List<Tensor>();
+        var busy = Tensor.Zeros(gpu, [1 << 22]);
+        foreach (int length in lengths)
+        {
+            var values = Enumerable.Range(0, length).Select(_ => (float)random.NextDouble()).ToArray();
+            values.CopyTo(host, 0);
+            var t = Tensor.Empty(gpu, [length]);
+            gpu.Upload<float>(host.AsSpan(0, length), t);
+            Array.Fill(host, float.NaN);
+            gpu.Fill(busy, 1); // more work queued behind the copy
+            expected.Add(values);
+            tensors.Add(t);
+        }
+        for (int i = 0; i < lengths.Length; i++)
+        {
+            Assert.True(expected[i].AsSpan().SequenceEqual(tensors[i].ToFloatArray()), $"upload {i} of {lengths[i]} floats arrived changed");
+        }
+    }
+
     [Fact]
     public void F64_IsRefusedWithTheReason()
     {
