@@ -20,6 +20,10 @@ public static class GpuReport
     /// <summary>Marks the step rows timed with the cuBLAS pointwise variant.</summary>
     public const string CublasStepSuffix = " [1x1 via cuBLAS]";
 
+    /// <summary>Marks the step rows timed with PointwiseGemm.Auto, the backend's default: the
+    /// faster of the two per geometry, as the backend itself measured it.</summary>
+    public const string AutoStepSuffix = " [1x1 auto]";
+
     public static int Run(string outFolder, TextWriter log, bool quick = false)
     {
         var notes = new List<string>();
@@ -51,8 +55,11 @@ public static class GpuReport
                 notes.Add($"ops and steps not timed: the CUDA backend could not start: {e.Message}");
                 log.WriteLine($"gpu-report: the CUDA backend could not start ({e.Message}); wrote ceilings and roofline figures only");
             }
+            IReadOnlyList<PointwiseChoice>? choices = null;
             if (backend is not null)
             {
+                // Our tiled kernels first; the rows of the other two ways follow.
+                backend.PointwiseGemm = PointwiseGemm.Tiled;
                 // A buffer twice the L2, overwritten before each timed run, so that no run finds its inputs cached.
                 var scratch = Tensor.Zeros(backend, [checked((int)Math.Max(1, 2 * ceilings.L2Bytes / sizeof(float)))]);
                 IOpTimer timer = new CudaEventTimer(device!, backend.Stream, () => backend.Fill(scratch, 0));
@@ -73,14 +80,19 @@ public static class GpuReport
                     ? o with { CublasTime = runner.TimeCall(calls[o.Workload][o.Key]) }
                     : o)];
                 foreach (var w in Workload.EndToEnd) steps.Add(runner.RunStep(w, traces[w], null) with { Workload = w.Name + CublasStepSuffix });
-                backend.PointwiseGemm = PointwiseGemm.Tiled;
+
+                // What a training run gets: per geometry, the faster of the two as the backend times them.
+                log.WriteLine("gpu-report: pointwise auto-tuned");
+                backend.PointwiseGemm = PointwiseGemm.Auto;
+                foreach (var w in Workload.EndToEnd) steps.Add(runner.RunStep(w, traces[w], null) with { Workload = w.Name + AutoStepSuffix });
+                choices = backend.PointwiseChoices;
             }
 
             var platform = new GpuPlatform(device!.Name, device.DriverCudaVersion,
                 Interop.Nvrtc.TryGetVersion(out var nvrtc, out _) ? $"{nvrtc.Major}.{nvrtc.Minor}" : null,
                 [.. NativeLibraries.LoadedLibraries.Select(l => $"{l.Library}: {l.Path}")]);
             var report = new BenchReport("igcv3-bench/1", "gpu-report", ReportWriter.CreatedUtc(), ReportWriter.Commit(),
-                backend?.Name ?? "none", device.ToString(), ReportWriter.Runtime, ReportWriter.Os, method, ceilings, roofline, ops, steps, notes, platform);
+                backend?.Name ?? "none", device.ToString(), ReportWriter.Runtime, ReportWriter.Os, method, ceilings, roofline, ops, steps, notes, platform, choices);
             ReportWriter.Write(report, outFolder, "igcv3");
             log.Write(ReportWriter.Format(report));
             return 0;

@@ -62,7 +62,8 @@ public sealed record RooflineCheck(string Workload, double StepGflop, double Sum
 public sealed record BenchReport(
     string Schema, string Mode, string CreatedUtc, string? Commit, string Backend, string Device, string Runtime, string Os,
     string TimingMethod, DeviceCeilings? Ceilings, IReadOnlyList<RooflineCheck> Roofline,
-    IReadOnlyList<OpResult> Ops, IReadOnlyList<StepResult> Steps, IReadOnlyList<string> Notes, GpuPlatform? Platform = null);
+    IReadOnlyList<OpResult> Ops, IReadOnlyList<StepResult> Steps, IReadOnlyList<string> Notes, GpuPlatform? Platform = null,
+    IReadOnlyList<Kernels.Cuda.PointwiseChoice>? PointwiseChoices = null);
 
 /// <summary>What a GPU report ran on, beyond the device line: the device's name (the results'
 /// file names use it), the CUDA version its driver implements, the NVRTC that compiled the

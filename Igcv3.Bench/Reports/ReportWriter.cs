@@ -16,6 +16,7 @@ public static class ReportWriter
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
     /// <summary>IGCV3_COMMIT when set (the GPU host has no git), else `git rev-parse HEAD`, else null.</summary>
@@ -93,6 +94,12 @@ public static class ReportWriter
             {
                 sb.AppendLine(ic, $"{s.Workload,-28} {s.Time?.MedianMs,10:F3} {s.ImagesPerSecond,10:F1} {(s.PeakMemoryBytes is long p ? p / 1048576.0 : (double?)null),10:F1} {s.FloorMs,9:F2} {s.SumOfOpMedianMs,14:F2}  {s.PeakMemorySource}");
             }
+        }
+        if (r.PointwiseChoices is { Count: > 0 } choices)
+        {
+            sb.AppendLine();
+            sb.AppendLine(ic, $"1x1 convolutions under PointwiseGemm.Auto (each geometry timed both ways at first use): cuBLAS chosen for {choices.Count(c => c.Chosen == Kernels.Cuda.PointwiseGemm.Cublas)} of {choices.Count}");
+            foreach (var choice in choices) sb.AppendLine(ic, $"  {choice}");
         }
         foreach (var n in r.Notes) sb.AppendLine(ic, $"note: {n}");
         return sb.ToString();

@@ -160,6 +160,19 @@ def ratio_rows(ours, torch_results, modes=MODES):
     return rows
 
 
+def step_ratio_rows(ours_steps, torch_steps, modes=MODES):
+    """ours_steps: {workload: ms}, where a workload may carry a variant suffix ("igcv3-d ... [1x1 auto]");
+    torch_steps: {mode: {(workload, "training step"): ms}}. Every variant of ours is set against
+    PyTorch's step of its base workload."""
+    ours = {(k, "training step"): v for k, v in ours_steps.items()}
+    torch_for_ours = {m: {(k, "training step"): torch_steps.get(m, {}).get((k.split(" [", 1)[0], "training step"))
+                          for k in ours_steps} for m in modes}
+    for m in modes:
+        torch_for_ours[m] = {k: v for k, v in torch_for_ours[m].items() if v is not None}
+        torch_for_ours[m].update({k: v for k, v in torch_steps.get(m, {}).items() if k not in torch_for_ours[m]})
+    return ratio_rows(ours, torch_for_ours, modes)
+
+
 def geomean(values):
     v = [x for x in values if x is not None and x > 0]
     return math.exp(sum(math.log(x) for x in v) / len(v)) if v else None

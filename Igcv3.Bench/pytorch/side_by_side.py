@@ -349,7 +349,7 @@ def main():
             print(f"  {name} step [{m}] {t['median_ms']:.3f} ms, {w['batch'] / (t['median_ms'] * 1e-3):.0f} images/s, peak {peak / 2**20:.0f} MiB", flush=True)
 
     op_rows = core.ratio_rows(ours_ops, torch_ops)
-    step_rows = core.ratio_rows({(k, "training step"): v for k, v in ours_steps.items()}, torch_steps)
+    step_rows = core.step_ratio_rows(ours_steps, torch_steps)
     report["op_ratios"], report["step_ratios"] = op_rows, step_rows
     text = "\n\n".join([
         f"{env['device']} driver {env['driver']} CUDA {env['cuda']} torch {env['torch']} commit {env['commit']}; {timer.method}",

@@ -61,6 +61,14 @@ class RatioTests(unittest.TestCase):
         self.assertIn("geometric mean", text)
         self.assertEqual(len(text.splitlines()), 3 + 3 + 1)
 
+    def test_step_variants_compare_with_the_base_workload(self):
+        ours = {"w": 2.0, "w [1x1 via cuBLAS]": 3.0, "w [1x1 auto]": 1.0}
+        torch = {"eager": {("w", "training step"): 4.0, ("v", "training step"): 1.0}}
+        rows = c.step_ratio_rows(ours, torch, modes=["eager"])
+        self.assertEqual([r["workload"] for r in rows], ["w", "w [1x1 via cuBLAS]", "w [1x1 auto]", "v"])
+        self.assertEqual([r["eager_ratio"] for r in rows], [0.5, 0.75, 0.25, None])
+        self.assertEqual(rows[2]["eager_ms"], 4.0)
+
     def test_report_device_name(self):
         line = "cuda:0 (NVIDIA H200, sm_90, 132 SMs, 139.8 GiB, driver 13.0)"
         self.assertEqual(c.report_device_name({"device": line, "platform": {"device_name": "NVIDIA H200"}}), "NVIDIA H200")

@@ -36,15 +36,8 @@ public sealed partial class CudaBackend
         Enter();
         var g = CheckPointwise(x, w, y, spec);
         if (g.M == 0 || g.Cout == 0) return; // (Cin = 0 means M = 0: no empty matrix reaches cuBLAS)
-        if (PointwiseGemm == PointwiseGemm.Cublas)
-        {
-            PointwiseForwardCublas(x, w, y, g);
-            return;
-        }
-        // grid = (ceil(M / 64), ceil(Ng / BN), groups), BN = tile(Ng); Kg = 0 writes zeros (an empty sum).
-        int bn = GemmTiles.Tile(g.Ng);
-        Launch(CudaKernels.PointwiseForward[bn], new Dim3((uint)GemmTiles.CeilDiv(g.M, GemmTiles.RowTile), (uint)GemmTiles.CeilDiv(g.Ng, bn), (uint)g.Groups),
-            F32(x), F32(w), F32(y), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle);
+        var how = PointwiseGemm == PointwiseGemm.Auto ? TunedForward(x, w, y, g) : PointwiseGemm;
+        PointwiseForward(how, x, w, y, g);
     }
 
     /// <summary>dx += Wᵀ-product, dw += Σ_m products (both through the same permutations).</summary>
@@ -55,7 +48,27 @@ public sealed partial class CudaBackend
         if (g.M == 0 || g.Cin == 0 || g.Cout == 0) return; // every gradient is an empty sum: += 0
         if (dx is not null && dx.Count != x.Count) throw new ArgumentException($"pointwise backward: dx {dx.Shape} must match x {x.Shape}");
         if (dw is not null && dw.Count != w.Count) throw new ArgumentException($"pointwise backward: dw {dw.Shape} must match w {w.Shape}");
-        if (PointwiseGemm == PointwiseGemm.Cublas)
+        if (dx is null && dw is null) return;
+        var how = PointwiseGemm == PointwiseGemm.Auto ? TunedBackward(x, w, dy, dx, dw, g) : PointwiseGemm;
+        PointwiseBackward(how, x, w, dy, dx, dw, g);
+    }
+
+    private void PointwiseForward(PointwiseGemm how, Tensor x, Tensor w, Tensor y, PointwiseGeometry g)
+    {
+        if (how == PointwiseGemm.Cublas)
+        {
+            PointwiseForwardCublas(x, w, y, g);
+            return;
+        }
+        // grid = (ceil(M / 64), ceil(Ng / BN), groups), BN = tile(Ng); Kg = 0 writes zeros (an empty sum).
+        int bn = GemmTiles.Tile(g.Ng);
+        Launch(CudaKernels.PointwiseForward[bn], new Dim3((uint)GemmTiles.CeilDiv(g.M, GemmTiles.RowTile), (uint)GemmTiles.CeilDiv(g.Ng, bn), (uint)g.Groups),
+            F32(x), F32(w), F32(y), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle);
+    }
+
+    private void PointwiseBackward(PointwiseGemm how, Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, PointwiseGeometry g)
+    {
+        if (how == PointwiseGemm.Cublas)
         {
             PointwiseBackwardCublas(x, w, dy, dx, dw, g);
             return;

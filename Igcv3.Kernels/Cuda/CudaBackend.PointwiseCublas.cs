@@ -20,10 +20,6 @@ namespace Igcv3.Kernels.Cuda;
 // channel_shuffle_backward (it accumulates, as the backward contract requires).
 public sealed partial class CudaBackend
 {
-    /// <summary>How the grouped 1x1 convolution runs (<see cref="Cuda.PointwiseGemm"/>); the
-    /// tiled kernels unless a benchmark asks otherwise.</summary>
-    public PointwiseGemm PointwiseGemm { get; set; } = PointwiseGemm.Tiled;
-
     /// <summary>The inverse of P(G) over C channels: P(C/G), or the identity.</summary>
     private static int InverseShuffle(int shuffle, int channels) => shuffle > 1 ? channels / shuffle : 0;
 

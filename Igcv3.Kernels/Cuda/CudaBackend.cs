@@ -39,12 +39,15 @@ public sealed partial class CudaBackend : IBackend, IDisposable
     }
 
     /// <summary>A backend whose device work goes to <paramref name="queue"/> (a recording or
-    /// emulating queue in tests) and whose memory comes from <paramref name="allocator"/>.</summary>
+    /// emulating queue in tests) and whose memory comes from <paramref name="allocator"/>. Its 1x1
+    /// convolutions start <see cref="PointwiseGemm.Tiled"/>: a test queue's times are a model, so
+    /// a test that exercises <see cref="PointwiseGemm.Auto"/> asks for it.</summary>
     internal CudaBackend(ICudaQueue queue, CachingAllocator allocator, string name)
     {
         _queue = queue;
         _allocator = allocator;
         Name = name;
+        PointwiseGemm = PointwiseGemm.Tiled;
     }
 
     /// <summary>The factory for <see cref="DeviceSelector"/>.</summary>

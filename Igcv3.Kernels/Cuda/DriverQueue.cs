@@ -116,6 +116,17 @@ internal sealed class DriverQueue : ICudaQueue
 
     public void Synchronize() => _stream.Synchronize();
 
+    public double TimeMilliseconds(Action enqueue)
+    {
+        using var start = CudaEventHandle.Create(_device.Context);
+        using var end = CudaEventHandle.Create(_device.Context);
+        start.Record(_stream);
+        enqueue();
+        end.Record(_stream);
+        end.Synchronize();
+        return end.MillisecondsSince(start);
+    }
+
     private CudaFunction Function(KernelSignature kernel)
     {
         var modules = _modules.Value;

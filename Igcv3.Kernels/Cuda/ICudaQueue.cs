@@ -41,4 +41,8 @@ internal interface ICudaQueue : IDisposable
 
     /// <summary>Waits for everything queued.</summary>
     void Synchronize();
+
+    /// <summary>Device milliseconds of the work that <paramref name="enqueue"/> queues, between two
+    /// events recorded around it; waits for that work (for autotuning, not inside a step).</summary>
+    double TimeMilliseconds(Action enqueue);
 }

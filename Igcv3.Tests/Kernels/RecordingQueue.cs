@@ -186,6 +186,22 @@ internal sealed class RecordingQueue : ICudaQueue
 
     public void Synchronize() => HostWaits++;
 
+    /// <summary>The "device time" <see cref="TimeMilliseconds"/> reports for the kernels and
+    /// SGEMMs (each matrix of a batch counts) that the timed work queued.</summary>
+    public Func<IReadOnlyList<Launched>, int, double> TimingModel { get; set; } = (launches, gemms) => launches.Count + gemms;
+
+    /// <summary>Calls of <see cref="TimeMilliseconds"/>.</summary>
+    public int TimedRuns { get; private set; }
+
+    public double TimeMilliseconds(Action enqueue)
+    {
+        int launches = Launches.Count, gemms = Gemms;
+        enqueue();
+        TimedRuns++;
+        HostWaits++; // the host waits for the end event
+        return TimingModel(Launches.GetRange(launches, Launches.Count - launches), Gemms - gemms);
+    }
+
     /// <summary>Times the host waited for the device: synchronisations and device-to-host copies.</summary>
     public int HostWaits { get; private set; }
 

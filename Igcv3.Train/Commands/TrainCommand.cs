@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Igcv3.Engine.Checkpoints;
 using Igcv3.Engine.Nn;
+using Igcv3.Kernels.Cuda;
 using Igcv3.Train.Data;
 using Igcv3.Train.Settings;
 using Igcv3.Train.Training;
@@ -37,6 +38,8 @@ public static class TrainCommand
         SettingsValidation.Validate(s);
 
         var device = DeviceChoice.Select(s.Device, env.CudaBackend);
+        var cuda = device.Backend as CudaBackend;
+        if (cuda is not null) cuda.PointwiseGemm = Enum.Parse<PointwiseGemm>(s.PointwiseGemm, ignoreCase: true);
         var network = ModelBuilder.Network(s, DatasetLoader.ClassCount(s.Dataset));
         var parameters = ParameterSet.Create(network, device.Backend, s.Seed);
         var optimizer = ModelBuilder.Optimizer(s, parameters);
@@ -62,7 +65,12 @@ public static class TrainCommand
         if (device.Libraries is { Length: > 0 } libraries) env.Out.WriteLine($"CUDA libraries: {libraries}");
         var job = new TrainingJob(s, device.Description, device.Backend, network, parameters, optimizer, schedule, trainLoader, testLoader, files, state);
         var trainer = new Trainer(job, env.Progress(), env.Out, env.Cancellation) { AfterStep = env.AfterStep, Time = env.Time };
-        return trainer.Run() == TrainOutcome.Interrupted ? ExitCodes.Interrupted : ExitCodes.Ok;
+        var outcome = trainer.Run();
+        if (cuda?.PointwiseChoices is { Count: > 0 } choices)
+        {
+            env.Out.WriteLine($"1x1 convolutions (--pointwise-gemm auto): cuBLAS for {choices.Count(c => c.Chosen == PointwiseGemm.Cublas)} of {choices.Count} layer shapes and passes, our tiled kernels for the rest, as timed on the GPU at the first step");
+        }
+        return outcome == TrainOutcome.Interrupted ? ExitCodes.Interrupted : ExitCodes.Ok;
     }
 
     private static TrainerState LoadForResume(string checkpoint, ParameterSet parameters, Sgd optimizer, RunSettings s)

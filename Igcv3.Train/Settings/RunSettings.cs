@@ -154,6 +154,9 @@ public sealed record RunSettings
     [Description("Device: auto (CUDA when available, else CPU), cuda, cuda:N or cpu.")]
     public string Device { get; init; } = "auto";
 
+    [Description("CUDA 1x1 convolutions: auto (per layer shape, the faster of our tiled kernels and cuBLAS, timed on the GPU at the first step), tiled or cublas (one way for every shape, so that a rerun repeats the same arithmetic).")]
+    public string PointwiseGemm { get; init; } = "auto";
+
     [Description("Output folder (default runs/<network>-<dataset>).")]
     public string? Output { get; init; }
 

@@ -16,6 +16,7 @@ public static class SettingsValidation
     public static readonly string[] Arithmetics = ["official", "clean"];
     public static readonly string[] Inits = ["torchvision-fan-out", "msra-fan-in"];
     public static readonly string[] ReluPositions = ["expand", "depthwise", "project"];
+    public static readonly string[] PointwiseGemms = ["auto", "tiled", "cublas"];
 
     /// <summary>--relu as the network's flags: "none", or positions joined by commas.</summary>
     public static ReluPlacement ReluPlacementOf(string relu)
@@ -41,6 +42,7 @@ public static class SettingsValidation
         OneOf("--schedule", s.Schedule, Schedules);
         OneOf("--augment", s.Augment, Augmentations);
         OneOf("--arithmetic", s.Arithmetic, Arithmetics);
+        OneOf("--pointwise-gemm", s.PointwiseGemm, PointwiseGemms);
         ReluPlacementOf(s.Relu);
         if (s.Init is not null) OneOf("--init", s.Init, Inits);
 

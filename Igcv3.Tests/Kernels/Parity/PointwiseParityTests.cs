@@ -28,22 +28,43 @@ public sealed class PointwiseParityTests(CudaFixture fixture)
     [Theory]
     [MemberData(nameof(Cases))]
     public void ForwardAndBackward(int n, int h, int w, int cin, int cout, int groups, int inShuffle, int outShuffle) =>
-        Check(fixture.BackendOrSkip(), n, h, w, cin, cout, groups, inShuffle, outShuffle);
+        With(PointwiseGemm.Tiled, gpu => Check(gpu, n, h, w, cin, cout, groups, inShuffle, outShuffle));
 
     /// <summary>The cuBLAS variant that gpu-report times against the tiled kernels: same contract.</summary>
     [Theory]
     [MemberData(nameof(Cases))]
-    public void ForwardAndBackward_ThroughCublas(int n, int h, int w, int cin, int cout, int groups, int inShuffle, int outShuffle)
-    {
-        var gpu = fixture.BackendOrSkip();
-        gpu.PointwiseGemm = PointwiseGemm.Cublas;
-        try
+    public void ForwardAndBackward_ThroughCublas(int n, int h, int w, int cin, int cout, int groups, int inShuffle, int outShuffle) =>
+        With(PointwiseGemm.Cublas, gpu => Check(gpu, n, h, w, cin, cout, groups, inShuffle, outShuffle));
+
+    /// <summary>Auto, the default: the first round times both ways on scratch outputs, the second
+    /// reuses the decision. Gradients start non-zero, so a trial that leaked into the caller's dx
+    /// or dw (accumulated twice) fails; every pass of the geometry has a decision afterwards.</summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void ForwardAndBackward_AutoTuned(int n, int h, int w, int cin, int cout, int groups, int inShuffle, int outShuffle) =>
+        With(PointwiseGemm.Auto, gpu =>
         {
             Check(gpu, n, h, w, cin, cout, groups, inShuffle, outShuffle);
+            int decisions = gpu.PointwiseChoices.Count;
+            Check(gpu, n, h, w, cin, cout, groups, inShuffle, outShuffle);
+            Assert.Equal(decisions, gpu.PointwiseChoices.Count);
+            var mine = gpu.PointwiseChoices.Where(c => (c.Rows, c.InChannels, c.OutChannels, c.Groups, c.InputShuffle, c.OutputShuffle) == (n * h * w, cin, cout, groups, inShuffle, outShuffle)).ToList();
+            Assert.Equal(["backward dw", "backward dx+dw", "forward"], mine.Select(c => c.Pass).Order());
+            Assert.All(mine, c => Assert.True(c.TiledMs > 0 && c.CublasMs > 0, c.ToString()));
+        });
+
+    private void With(PointwiseGemm how, Action<CudaBackend> check)
+    {
+        var gpu = fixture.BackendOrSkip();
+        var before = gpu.PointwiseGemm;
+        gpu.PointwiseGemm = how;
+        try
+        {
+            check(gpu);
         }
         finally
         {
-            gpu.PointwiseGemm = PointwiseGemm.Tiled;
+            gpu.PointwiseGemm = before;
         }
     }
 

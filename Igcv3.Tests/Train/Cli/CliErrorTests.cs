@@ -90,6 +90,7 @@ public sealed class CliErrorTests : IDisposable
     [InlineData("--label-smoothing", "1", "--label-smoothing must be in [0, 1)")]
     [InlineData("--device", "tpu", "--device must be auto, cpu, cuda or cuda:N")]
     [InlineData("--log-every", "0", "--log-every must be at least 1, got 0")]
+    [InlineData("--pointwise-gemm", "fast", "unknown pointwise-gemm 'fast'; choose one of auto, tiled, cublas (--pointwise-gemm)")]
     public void ImpossibleOption(string option, string value, string message) =>
         TrainFails(ExitCodes.Usage, message, "--network", "igcv3-d", "--dataset", "synthetic", option, value);
 
