@@ -83,6 +83,13 @@ internal sealed class PinnedStaging : IDisposable
     public unsafe bool TryCopy(ulong destination, void* source, long bytes)
     {
         if (_refused || bytes <= 0 || bytes > _largestStaged) return false;
+        // Uploads may come from more than one thread: a slot belongs to one at a time.
+        lock (_buffers) return CopyThroughNextSlot(destination, source, bytes);
+    }
+
+    private unsafe bool CopyThroughNextSlot(ulong destination, void* source, long bytes)
+    {
+        if (_refused) return false;
         int slot = _next;
         var fence = _fences[slot] ??= _device.CreateFence();
         // The slot's previous DMA must have read the slot before the host overwrites it.
