@@ -83,9 +83,16 @@ __device__ __forceinline__ float igc_warp_sum(float v)
     return v;
 }
 
+/// max(a, b) that propagates a NaN from either side (fmaxf returns the other operand), by the
+/// same rule as igc_activate.
+__device__ __forceinline__ float igc_max(float a, float b)
+{
+    return (a > b || a != a) ? a : b;
+}
+
 __device__ __forceinline__ float igc_warp_max(float v)
 {
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    for (int o = 16; o > 0; o >>= 1) v = igc_max(v, __shfl_xor_sync(0xffffffffu, v, o));
     return v;
 }
 
@@ -120,7 +127,7 @@ __device__ __forceinline__ float igc_block_max(float v, float* scratch)
     __syncthreads();
     float best = scratch[0];
 #pragma unroll
-    for (int i = 1; i < IGC_THREADS / 32; i++) best = fmaxf(best, scratch[i]);
+    for (int i = 1; i < IGC_THREADS / 32; i++) best = igc_max(best, scratch[i]);
     __syncthreads();
     return best;
 }

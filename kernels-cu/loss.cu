@@ -33,7 +33,7 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
     float* p = probabilities + (long long)n * K; // p [K]
 
     float mx = igc_neg_inf();
-    for (int k = threadIdx.x; k < K; k += IGC_THREADS) mx = fmaxf(mx, __ldg(z + k));
+    for (int k = threadIdx.x; k < K; k += IGC_THREADS) mx = igc_max(mx, __ldg(z + k));
     mx = igc_block_max(mx, scratch);
 
     // Shifted by the max, every term of the loss is >= 0: no cancellation for large logits.

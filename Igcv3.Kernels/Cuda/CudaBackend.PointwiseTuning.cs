@@ -74,8 +74,14 @@ public sealed partial class CudaBackend
         for (int i = 0; i < TrialRepetitions; i++) call();
     }) / TrialRepetitions;
 
-    /// <summary>An uninitialised tensor shaped like <paramref name="like"/>, freed on dispose.</summary>
-    private TrialTensor Trial(Tensor like) => new(Tensor.View(Allocate(like.DType, like.Count, zeroed: false), 0, like.Shape));
+    /// <summary>An uninitialised tensor shaped like <paramref name="like"/>, freed on dispose, at the
+    /// same offset modulo 4 elements into a (256-byte aligned) block: the kernels take their float4
+    /// paths only on 16-byte aligned data, so a trial must time the path the real call will take.</summary>
+    private TrialTensor Trial(Tensor like)
+    {
+        int offset = (int)(like.Offset % 4);
+        return new(Tensor.View(Allocate(like.DType, like.Count + offset, zeroed: false), offset, like.Shape));
+    }
 
     private sealed class TrialTensor(Tensor tensor) : IDisposable
     {

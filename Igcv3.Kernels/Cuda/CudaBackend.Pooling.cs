@@ -72,5 +72,6 @@ public sealed partial class CudaBackend
         var expected = new Shape(x.Shape[0], spec.OutputSize(x.Shape[1]), spec.OutputSize(x.Shape[2]), x.Shape[3]);
         if (y.Shape != expected) throw new ArgumentException($"{op}: y {y.Shape} must be {expected}");
         CheckedCount(op, x.Count, "x");
+        CheckedCount(op, y.Count, "y"); // with padding K/2 and stride 1, y can outgrow x
     }
 }

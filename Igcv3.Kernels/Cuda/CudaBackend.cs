@@ -180,6 +180,11 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         {
             throw new ArgumentException($"copy from {source} to {destination}: dtype and count must match");
         }
+        if (Overlap(source, destination) && source.Offset != destination.Offset)
+        {
+            // cuMemcpyDtoDAsync leaves overlapping ranges undefined.
+            throw new ArgumentException($"copy from {source} to {destination}: the two views overlap in one storage; copy through a separate tensor");
+        }
         if (source.Count == 0) return;
         _queue.CopyDeviceToDevice(Address(destination), Address(source), source.Count * source.DType.SizeInBytes());
     }

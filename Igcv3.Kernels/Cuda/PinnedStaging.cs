@@ -122,6 +122,16 @@ internal sealed class PinnedStaging : IDisposable
     /// (a faulted kernel) fails the wait; the memory is freed all the same.</summary>
     public void Dispose()
     {
+        lock (_buffers)
+        {
+            _refused = true; // a late upload goes from pageable memory instead of leaking a new slot
+            RefusedBecause ??= "disposed";
+            ReleaseSlots();
+        }
+    }
+
+    private void ReleaseSlots()
+    {
         for (int i = 0; i < Slots; i++)
         {
             try

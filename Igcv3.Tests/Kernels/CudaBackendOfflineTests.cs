@@ -203,4 +203,20 @@ public sealed partial class CudaBackendOfflineTests
         Assert.Null(backend);
         Assert.False(string.IsNullOrWhiteSpace(reason));
     }
+
+    /// <summary>cuMemcpyDtoDAsync leaves overlapping ranges undefined: such a copy is refused,
+    /// while disjoint views of one storage copy as they should.</summary>
+    [Fact]
+    public void Copy_BetweenOverlappingViews_IsRefused_DisjointViewsCopy()
+    {
+        var queue = new RecordingQueue();
+        using var gpu = queue.Backend();
+        var storage = gpu.Allocate(DType.F32, 12);
+        var all = Tensor.View(storage, 0, new Shape(12));
+        gpu.Upload<float>([.. Enumerable.Range(0, 12).Select(i => (float)i)], all);
+        var e = Assert.Throws<ArgumentException>(() => gpu.Copy(Tensor.View(storage, 0, new Shape(6)), Tensor.View(storage, 2, new Shape(6))));
+        Assert.Contains("overlap", e.Message);
+        gpu.Copy(Tensor.View(storage, 0, new Shape(6)), Tensor.View(storage, 6, new Shape(6)));
+        Assert.Equal([0f, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5], all.ToFloatArray());
+    }
 }
