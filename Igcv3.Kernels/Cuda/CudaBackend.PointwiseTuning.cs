@@ -30,18 +30,45 @@ public sealed partial class CudaBackend
 
     private PointwiseGemm TunedForward(Tensor x, Tensor w, Tensor y, PointwiseGeometry g)
     {
-        if (TryChosen("forward", g, out var chosen)) return chosen;
-        using var trialY = Trial(y);
-        return Tune("forward", g, how => PointwiseForward(how, x, w, trialY.Tensor, g));
+        const string pass = "forward";
+        if (TryChosen(pass, g, out var chosen)) return chosen;
+        try
+        {
+            using var trialY = Trial(y);
+            return Tune(pass, g, how => PointwiseForward(how, x, w, trialY.Tensor, g));
+        }
+        catch (CudaInteropException e) when (IsOutOfMemory(e))
+        {
+            return Untuned(pass, g);
+        }
     }
 
     private PointwiseGemm TunedBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, PointwiseGeometry g)
     {
         string pass = (dx, dw) switch { (not null, not null) => "backward dx+dw", (not null, null) => "backward dx", _ => "backward dw" };
         if (TryChosen(pass, g, out var chosen)) return chosen;
-        using var trialDx = dx is null ? null : Trial(dx);
-        using var trialDw = dw is null ? null : Trial(dw);
-        return Tune(pass, g, how => PointwiseBackward(how, x, w, dy, trialDx?.Tensor, trialDw?.Tensor, g));
+        try
+        {
+            using var trialDx = dx is null ? null : Trial(dx);
+            using var trialDw = dw is null ? null : Trial(dw);
+            return Tune(pass, g, how => PointwiseBackward(how, x, w, dy, trialDx?.Tensor, trialDw?.Tensor, g));
+        }
+        catch (CudaInteropException e) when (IsOutOfMemory(e))
+        {
+            return Untuned(pass, g);
+        }
+    }
+
+    /// <summary>The trials need memory a full device may not have (the scratch outputs, cuBLAS's
+    /// shuffle copies): tuning must never be what fails a step, so such a geometry keeps the tiled
+    /// kernels, which need no scratch, with its times recorded as NaN.</summary>
+    private static bool IsOutOfMemory(CudaInteropException e) => e.CodeName is "CUDA_ERROR_OUT_OF_MEMORY" or "CUBLAS_STATUS_ALLOC_FAILED";
+
+    private PointwiseGemm Untuned(string pass, PointwiseGeometry g)
+    {
+        var choice = new PointwiseChoice(pass, g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle, double.NaN, double.NaN);
+        lock (_pointwiseChoices) _pointwiseChoices.TryAdd((pass, g), choice);
+        return choice.Chosen;
     }
 
     private bool TryChosen(string pass, PointwiseGeometry g, out PointwiseGemm chosen)

@@ -29,7 +29,8 @@ public enum PointwiseGemm
 public sealed record PointwiseChoice(string Pass, int Rows, int InChannels, int OutChannels, int Groups, int InputShuffle, int OutputShuffle,
     double TiledMs, double CublasMs)
 {
-    /// <summary>cuBLAS only when strictly faster: the tiled kernels need no scratch memory.</summary>
+    /// <summary>cuBLAS only when strictly faster: the tiled kernels need no scratch memory. (Times
+    /// are NaN, and the choice tiled, where the device had no memory for the trials.)</summary>
     public PointwiseGemm Chosen => CublasMs < TiledMs ? PointwiseGemm.Cublas : PointwiseGemm.Tiled;
 
     public override string ToString() =>

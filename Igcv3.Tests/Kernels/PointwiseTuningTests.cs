@@ -106,6 +106,25 @@ public sealed class PointwiseTuningTests
         Assert.Equal(inUse + CachingAllocator.RoundedSize((m * cout + 5) * sizeof(float)), gpu.MemoryStatistics.BytesInUse);
     }
 
+    /// <summary>A device too full for the trials' scratch outputs: tuning must not fail the call,
+    /// which runs the tiled kernels (they need no scratch), the decision kept with NaN times.</summary>
+    [Fact]
+    public void ADeviceWithoutMemoryForTheTrials_KeepsTheTiledKernels_WithoutFailing()
+    {
+        var queue = new RecordingQueue { TimingModel = Model(tiledKernel: 100, gemm: 1) };
+        using var gpu = queue.Backend(memoryLimit: 3 * 512);
+        gpu.PointwiseGemm = PointwiseGemm.Auto;
+        var x = Tensor.Zeros(gpu, [6, 8]);   // 192 bytes: one 512-byte block each
+        var w = Tensor.Zeros(gpu, [4, 8]);
+        var y = Tensor.Empty(gpu, [6, 4]);
+        gpu.PointwiseForward(x, w, y, new PointwiseSpec(1, 0, 0));
+        var choice = Assert.Single(gpu.PointwiseChoices);
+        Assert.Equal(PointwiseGemm.Tiled, choice.Chosen);
+        Assert.True(double.IsNaN(choice.TiledMs) && double.IsNaN(choice.CublasMs));
+        Assert.Equal(0, queue.TimedRuns);
+        Assert.Single(queue.Launches, l => l.Kernel.StartsWith("pointwise_forward")); // no trial ran: this is the call itself
+    }
+
     /// <summary>A whole training step under Auto with cuBLAS winning everywhere: the first step
     /// waits while it times each new geometry; the second is the steady state, which queues its
     /// work and never waits for the device, and allocates nothing from the driver.</summary>

@@ -37,10 +37,15 @@ internal sealed class RecordingQueue : ICudaQueue
 
     public int Multiprocessors { get; }
 
-    /// <summary>A backend over this queue, its allocator handing out blocks of this fake memory.</summary>
-    public CudaBackend Backend() => new(this, new CachingAllocator(
+    /// <summary>A backend over this queue, its allocator handing out blocks of this fake memory;
+    /// past <paramref name="memoryLimit"/> bytes held, "cuMemAlloc" fails as the driver does.</summary>
+    public CudaBackend Backend(long memoryLimit = long.MaxValue) => new(this, new CachingAllocator(
         bytes =>
         {
+            if (_blocks.Values.Sum(b => (long)b.Length) + bytes > memoryLimit)
+            {
+                throw new CudaException("cuMemAlloc_v2(out ulong pointer, checked((nuint)bytes))", 2, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory");
+            }
             ulong address = _next;
             _blocks.Add(address, new byte[bytes]);
             _next += (ulong)(bytes + 256 + 255) / 256 * 256; // a gap: an overrun does not land in the next block
