@@ -42,7 +42,7 @@ internal sealed class RecordingQueue : ICudaQueue
     public CudaBackend Backend(long memoryLimit = long.MaxValue) => new(this, new CachingAllocator(
         bytes =>
         {
-            if (_blocks.Values.Sum(b => (long)b.Length) + bytes > memoryLimit)
+            if (memoryLimit != long.MaxValue && _blocks.Values.Sum(b => (long)b.Length) + bytes > memoryLimit)
             {
                 throw new CudaException("cuMemAlloc_v2(out ulong pointer, checked((nuint)bytes))", 2, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory");
             }
