@@ -64,9 +64,12 @@ public sealed partial class CudaBackend
     /// kernels, which need no scratch, with its times recorded as NaN.</summary>
     private static bool IsOutOfMemory(CudaInteropException e) => e.CodeName is "CUDA_ERROR_OUT_OF_MEMORY" or "CUBLAS_STATUS_ALLOC_FAILED";
 
-    private PointwiseGemm Untuned(string pass, PointwiseGeometry g)
+    private PointwiseGemm Untuned(string pass, PointwiseGeometry g) => Decide(pass, g, double.NaN, double.NaN);
+
+    /// <summary>Keeps the decision for every later call of the geometry and pass.</summary>
+    private PointwiseGemm Decide(string pass, PointwiseGeometry g, double tiledMs, double cublasMs)
     {
-        var choice = new PointwiseChoice(pass, g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle, double.NaN, double.NaN);
+        var choice = new PointwiseChoice(pass, g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle, tiledMs, cublasMs);
         lock (_pointwiseChoices) _pointwiseChoices.TryAdd((pass, g), choice);
         return choice.Chosen;
     }
@@ -91,9 +94,7 @@ public sealed partial class CudaBackend
             tiled = Math.Min(tiled, TimePerCall(() => run(PointwiseGemm.Tiled)));
             cublas = Math.Min(cublas, TimePerCall(() => run(PointwiseGemm.Cublas)));
         }
-        var choice = new PointwiseChoice(pass, g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle, tiled, cublas);
-        lock (_pointwiseChoices) _pointwiseChoices.TryAdd((pass, g), choice);
-        return choice.Chosen;
+        return Decide(pass, g, tiled, cublas);
     }
 
     private double TimePerCall(Action call) => _queue.TimeMilliseconds(() =>

@@ -16,7 +16,8 @@ public static class SettingsValidation
     public static readonly string[] Arithmetics = ["official", "clean"];
     public static readonly string[] Inits = ["torchvision-fan-out", "msra-fan-in"];
     public static readonly string[] ReluPositions = ["expand", "depthwise", "project"];
-    public static readonly string[] PointwiseGemms = ["auto", "tiled", "cublas"];
+    /// <summary>--pointwise-gemm: the backend's <see cref="Igcv3.Kernels.Cuda.PointwiseGemm"/> names, lower-cased.</summary>
+    public static readonly string[] PointwiseGemms = [.. Enum.GetNames<Igcv3.Kernels.Cuda.PointwiseGemm>().Select(n => n.ToLowerInvariant())];
 
     /// <summary>--relu as the network's flags: "none", or positions joined by commas.</summary>
     public static ReluPlacement ReluPlacementOf(string relu)
