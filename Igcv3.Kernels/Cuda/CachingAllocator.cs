@@ -34,17 +34,24 @@ public sealed class CachingAllocator : IDisposable
     private readonly Func<long, ulong> _driverAlloc;
     private readonly Action<ulong> _driverFree;
     private readonly Action _synchronize;
+    private readonly bool _caching;
     private long _inUse, _peak, _reserved, _allocations, _cacheHits, _driverAllocations;
     private bool _disposed;
 
     /// <param name="driverAlloc">cuMemAlloc (the context current); throws on failure.</param>
     /// <param name="driverFree">cuMemFree (the context current).</param>
     /// <param name="synchronize">waits for the stream, before cached blocks are really freed.</param>
-    internal CachingAllocator(Func<long, ulong> driverAlloc, Action<ulong> driverFree, Action synchronize)
+    /// <param name="caching">false: every block has exactly the requested size and goes back to
+    /// <paramref name="driverFree"/> as soon as it is released (PyTorch's
+    /// PYTORCH_NO_CUDA_MEMORY_CACHING), so that the emulated device's guard pages sit right at
+    /// each tensor's end. Only for a queue that finishes each call before returning, since a
+    /// released block is freed at once, and whose free may be called from any thread.</param>
+    internal CachingAllocator(Func<long, ulong> driverAlloc, Action<ulong> driverFree, Action synchronize, bool caching = true)
     {
         _driverAlloc = driverAlloc;
         _driverFree = driverFree;
         _synchronize = synchronize;
+        _caching = caching;
     }
 
     /// <summary>The size class of a request: what a block for it really holds.</summary>
@@ -60,7 +67,7 @@ public sealed class CachingAllocator : IDisposable
     /// <summary>A block of at least <paramref name="bytes"/> bytes (uninitialised), from the cache when one of its size class is free.</summary>
     internal ulong Allocate(long bytes)
     {
-        long size = RoundedSize(bytes);
+        long size = _caching ? RoundedSize(bytes) : bytes;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -101,31 +108,36 @@ public sealed class CachingAllocator : IDisposable
         return pointer;
     }
 
-    /// <summary>Returns a block to its size class. Never calls the driver; safe from any thread.
-    /// After <see cref="Dispose"/> (process shutdown) it does nothing.</summary>
+    /// <summary>Returns a block to its size class. Never calls the driver (but without caching,
+    /// where the block is freed at once); safe from any thread. After <see cref="Dispose"/>
+    /// (process shutdown) it does nothing.</summary>
     internal void Release(ulong pointer)
     {
-        lock (_gate)
-        {
-            if (_disposed) return;
-            if (!_live.Remove(pointer, out long size)) throw new InvalidOperationException($"cuda allocator: block 0x{pointer:x} released twice or never allocated here");
-            _inUse -= size;
-            if (!_free.TryGetValue(size, out var stack)) _free[size] = stack = new Stack<ulong>();
-            stack.Push(pointer);
-        }
+        if (!TryRelease(pointer)) throw new InvalidOperationException($"cuda allocator: block 0x{pointer:x} released twice or never allocated here");
     }
 
     /// <summary>The finalizer's form of <see cref="Release"/>: never throws (an exception on the
     /// finalizer thread would end the process).</summary>
-    internal void ReleaseFromFinalizer(ulong pointer)
+    internal void ReleaseFromFinalizer(ulong pointer) => TryRelease(pointer);
+
+    private bool TryRelease(ulong pointer)
     {
+        long size;
         lock (_gate)
         {
-            if (_disposed || !_live.Remove(pointer, out long size)) return;
+            if (_disposed) return true;
+            if (!_live.Remove(pointer, out size)) return false;
             _inUse -= size;
-            if (!_free.TryGetValue(size, out var stack)) _free[size] = stack = new Stack<ulong>();
-            stack.Push(pointer);
+            if (_caching)
+            {
+                if (!_free.TryGetValue(size, out var stack)) _free[size] = stack = new Stack<ulong>();
+                stack.Push(pointer);
+                return true;
+            }
+            _reserved -= size;
         }
+        _driverFree(pointer);
+        return true;
     }
 
     /// <summary>Frees every cached (not in use) block back to the driver, after waiting for the

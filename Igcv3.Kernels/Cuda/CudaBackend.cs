@@ -72,6 +72,15 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         }
     }
 
+    /// <summary>A backend on the emulated device (<see cref="Emulation.EmulatedQueue"/>): the
+    /// CUDA kernels compiled by the host C++ compiler and run on the CPU, for checking kernels and
+    /// launchers without a GPU; or the reason there is none (no C++ compiler). Never throws.</summary>
+    public static bool TryCreateEmulated(out CudaBackend? backend, out string reason)
+    {
+        backend = Emulation.EmulatedDeviceLibrary.TryGet(out var library, out reason) ? Emulation.EmulatedQueue.Backend(library!) : null;
+        return backend is not null;
+    }
+
     /// <summary>"cuda:0 (NVIDIA H100 80GB HBM3, sm_90)".</summary>
     public string Name { get; }
 

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Igcv3.Engine;
 using Igcv3.Kernels;
 using Igcv3.Kernels.Cuda;
+using Igcv3.Kernels.Emulation;
 using static Igcv3.Kernels.Interop;
 
 namespace Igcv3.Tests.Kernels;
@@ -10,9 +11,8 @@ namespace Igcv3.Tests.Kernels;
 /// An <see cref="ICudaQueue"/> without a GPU, for checking the CUDA backend's launchers offline:
 /// device memory is host memory at fake 256-byte-aligned addresses (so memsets, copies and
 /// downloads work), kernel launches are recorded (not run, but for the channel shuffle, which is
-/// simple enough to interpret from its formula), and SGEMMs are interpreted by a naive
-/// column-major loop written from the BLAS definition, with the BLAS leading-dimension rules
-/// asserted and every element access bounds-checked against its block.
+/// simple enough to interpret from its formula), and SGEMMs are interpreted
+/// (<see cref="SgemmInterpreter"/>), every matrix bounds-checked against its block.
 /// </summary>
 internal sealed class RecordingQueue : ICudaQueue
 {
@@ -125,48 +125,18 @@ internal sealed class RecordingQueue : ICudaQueue
         }
     }
 
-    /// <summary>C[m,n] = alpha·op(A)[m,k]·op(B)[k,n] + beta·C, column-major: A(i, l) = a[i + l·lda]
-    /// (op N) or a[l + i·lda] (op T); C is not read when beta = 0.</summary>
     public void Sgemm(Cublas.Operation transA, Cublas.Operation transB, int m, int n, int k,
         float alpha, ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc)
     {
         Gemms++;
-        bool ta = transA == Cublas.Operation.T, tb = transB == Cublas.Operation.T;
-        if (m <= 0 || n <= 0 || k <= 0) throw new InvalidOperationException($"sgemm: m {m}, n {n}, k {k}");
-        // The BLAS rules: lda >= rows of A as stored, ldb likewise, ldc >= m (else CUBLAS_STATUS_INVALID_VALUE).
-        if (lda < (ta ? k : m) || ldb < (tb ? n : k) || ldc < m) throw new InvalidOperationException($"sgemm: leading dimensions {lda}, {ldb}, {ldc} too small for m {m}, n {n}, k {k}");
-        var sa = Floats(a, (long)lda * ((ta ? m : k) - 1) + (ta ? k : m)).ToArray();
-        var sb = Floats(b, (long)ldb * ((tb ? k : n) - 1) + (tb ? n : k)).ToArray();
-        var sc = Floats(c, (long)ldc * (n - 1) + m);
-        for (int j = 0; j < n; j++)
-        {
-            for (int i = 0; i < m; i++)
-            {
-                double s = 0;
-                for (int l = 0; l < k; l++) s += (double)(ta ? sa[l + i * lda] : sa[i + l * lda]) * (tb ? sb[j + l * ldb] : sb[l + j * ldb]);
-                sc[i + j * ldc] = (float)(alpha * s + (beta == 0 ? 0 : beta * (double)sc[i + j * ldc]));
-            }
-        }
+        SgemmInterpreter.Sgemm(Floats, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
-    /// <summary>Batch i is <see cref="Sgemm"/> at a + i·strideA, b + i·strideB, c + i·strideC;
-    /// the batches' C matrices must not share an element (cuBLAS leaves that undefined).</summary>
     public void SgemmStridedBatched(Cublas.Operation transA, Cublas.Operation transB, int m, int n, int k,
         float alpha, ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float beta, ulong c, int ldc, long strideC, int batchCount)
     {
-        var written = new HashSet<ulong>();
-        for (int i = 0; i < batchCount; i++)
-        {
-            ulong ci = c + (ulong)(i * strideC * sizeof(float));
-            for (int j = 0; j < n; j++)
-            {
-                for (int r = 0; r < m; r++)
-                {
-                    if (!written.Add(ci + (ulong)((r + (long)j * ldc) * sizeof(float)))) throw new InvalidOperationException($"sgemm batched: batch {i} writes C({r}, {j}) of an earlier batch");
-                }
-            }
-            Sgemm(transA, transB, m, n, k, alpha, a + (ulong)(i * strideA * sizeof(float)), lda, b + (ulong)(i * strideB * sizeof(float)), ldb, beta, ci, ldc);
-        }
+        Gemms += batchCount;
+        SgemmInterpreter.SgemmStridedBatched(Floats, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
     }
 
     public void MemsetD32(ulong destination, uint value, long count)

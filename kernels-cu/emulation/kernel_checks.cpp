@@ -355,6 +355,7 @@ int main(int argc, char** argv)
         test_conv(1, 1, 1, 5, 3, 3, 1, 1, 1, 0);      // H = W = 1
         test_conv(1, 6, 6, 40, 36, 3, 1, 1, 2, 0);    // R = 180 > 64
     }
+    failures += igc_emu::launch_failures;
     printf("%d checks, %d failures\n", checks, failures);
     return failures != 0;
 }

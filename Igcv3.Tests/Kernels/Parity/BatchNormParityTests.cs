@@ -9,9 +9,14 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// a mean of 3 so that a one-pass E[x²] − E[x]² would show. The GPU's per-thread Welford runs in
 /// float over up to M/(8·splits) rows before the double merges, so the statistics carry float
 /// rounding (LongReduction); the outputs depend on them and share the tolerance.</summary>
-[Collection(CudaCollection.Name)]
-public sealed class BatchNormParityTests(CudaFixture fixture)
+public abstract class BatchNormParityTests(IDeviceFixture fixture)
 {
+    [Collection(CudaCollection.Name), Trait("device", "gpu")]
+    public sealed class OnGpu(CudaFixture fixture) : BatchNormParityTests(fixture);
+
+    [Collection(EmulatedCollection.Name), Trait("device", "emulated")]
+    public sealed class OnEmulatedDevice(EmulatedFixture fixture) : BatchNormParityTests(fixture);
+
     [Theory]
     [InlineData(new[] { 3, 5, 5, 33 }, true, Activation.Relu6)]
     [InlineData(new[] { 2, 100 }, true, Activation.None)]

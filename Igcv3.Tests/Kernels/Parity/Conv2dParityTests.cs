@@ -8,9 +8,14 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// H = W = 1, no padding, and channel counts that are multiples of 4 (float4 paths). Forward and
 /// data gradient reduce over R = K·K·Cig ≤ 288 terms (Typical); the weight gradient over N·Ho·Wo
 /// pixels (LongReduction).</summary>
-[Collection(CudaCollection.Name)]
-public sealed class Conv2dParityTests(CudaFixture fixture)
+public abstract class Conv2dParityTests(IDeviceFixture fixture)
 {
+    [Collection(CudaCollection.Name), Trait("device", "gpu")]
+    public sealed class OnGpu(CudaFixture fixture) : Conv2dParityTests(fixture);
+
+    [Collection(EmulatedCollection.Name), Trait("device", "emulated")]
+    public sealed class OnEmulatedDevice(EmulatedFixture fixture) : Conv2dParityTests(fixture);
+
     [Theory]
     [InlineData(2, 9, 9, 3, 16, 3, 2, 1, 1)]
     [InlineData(1, 5, 5, 6, 9, 3, 1, 1, 3)]

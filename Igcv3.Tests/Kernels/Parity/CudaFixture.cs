@@ -6,10 +6,16 @@ using Xunit;
 
 namespace Igcv3.Tests.Kernels.Parity;
 
+/// <summary>Where a parity test runs: a CUDA backend, or a skip (or failure) saying why there is none.</summary>
+public interface IDeviceFixture
+{
+    CudaBackend BackendOrSkip();
+}
+
 /// <summary>One CUDA backend for every parity test (the first use compiles all kernels, which takes
 /// seconds), or the reason there is none. The collection runs its tests one at a time: they share
 /// the backend's stream and allocator statistics.</summary>
-public sealed class CudaFixture : IDisposable
+public sealed class CudaFixture : IDeviceFixture, IDisposable
 {
     private readonly CudaBackend? _backend;
     private readonly string _reason;
@@ -41,6 +47,37 @@ public sealed class CudaFixture : IDisposable
 public sealed class CudaCollection : ICollectionFixture<CudaFixture>
 {
     public const string Name = "cuda";
+}
+
+/// <summary>The same parity tests on the emulated device (<see cref="CudaBackend.TryCreateEmulated"/>):
+/// the kernels compiled by g++ and run on the CPU with guarded memory, so CI checks every kernel
+/// and launcher on every run. Without a C++ compiler the tests skip, unless
+/// IGCV3_REQUIRE_EMULATION=1 (CI sets it) makes that a failure.</summary>
+public sealed class EmulatedFixture : IDeviceFixture, IDisposable
+{
+    private readonly CudaBackend? _backend;
+    private readonly string _reason;
+
+    public EmulatedFixture()
+    {
+        CudaBackend.TryCreateEmulated(out _backend, out _reason);
+    }
+
+    public CudaBackend BackendOrSkip()
+    {
+        if (_backend is not null) return _backend;
+        if (Environment.GetEnvironmentVariable("IGCV3_REQUIRE_EMULATION") == "1") Assert.Fail($"IGCV3_REQUIRE_EMULATION=1 but {_reason}");
+        Assert.Skip($"no emulated device: {_reason}");
+        return null!;
+    }
+
+    public void Dispose() => _backend?.Dispose();
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class EmulatedCollection : ICollectionFixture<EmulatedFixture>
+{
+    public const string Name = "emulated";
 }
 
 /// <summary>

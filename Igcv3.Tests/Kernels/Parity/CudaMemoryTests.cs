@@ -7,7 +7,7 @@ using Xunit;
 namespace Igcv3.Tests.Kernels.Parity;
 
 /// <summary>The caching allocator and tensor scopes on a real GPU, and the refusal of F64.</summary>
-[Collection(CudaCollection.Name)]
+[Collection(CudaCollection.Name), Trait("device", "gpu")]
 public sealed class CudaMemoryTests(CudaFixture fixture)
 {
     /// <summary>Earlier tests leave undisposed GPU tensors whose finalizers return memory at

@@ -6,9 +6,14 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// <summary>depthwise.cu against the CPU reference: stride 1 and 2, H = W = 1, odd sizes (partial
 /// 4-column strips), C % 4 ≠ 0 (scalar path) and C % 4 = 0 (float4 path). Forward and data gradient
 /// sum 9 taps (Typical); the weight gradient sums over N·Ho·Wo pixels (LongReduction).</summary>
-[Collection(CudaCollection.Name)]
-public sealed class DepthwiseParityTests(CudaFixture fixture)
+public abstract class DepthwiseParityTests(IDeviceFixture fixture)
 {
+    [Collection(CudaCollection.Name), Trait("device", "gpu")]
+    public sealed class OnGpu(CudaFixture fixture) : DepthwiseParityTests(fixture);
+
+    [Collection(EmulatedCollection.Name), Trait("device", "emulated")]
+    public sealed class OnEmulatedDevice(EmulatedFixture fixture) : DepthwiseParityTests(fixture);
+
     [Theory]
     [InlineData(1, 1, 1, 3, 1)]
     [InlineData(1, 1, 1, 5, 2)]

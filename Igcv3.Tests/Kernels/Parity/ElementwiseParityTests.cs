@@ -7,9 +7,14 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// <summary>elementwise.cu against the CPU reference: lengths with and without a float4 tail, and
 /// views at an odd offset (not 16-byte aligned), which must take the scalar path. Single-rounding
 /// operations, so the results must be exact.</summary>
-[Collection(CudaCollection.Name)]
-public sealed class ElementwiseParityTests(CudaFixture fixture)
+public abstract class ElementwiseParityTests(IDeviceFixture fixture)
 {
+    [Collection(CudaCollection.Name), Trait("device", "gpu")]
+    public sealed class OnGpu(CudaFixture fixture) : ElementwiseParityTests(fixture);
+
+    [Collection(EmulatedCollection.Name), Trait("device", "emulated")]
+    public sealed class OnEmulatedDevice(EmulatedFixture fixture) : ElementwiseParityTests(fixture);
+
     public static TheoryData<int, int> Sizes() => new() { { 1, 0 }, { 3, 0 }, { 1003, 0 }, { 1003, 1 }, { 4096, 3 } };
 
     /// <summary>A view of <paramref name="count"/> elements at <paramref name="offset"/> into a larger storage on each side.</summary>

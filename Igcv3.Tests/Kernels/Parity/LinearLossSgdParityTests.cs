@@ -9,9 +9,14 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// double, cuBLAS in float over In or N terms (Typical for In, N ≤ 128). The loss's per-row sums are
 /// float over K ≤ 100 classes; the SGD step is three fused multiply-adds per element against the
 /// CPU's separately rounded multiply and add (one rounding apart: Typical).</summary>
-[Collection(CudaCollection.Name)]
-public sealed class LinearLossSgdParityTests(CudaFixture fixture)
+public abstract class LinearLossSgdParityTests(IDeviceFixture fixture)
 {
+    [Collection(CudaCollection.Name), Trait("device", "gpu")]
+    public sealed class OnGpu(CudaFixture fixture) : LinearLossSgdParityTests(fixture);
+
+    [Collection(EmulatedCollection.Name), Trait("device", "emulated")]
+    public sealed class OnEmulatedDevice(EmulatedFixture fixture) : LinearLossSgdParityTests(fixture);
+
     [Theory]
     [InlineData(1, 3, 5, true)]
     [InlineData(3, 33, 100, true)]

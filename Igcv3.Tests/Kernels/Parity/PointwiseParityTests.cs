@@ -10,9 +10,14 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// scalar load paths) and multiples of 4 (the float4 paths); and the explicit channel shuffle.
 /// Forward and data gradient reduce over Kg or Ng ≤ 100 terms (Typical); the weight gradient over
 /// all M = N·H·W rows (LongReduction).</summary>
-[Collection(CudaCollection.Name)]
-public sealed class PointwiseParityTests(CudaFixture fixture)
+public abstract class PointwiseParityTests(IDeviceFixture fixture)
 {
+    [Collection(CudaCollection.Name), Trait("device", "gpu")]
+    public sealed class OnGpu(CudaFixture fixture) : PointwiseParityTests(fixture);
+
+    [Collection(EmulatedCollection.Name), Trait("device", "emulated")]
+    public sealed class OnEmulatedDevice(EmulatedFixture fixture) : PointwiseParityTests(fixture);
+
     public static TheoryData<int, int, int, int, int, int, int, int> Cases() => new()
     {
         // N, H, W, Cin, Cout, groups, inShuffle, outShuffle

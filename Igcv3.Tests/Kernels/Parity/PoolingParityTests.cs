@@ -7,9 +7,14 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// <summary>pooling.cu against the CPU reference. Global average pooling sums H·W ≤ 64 terms
 /// (Typical); max pooling selects values and adds at most K² gradients per element, in the same
 /// window order as the CPU, so it must be exact.</summary>
-[Collection(CudaCollection.Name)]
-public sealed class PoolingParityTests(CudaFixture fixture)
+public abstract class PoolingParityTests(IDeviceFixture fixture)
 {
+    [Collection(CudaCollection.Name), Trait("device", "gpu")]
+    public sealed class OnGpu(CudaFixture fixture) : PoolingParityTests(fixture);
+
+    [Collection(EmulatedCollection.Name), Trait("device", "emulated")]
+    public sealed class OnEmulatedDevice(EmulatedFixture fixture) : PoolingParityTests(fixture);
+
     [Theory]
     [InlineData(1, 1, 1, 3)]
     [InlineData(3, 5, 5, 33)]
