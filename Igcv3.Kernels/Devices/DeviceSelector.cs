@@ -17,6 +17,8 @@ public sealed record DeviceSelection(IBackend Backend, string Description, strin
 /// <item>"cpu": the CPU reference backend.</item>
 /// <item>"cuda" or "cuda:N": device N (0 by default) through <c>cudaBackend</c>; throws with the
 /// reason when there is no usable device.</item>
+/// <item>"emulated": the CUDA backend on the emulated device (the kernels compiled by the host C++
+/// compiler and run on the CPU); throws with the reason when it cannot be built.</item>
 /// <item>"auto": CUDA device 0 when it opens and a CUDA backend is given and starts, else the CPU,
 /// with the reason in the description, for example "cpu (no CUDA driver: libcuda.so.1 not found)".</item>
 /// </list>
@@ -58,7 +60,12 @@ public static class DeviceSelector
             }
             return Cuda(CudaDevice.Open(ordinal), cudaBackend);
         }
-        throw new ArgumentException($"device: expected auto, cpu, cuda or cuda:N, got '{device}'", nameof(device));
+        if (choice == "emulated")
+        {
+            if (!CudaBackend.TryCreateEmulated(out var emulated, out var why)) throw new NotSupportedException(why);
+            return new DeviceSelection(emulated!, $"{emulated!.Name}: every launch runs its grid on the CPU, thousands of times slower than a GPU");
+        }
+        throw new ArgumentException($"device: expected auto, cpu, cuda, cuda:N or emulated, got '{device}'", nameof(device));
     }
 
     /// <summary>How a CUDA backend fails to start on a machine with a GPU: NVRTC or cuBLAS missing

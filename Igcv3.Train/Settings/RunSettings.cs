@@ -151,7 +151,7 @@ public sealed record RunSettings
     [Description("Stop within this many minutes of wall time (a job's time slot): after the last epoch whose length still fits, or, should one epoch not fit, mid-epoch as Ctrl+C does. Either way last.safetensors is saved and --resume continues; the exit code is 0.")]
     public double? TimeLimitMinutes { get; init; }
 
-    [Description("Device: auto (CUDA when available, else CPU), cuda, cuda:N or cpu.")]
+    [Description("Device: auto (CUDA when available, else CPU), cuda, cuda:N, cpu, or emulated (the CUDA kernels run on the CPU, built with g++: slow, for checking kernels without a GPU).")]
     public string Device { get; init; } = "auto";
 
     [Description("CUDA 1x1 convolutions: auto (per layer shape, the faster of our tiled kernels and cuBLAS, timed on the GPU at the first step), tiled or cublas (one way for every shape, so that a rerun repeats the same arithmetic).")]

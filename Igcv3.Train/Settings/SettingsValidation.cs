@@ -70,8 +70,8 @@ public static class SettingsValidation
             throw new UsageException($"--warmup-epochs must be in [0, --epochs = {s.Epochs}), got {s.WarmupEpochs}");
 
         string device = s.Device.Trim().ToLowerInvariant();
-        if (device is not ("auto" or "cpu" or "cuda") && !(device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device[5..], out int n) && n >= 0))
-            throw new UsageException($"--device must be auto, cpu, cuda or cuda:N, got '{s.Device}'");
+        if (device is not ("auto" or "cpu" or "cuda" or "emulated") && !(device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device[5..], out int n) && n >= 0))
+            throw new UsageException($"--device must be auto, cpu, cuda, cuda:N or emulated, got '{s.Device}'");
     }
 
     private static void OneOf(string option, string value, string[] allowed)

@@ -26,5 +26,9 @@ public static class DeviceChoice
         {
             throw new DeviceException($"--device {device}: a GPU was found, but the CUDA backend could not start ({e.Message}); install the CUDA toolkit's NVRTC and cuBLAS (or put their folder in CUDA_PATH), or use --device cpu", e);
         }
+        catch (NotSupportedException e) when (device.Trim().Equals("emulated", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new DeviceException($"--device emulated: {e.Message}; install g++ (Debian: apt-get install g++), or use --device cpu", e);
+        }
     }
 }

@@ -12,6 +12,7 @@
 // before its start, hold a canary pattern that is checked after every launch on the allocations
 // its pointer arguments lie in: a stray write there fails the launch too.
 #include "cuda_emu.h"
+#include <deque>
 #include <map>
 #include <type_traits>
 
@@ -33,6 +34,13 @@ struct Allocation
 
 std::mutex g_memoryMutex;
 std::map<uintptr_t, Allocation> g_allocations; // by data address
+// Freed allocations stay mapped but inaccessible for a while (as AddressSanitizer's quarantine),
+// so that no later allocation takes their addresses: a kernel still using a freed tensor faults
+// instead of silently reading whatever tensor came next, as it would on a GPU.
+std::map<uintptr_t, Allocation> g_quarantine;
+std::deque<uintptr_t> g_quarantineOrder;
+size_t g_quarantineBytes = 0;
+constexpr size_t kQuarantineLimit = (size_t)1 << 30; // address space only: the pages are released
 size_t g_page = 4096;
 
 const Allocation* find_locked(uintptr_t address)
@@ -54,6 +62,17 @@ std::string describe_address(uintptr_t address)
         std::snprintf(text, sizeof text, "0x%lx lies inside the allocation 0x%lx of %zu bytes", (unsigned long)address, (unsigned long)a->data, a->bytes);
         return text;
     }
+    auto freed = g_quarantine.upper_bound(address);
+    if (freed != g_quarantine.begin())
+    {
+        const Allocation& f = std::prev(freed)->second;
+        if (address >= (uintptr_t)f.region && address < (uintptr_t)f.region + f.regionBytes)
+        {
+            std::snprintf(text, sizeof text, "0x%lx lies in the allocation 0x%lx of %zu bytes, which was freed (a use after free: a tensor released while a kernel still needed it)",
+                          (unsigned long)address, (unsigned long)f.data, f.bytes);
+            return text;
+        }
+    }
     const Allocation* before = nullptr;
     const Allocation* after = nullptr;
     auto it = g_allocations.upper_bound(address);
@@ -70,24 +89,38 @@ std::string describe_address(uintptr_t address)
     return text;
 }
 
-/// The canaries of the allocation holding address: "" when intact, else what was overwritten.
+/// The canaries of the allocation holding address: "" when intact, else which bytes a kernel
+/// overwrote (then restored, so the next launch is judged on its own).
 std::string check_canaries(uintptr_t address)
 {
     std::lock_guard lock(g_memoryMutex);
     const Allocation* a = find_locked(address);
     if (a == nullptr) return "";
     char text[256];
+    size_t first = SIZE_MAX, last = 0;
     for (size_t i = 0; i < a->tail; i++)
     {
         if ((unsigned char)a->data[a->bytes + i] == kCanary) continue;
-        std::snprintf(text, sizeof text, "wrote %zu bytes past the end of the allocation 0x%lx of %zu bytes", i + 1, (unsigned long)a->data, a->bytes);
+        first = std::min(first, i);
+        last = i;
+        a->data[a->bytes + i] = (char)kCanary;
+    }
+    if (first != SIZE_MAX)
+    {
+        std::snprintf(text, sizeof text, "wrote past the end of the allocation 0x%lx of %zu bytes (bytes %zu to %zu after it)", (unsigned long)a->data, a->bytes, first, last);
         return text;
     }
     size_t head = std::min(kHeadCanaryChecked, (size_t)(a->data - (a->region + g_page)));
     for (size_t i = 1; i <= head; i++)
     {
         if ((unsigned char)a->data[-(ptrdiff_t)i] == kCanary) continue;
-        std::snprintf(text, sizeof text, "wrote %zu bytes before the start of the allocation 0x%lx of %zu bytes", i, (unsigned long)a->data, a->bytes);
+        first = std::min(first, i);
+        last = std::max(last, i);
+        a->data[-(ptrdiff_t)i] = (char)kCanary;
+    }
+    if (first != SIZE_MAX)
+    {
+        std::snprintf(text, sizeof text, "wrote before the start of the allocation 0x%lx of %zu bytes (bytes %zu to %zu before it)", (unsigned long)a->data, a->bytes, last, first);
         return text;
     }
     return "";
@@ -243,8 +276,22 @@ int igc_emu_free(uint64_t address)
     std::lock_guard lock(g_memoryMutex);
     auto it = g_allocations.find((uintptr_t)address);
     if (it == g_allocations.end()) return 0;
-    munmap(it->second.region, it->second.regionBytes);
+    Allocation a = it->second;
     g_allocations.erase(it);
+    // Inaccessible, its pages given back to the system, its addresses kept out of reuse.
+    mprotect(a.region, a.regionBytes, PROT_NONE);
+    madvise(a.region, a.regionBytes, MADV_DONTNEED);
+    g_quarantine[(uintptr_t)a.data] = a;
+    g_quarantineOrder.push_back((uintptr_t)a.data);
+    g_quarantineBytes += a.regionBytes;
+    while (g_quarantineBytes > kQuarantineLimit)
+    {
+        auto oldest = g_quarantine.find(g_quarantineOrder.front());
+        g_quarantineOrder.pop_front();
+        g_quarantineBytes -= oldest->second.regionBytes;
+        munmap(oldest->second.region, oldest->second.regionBytes);
+        g_quarantine.erase(oldest);
+    }
     return 1;
 }
 

@@ -5,6 +5,7 @@
 #include <random>
 #include <string>
 #include <functional>
+#include <sanitizer/asan_interface.h> // ASAN_POISON_MEMORY_REGION: nothing without -fsanitize=address
 
 #include "elementwise.cu"
 #include "pointwise.cu"
@@ -19,10 +20,18 @@
 static std::mt19937 rng(1234);
 static int failures = 0, checks = 0;
 
+// A kernel argument: n floats at p, 16-byte aligned plus off elements (the float4 and scalar
+// paths). Under AddressSanitizer the slack around them is poisoned, so a kernel that reads or
+// writes outside [p, p + n) is reported there.
 struct Buf {
     std::vector<float> store; float* p; int n;
     Buf(int count, int off = 0) : store(count + 16), n(count) {
-        float* base = store.data(); while (((uintptr_t)base & 15) != 0) base++; p = base + off; }
+        float* base = store.data(); while (((uintptr_t)base & 15) != 0) base++; p = base + off;
+        ASAN_POISON_MEMORY_REGION(store.data(), (char*)p - (char*)store.data());
+        ASAN_POISON_MEMORY_REGION(p + n, (char*)(store.data() + store.size()) - (char*)(p + n)); }
+    ~Buf() { ASAN_UNPOISON_MEMORY_REGION(store.data(), store.size() * sizeof(float)); }
+    Buf(const Buf&) = delete;
+    Buf& operator=(const Buf&) = delete;
     void rand(float lo = -1, float hi = 1) { std::uniform_real_distribution<float> d(lo, hi); for (int i = 0; i < n; i++) p[i] = d(rng); }
     void fill(float v) { for (int i = 0; i < n; i++) p[i] = v; }
     std::vector<double> d() const { return std::vector<double>(p, p + n); }

@@ -88,7 +88,7 @@ public sealed class CliErrorTests : IDisposable
     [InlineData("--epochs", "0", "--epochs must be at least 1")]
     [InlineData("--lr", "abc", "--lr: 'abc' is not a number")]
     [InlineData("--label-smoothing", "1", "--label-smoothing must be in [0, 1)")]
-    [InlineData("--device", "tpu", "--device must be auto, cpu, cuda or cuda:N")]
+    [InlineData("--device", "tpu", "--device must be auto, cpu, cuda, cuda:N or emulated")]
     [InlineData("--log-every", "0", "--log-every must be at least 1, got 0")]
     [InlineData("--pointwise-gemm", "fast", "unknown pointwise-gemm 'fast'; choose one of auto, tiled, cublas (--pointwise-gemm)")]
     public void ImpossibleOption(string option, string value, string message) =>
