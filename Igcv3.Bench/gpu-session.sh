@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 # Stage:limit (seconds), in the order they run, and what each runs (the stage_ functions below).
 # sbs-compile then gets whatever time is left.
-plan=(setup:20 nvrtc:40 gpu-tests:110 sync-rerun:40 memcheck:45 racecheck:45 report:70 sbs:70 train:75)
+plan=(setup:20 nvrtc:35 gpu-tests:110 sync-rerun:35 memcheck:45 racecheck:45 report:70 sbs:70 train:85)
 budget=530   # seconds from start to the last file written: 10 s inside the call's 9 minutes
 reserve=15   # of which kept back for packing
 declare -A body=([setup]=stage_setup [nvrtc]=stage_nvrtc [gpu-tests]=stage_gpu_tests [sync-rerun]=stage_sync_rerun
@@ -58,10 +58,12 @@ root=$(mktemp -d /tmp/igcv3-session.XXXXXX)
 work=$root/session
 mkdir -p "$work" "$out"
 [ $rehearsal = 1 ] && trap 'rm -rf "$root"' EXIT
+# PyTorch's venv first: its python3 runs the side by side, and its CUDA wheels hold NVRTC and cuBLAS.
+[ -x /opt/torch/.venv/bin/python3 ] && PATH=/opt/torch/.venv/bin:$PATH
 py=python3
-[ -x /opt/torch/.venv/bin/python3 ] && py=/opt/torch/.venv/bin/python3
 sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | tail -1)
 app=$root/app
+gpu=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -n 1 | grep . || echo none)
 export DOTNET_ROOT=$root/dotnet PATH=$root/dotnet:$PATH DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 \
   DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 PYTHONUNBUFFERED=1 \
   IGCV3_VERBOSE=1 IGCV3_KERNEL_CACHE=$root/kernels IGCV3_COMMIT=$(cat "$dev/commit" 2>/dev/null || echo unknown)
@@ -172,7 +174,7 @@ skip() { result[$1]=skipped note[$1]=$2; say "-- $1: skipped: $2"; pack; }
 
 summary() {
   echo "igcv3 GPU session ($([ $rehearsal = 1 ] && echo rehearsal || echo gpu)), app commit $IGCV3_COMMIT, $(date -u +%FT%TZ)"
-  echo "gpu: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -n 1 | grep . || echo none)"
+  echo "gpu: $gpu"
   printf '%-12s %-18s %7s %6s  %s\n' stage result seconds limit note
   for p in "${plan[@]}" sbs-compile:0; do
     local s=${p%%:*}
