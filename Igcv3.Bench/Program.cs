@@ -13,6 +13,7 @@ namespace Igcv3.Bench;
 /// cpu-smoke [--out DIR]         every benchmark once, tiny sizes, CPU (CI)
 /// gpu-report --out DIR [--quick] CUDA-event timings of every op and training step, ceilings, roofline
 /// export-shapes [--out FILE]    every layer and every distinct op of the standard workloads, as JSON
+/// compile-log --out DIR [--arch N] [--fail-on-spills]  NVRTC's version and every kernel's registers and spills
 /// flops                         the roofline check: step FLOPs and bytes of each standard workload
 /// cpu-profile [--network N]... [--batch 32] [--steps 5] [--warmup 1] [--top 15]
 ///                               real CPU training steps, time per backend op, GFLOP/s, images/s
@@ -41,6 +42,9 @@ public static class BenchProgram
             }
             case "gpu-report":
                 return GpuReport.Run(Option("--out") ?? "bench-out", Console.Out, quick: args.Contains("--quick"));
+            case "compile-log":
+                return CompileLog.Run(Option("--out") ?? "compile-log", Option("--arch") is { } arch ? int.Parse(arch, System.Globalization.CultureInfo.InvariantCulture) : null,
+                    args.Contains("--fail-on-spills"), Console.Out);
             case "export-shapes":
             {
                 var json = JsonSerializer.Serialize(ExportShapes.Build(), ReportWriter.Json);

@@ -1,13 +1,15 @@
 """PyTorch side by side with the Igcv3 engine, on a GPU host.
 
-    python3 side_by_side.py --shapes shapes.json --ours igcv3.json --out DIR [--quick]
+    python3 side_by_side.py --shapes shapes.json --ours igcv3.json --out DIR [--quick] [--modes eager,channels_last]
 
 shapes.json comes from `Igcv3.Bench.dll export-shapes`, igcv3.json from `gpu-report`. Builds
 IGCV3-D and MobileNetV2 (CIFAR, from IGC_SPEC.md via sbs_core.plan) in PyTorch, checks them
 against ours parameter for parameter, times every distinct op of our training step (forward and
 backward, at the same shapes) and whole training steps in three modes (eager NCHW, eager
-channels_last, torch.compile) with the .NET report's method: CUDA events, L2 flushed before each
-run by overwriting a buffer twice the L2, warm-up, median. Writes side_by_side.json and .txt."""
+channels_last, torch.compile; --modes picks some) with the .NET report's method: CUDA events, L2
+flushed before each run by overwriting a buffer twice the L2, warm-up, median. --quick: CIFAR
+only, and no per-op torch.compile (it compiles every op anew). Writes side_by_side.json and .txt.
+Without igcv3.json (our report did not finish) PyTorch is timed alone, with no ratios."""
 import argparse
 import datetime
 import json
@@ -286,13 +288,17 @@ def main():
     ap.add_argument("--shapes", required=True)
     ap.add_argument("--ours", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--quick", action="store_true", help="CIFAR workloads only, eager and channels_last ops (no per-op compile)")
+    ap.add_argument("--quick", action="store_true", help="CIFAR workloads only, no per-op compile")
+    ap.add_argument("--modes", default=",".join(core.MODES), help="comma-separated, of " + ", ".join(core.MODES))
     a = ap.parse_args()
+    step_modes = tuple(m for m in core.MODES if m in a.modes.split(","))
+    op_modes = tuple(m for m in step_modes if not (a.quick and m == "compile"))
     torch.backends.cudnn.benchmark = True
     ieee_fp32()
 
     env = environment()
-    shapes, ours = core.load_json(a.shapes), core.load_json(a.ours)
+    shapes = core.load_json(a.shapes)
+    ours = core.load_json(a.ours) if os.path.exists(a.ours) else {}
     timer = Timer(env["l2_bytes"])
     report = dict(schema="igcv3-side-by-side/1", created_utc=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                   environment=env, method=timer.method, ours_report=dict(device=ours.get("device"), commit=ours.get("commit"), backend=ours.get("backend")),
@@ -319,12 +325,13 @@ def main():
     # 2. Per op, every mode.
     ours_ops = {(o["workload"], o["key"]): o["time"]["median_ms"] for o in ours.get("ops", []) if o.get("time")}
     torch_ops = {m: {} for m in core.MODES}
-    modes = ("eager", "channels_last") if a.quick else core.MODES
+    if not ours:
+        report["notes"].append(f"no {a.ours}: PyTorch timed alone, no ratios")
     for w in shapes["workloads"]:
         if a.quick and w["input"] != "cifar":
             continue
-        for op in w["ops"]:
-            for m in modes:
+        for op in w["ops"] if op_modes else []:
+            for m in op_modes:
                 try:
                     fwd, bwd = op_callables(op, m)
                     t = timer.time(fwd or bwd)
@@ -333,13 +340,15 @@ def main():
                 except Exception as e:  # one op that PyTorch cannot express must not lose the run
                     report["notes"].append(f"{w['workload']} {op['key']} [{m}]: {type(e).__name__}: {e}")
                 torch.cuda.empty_cache()
-            print(f"  {w['workload']:<26} {op['key'][:90]}", flush=True)
+            # The times as they come, so that a run cut short by its time limit still shows them.
+            times = " ".join(f"{m} {torch_ops[m][(w['workload'], op['key'])]:.4f}" for m in op_modes if (w["workload"], op["key"]) in torch_ops[m])
+            print(f"  {w['workload']:<26} {times} ms  {op['key'][:90]}", flush=True)
 
     # 3. Training steps, every mode.
     ours_steps = {s["workload"]: s["time"]["median_ms"] for s in ours.get("steps", []) if s.get("time")}
     torch_steps = {m: {} for m in core.MODES}
     for name, (layers, w) in nets.items():
-        for m in core.MODES:
+        for m in step_modes:
             step = train_step_fn(Net(layers), w["batch"], w["classes"], m)
             torch.cuda.reset_peak_memory_stats()
             t = timer.time(step, warmup_ms=500 if m == "compile" else 200, min_warmup=3, target_ms=2000, max_reps=100)

@@ -9,8 +9,10 @@ namespace Igcv3.Tests.Kernels;
 /// <summary>
 /// The driver and cuBLAS interop against a real GPU: device facts, memory round trips, loading and
 /// launching the smoke kernels, error reporting, handle lifetimes. Each test skips with
-/// "no CUDA driver/GPU on this machine (reason)" where device 0 does not open.
+/// "no CUDA driver/GPU on this machine (reason)" where device 0 does not open. Tagged device=gpu:
+/// the GPU session (Igcv3.Bench/gpu-session.sh) runs them.
 /// </summary>
+[Trait("device", "gpu")]
 public sealed unsafe class CudaInteropTests
 {
     [Fact]

@@ -7,7 +7,8 @@ using Xunit;
 namespace Igcv3.Tests.Kernels;
 
 /// <summary>The selector on this machine, whichever it is: each test checks the branch that the
-/// machine's own CudaDevice.TryOpen outcome calls for.</summary>
+/// machine's own CudaDevice.TryOpen outcome calls for. Those whose GPU branch starts a real device
+/// are tagged device=gpu, so that the GPU session runs them.</summary>
 public class DeviceSelectorTests
 {
     [Theory]
@@ -21,6 +22,7 @@ public class DeviceSelectorTests
     }
 
     [Fact]
+    [Trait("device", "gpu")]
     public void Auto_WithBackendFactory_UsesItExactlyWhenADeviceOpens()
     {
         CudaDevice? given = null;
@@ -66,6 +68,7 @@ public class DeviceSelectorTests
     }
 
     [Fact]
+    [Trait("device", "gpu")]
     public void Auto_WithTheEngineBackend_PicksCudaExactlyWhenItStarts()
     {
         var selection = DeviceSelector.Select("auto");
@@ -83,6 +86,7 @@ public class DeviceSelectorTests
     }
 
     [Fact]
+    [Trait("device", "gpu")]
     public void Cuda_WithTheEngineBackend_StartsItOrThrowsWithTheReason()
     {
         if (!CudaDevice.TryOpen(out var device, out var reason))

@@ -171,6 +171,7 @@ public sealed class CliErrorTests : IDisposable
     /// <summary>A GPU whose CUDA backend cannot start (NVRTC or cuBLAS missing): still one line and
     /// the device exit code, not a bug report. Needs a GPU, since without one the device fails first.</summary>
     [Fact]
+    [Trait("device", "gpu")]
     public void CudaBackendThatCannotStart()
     {
         if (!CudaDevice.TryOpen(out var device, out string? reason)) Assert.Skip($"needs a GPU to get past opening the device ({reason})");
