@@ -38,8 +38,8 @@ rehearsal=0
 # ---- the only differences between the GPU host and the rehearsal ------------------------------
 if [ $rehearsal = 1 ]; then
   tests=${IGCV3_TESTS:--trait device=emulated}   # the CUDA kernels on the emulated device (CPU)
-  train_device=cpu                               # "emulated" once the trainer has --device emulated
-  train_sizes="--synthetic-train 256 --synthetic-test 64 --batch-size 32"
+  train_device=emulated                          # the trainer on the CUDA backend, kernels on the CPU
+  train_sizes="--width-multiplier 0.25 --synthetic-train 64 --synthetic-test 16 --batch-size 16 --eval-batch-size 16"
   arch="--arch 90"                               # the H200's sm_90, compiled without a GPU
 else
   tests=${IGCV3_TESTS:--trait device=gpu}

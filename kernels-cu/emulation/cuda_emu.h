@@ -147,6 +147,13 @@ struct Block
     // arrives at the next barrier must not release into the token that a slower thread is yet to
     // acquire from the previous one (that would order what lies between, which CUDA does not).
     char barrierTokens[2] = {}, warpTokens[kMaxThreads / 32][2] = {};
+    // The edges around a block: before it, the worker acquires the end token (what earlier
+    // blocks did) and releases the start token, which every thread acquires on starting; every
+    // thread releases the end token on finishing. So the threads of one block are ordered only
+    // through barriers and shuffles, never through the worker that runs them. Blocks one after
+    // another are ordered (they reuse the one static copy of each __shared__ array), so races
+    // between blocks are not looked for.
+    char startToken = 0, endToken = 0;
     // Guarded launches: a fault inside a kernel jumps back here.
     sigjmp_buf faultJump;
     bool faultArmed = false;
@@ -160,8 +167,8 @@ IGC_EMU_RUNTIME inline void switch_to_scheduler(Fiber& f, bool final)
 {
     Block& b = *t_block;
 #ifdef IGC_EMU_TSAN
-    // Ending: the block's writes are published to the worker; else no implicit ordering at all.
-    __tsan_switch_to_fiber(b.tsanScheduler, final ? 0 : __tsan_switch_to_fiber_no_sync);
+    if (final) __tsan_release(&b.endToken);
+    __tsan_switch_to_fiber(b.tsanScheduler, __tsan_switch_to_fiber_no_sync);
 #endif
 #ifdef IGC_EMU_ASAN
     __sanitizer_start_switch_fiber(final ? nullptr : &f.asanFake, b.asanSchedulerBottom, b.asanSchedulerSize);
@@ -177,6 +184,9 @@ IGC_EMU_RUNTIME inline void switch_to_scheduler(Fiber& f, bool final)
     Block& b = *t_block;
 #ifdef IGC_EMU_ASAN
     __sanitizer_finish_switch_fiber(nullptr, &b.asanSchedulerBottom, &b.asanSchedulerSize);
+#endif
+#ifdef IGC_EMU_TSAN
+    __tsan_acquire(&b.startToken);
 #endif
     (*b.body)();
     b.current->wait = Wait::Done;
@@ -195,7 +205,7 @@ IGC_EMU_RUNTIME inline void prepare(Fiber& f)
         mprotect(region, page, PROT_NONE); // a stack overflow faults instead of corrupting the next stack
         f.stack = (char*)region + page;
 #ifdef IGC_EMU_TSAN
-        f.tsan = __tsan_create_fiber(0);
+        f.tsan = __tsan_create_fiber(0); // kept for every block: blocks are ordered anyway (Block)
 #endif
     }
     uintptr_t top = ((uintptr_t)(f.stack + kStackBytes)) & ~(uintptr_t)15;
@@ -218,8 +228,7 @@ IGC_EMU_RUNTIME inline void resume(Block& b, unsigned t)
     threadIdx = {t, 0, 0};
     b.current = &f;
 #ifdef IGC_EMU_TSAN
-    // The first entry sees everything before the launch; later ones get only barrier edges.
-    __tsan_switch_to_fiber(f.tsan, f.started ? __tsan_switch_to_fiber_no_sync : 0);
+    __tsan_switch_to_fiber(f.tsan, __tsan_switch_to_fiber_no_sync);
 #endif
 #ifdef IGC_EMU_ASAN
     void* fake = nullptr;
@@ -414,22 +423,36 @@ private:
                 launch = _launch;
                 guarded = _guarded;
             }
-            gridDim = launch->grid;
-            blockDim = {launch->threads, 1, 1};
             block->threads = launch->threads;
             block->body = &launch->body;
             for (;;)
             {
                 uint64_t i = _next.fetch_add(1);
                 if (i >= _total || _failed.load()) break;
-                blockIdx = {(unsigned)(i % launch->grid.x), (unsigned)(i / launch->grid.x % launch->grid.y),
-                            (unsigned)(i / ((uint64_t)launch->grid.x * launch->grid.y))};
+                place(*launch, i);
+#ifdef IGC_EMU_TSAN
+                __tsan_acquire(&block->endToken);
+                __tsan_release(&block->startToken);
+#endif
                 std::string error;
                 if (!run_guarded(*block, guarded, error)) fail(error);
             }
+#ifdef IGC_EMU_TSAN
+            __tsan_acquire(&block->endToken);
+#endif
             std::lock_guard lock(_mutex);
             if (--_busy == 0) _done.notify_all();
         }
+    }
+
+    /// gridDim, blockDim and blockIdx of block i: written where ThreadSanitizer does not look, as
+    /// the hardware provides them, so that the kernel's reads are not "racing" with the worker.
+    IGC_EMU_RUNTIME static void place(const Launch& launch, uint64_t i)
+    {
+        gridDim = launch.grid;
+        blockDim = {launch.threads, 1, 1};
+        blockIdx = {(unsigned)(i % launch.grid.x), (unsigned)(i / launch.grid.x % launch.grid.y),
+                    (unsigned)(i / ((uint64_t)launch.grid.x * launch.grid.y))};
     }
 
     bool run_guarded(Block& b, bool guarded, std::string& error)
