@@ -8,12 +8,12 @@ using Xunit;
 namespace Igcv3.Tests.Kernels.Parity;
 
 /// <summary>
-/// A whole training step (forward in training mode, label-smoothed loss, backward, Nesterov SGD with
-/// weight decay) of every registered network at a small but real shape, on the device and on the
+/// Two whole training steps (forward in training mode, label-smoothed loss, backward, Nesterov SGD
+/// with weight decay; the second from updated weights and momentum) of every registered network at a small but real shape, on the device and on the
 /// CPU, each 1x1 way (tiled kernels, cuBLAS, Auto).
 /// <para>The tolerance is float32's own: both float32 runs are measured against the same step in
 /// float64 on the CPU, and the device's normwise error on every tensor (logits, loss, each
-/// parameter's gradient, the BN running statistics, the parameters and momentum after the step)
+/// parameter's gradient, the BN running statistics, the parameters and momentum after each step)
 /// may be at most <see cref="Slack"/> times the CPU float32 run's error, or <see cref="Floor"/>.
 /// A fixed tolerance does not work for whole networks: batch norm over the few rows of a late layer
 /// at batch 2 amplifies rounding by 1/σ at every layer, so the CPU's own float32 error differs by
@@ -30,10 +30,13 @@ public abstract class NetworkStepParityTests(IDeviceFixture fixture)
 
     /// <summary>The device may round differently (other summation orders, fmaf, float partial sums
     /// where the CPU keeps double ones), but not be more than this many times worse than the CPU.</summary>
-    private const double Slack = 1;
+    private const double Slack = 20;
 
-    /// <summary>Below this normwise error a float32 tensor agrees, whatever the CPU's error is.</summary>
-    private const double Floor = 0;
+    /// <summary>Below this normwise error a float32 tensor agrees, whatever the CPU's error is: the
+    /// CPU keeps some sums in double, so its float32 error can be far below float32's typical one,
+    /// and in the second step the device's float partial sums of the first step's weight gradients
+    /// (over all N·H·W rows) have grown to ~3e-5 on the loss. A kernel bug shows as 1e-3 to O(1).</summary>
+    private const double Floor = 1e-4;
 
     private const int Batch = 2;
 
