@@ -15,6 +15,16 @@ namespace Igcv3.Tests.Kernels;
 [Collection(EmulatedCollection.Name), Trait("device", "emulated")]
 public sealed class EmulatedDeviceTests(EmulatedFixture fixture)
 {
+    /// <summary>Guarded device memory of the library, freed at the end of a test.</summary>
+    private sealed class Memory(EmulatedDeviceLibrary library, long bytes) : IDisposable
+    {
+        public ulong Address { get; } = library.Allocate(bytes);
+
+        public static implicit operator KernelArg(Memory m) => new DevicePointer(m.Address);
+
+        public void Dispose() => library.Free(Address);
+    }
+
     private static EmulatedDeviceLibrary Library(EmulatedFixture fixture)
     {
         _ = fixture.BackendOrSkip(); // skips (or fails under IGCV3_REQUIRE_EMULATION) without one
@@ -40,20 +50,13 @@ public sealed class EmulatedDeviceTests(EmulatedFixture fixture)
     {
         var library = Library(fixture);
         using var queue = new EmulatedQueue(library);
-        ulong y = library.Allocate(count * sizeof(float));
-        try
-        {
-            // elementwise_fill(p, n, bits) with n one too many: a launcher's off-by-one.
-            var e = Assert.Throws<EmulatedKernelException>(() => queue.Launch(CudaKernels.Fill, new Dim3(4), [new DevicePointer(y), count + 1, 0]));
-            Assert.Contains("elementwise_fill", e.Message);
-            Assert.Contains($"past the end of the allocation 0x{y:x} of {count * sizeof(float)} bytes", e.Message);
-            // The device goes on working after a failed launch.
-            queue.Launch(CudaKernels.Fill, new Dim3(4), [new DevicePointer(y), count, 0]);
-        }
-        finally
-        {
-            library.Free(y);
-        }
+        using var y = new Memory(library, count * sizeof(float));
+        // elementwise_fill(p, n, bits) with n one too many: a launcher's off-by-one.
+        var e = Assert.Throws<EmulatedKernelException>(() => queue.Launch(CudaKernels.Fill, new Dim3(4), [y, count + 1, 0]));
+        Assert.Contains("elementwise_fill", e.Message);
+        Assert.Contains($"past the end of the allocation 0x{y.Address:x} of {count * sizeof(float)} bytes", e.Message);
+        // The device goes on working after a failed launch.
+        queue.Launch(CudaKernels.Fill, new Dim3(4), [y, count, 0]);
     }
 
     [Fact]
@@ -62,22 +65,13 @@ public sealed class EmulatedDeviceTests(EmulatedFixture fixture)
         var library = Library(fixture);
         using var queue = new EmulatedQueue(library);
         const int n = 4096;
-        ulong a = library.Allocate(n * sizeof(float)), b = library.Allocate(n / 2 * sizeof(float)), y = library.Allocate(n * sizeof(float));
-        try
-        {
-            // elementwise_add(a, b, y, n) with b half as long as the launch assumes.
-            var e = Assert.Throws<EmulatedKernelException>(() => queue.Launch(CudaKernels.Add, new Dim3(2), [new DevicePointer(a), new DevicePointer(b), new DevicePointer(y), n]));
-            Assert.Contains("elementwise_add", e.Message);
-            Assert.Contains("illegal address", e.Message);
-            Assert.Matches(@"block \(\d+,0,0\) thread \d+", e.Message);
-            Assert.Contains($"past the end of the allocation 0x{b:x} of {n / 2 * sizeof(float)} bytes", e.Message);
-        }
-        finally
-        {
-            library.Free(a);
-            library.Free(b);
-            library.Free(y);
-        }
+        using Memory a = new(library, n * sizeof(float)), b = new(library, n / 2 * sizeof(float)), y = new(library, n * sizeof(float));
+        // elementwise_add(a, b, y, n) with b half as long as the launch assumes.
+        var e = Assert.Throws<EmulatedKernelException>(() => queue.Launch(CudaKernels.Add, new Dim3(2), [a, b, y, n]));
+        Assert.Contains("elementwise_add", e.Message);
+        Assert.Contains("illegal address", e.Message);
+        Assert.Matches(@"block \(\d+,0,0\) thread \d+", e.Message);
+        Assert.Contains($"past the end of the allocation 0x{b.Address:x} of {n / 2 * sizeof(float)} bytes", e.Message);
     }
 
     [Fact]
@@ -85,18 +79,22 @@ public sealed class EmulatedDeviceTests(EmulatedFixture fixture)
     {
         var library = Library(fixture);
         using var queue = new EmulatedQueue(library);
-        ulong y = library.Allocate(64);
-        try
-        {
-            var stray = Assert.Throws<EmulatedKernelException>(() => queue.Launch(CudaKernels.Fill, new Dim3(1), [new DevicePointer(0x1000), 4, 0]));
-            Assert.Contains("argument 0, 0x1000, is not in device memory", stray.Message);
-            var copy = Assert.Throws<EmulatedKernelException>(() => queue.CopyDeviceToDevice(y, y + 32, 64));
-            Assert.Contains("run 32 bytes past the end", copy.Message);
-        }
-        finally
-        {
-            library.Free(y);
-        }
+        using var y = new Memory(library, 64);
+        var stray = Assert.Throws<EmulatedKernelException>(() => queue.Launch(CudaKernels.Fill, new Dim3(1), [new DevicePointer(0x1000), 4, 0]));
+        Assert.Contains("argument 0, 0x1000, is not in device memory", stray.Message);
+        var copy = Assert.Throws<EmulatedKernelException>(() => queue.CopyDeviceToDevice(y.Address, y.Address + 32, 64));
+        Assert.Contains("run 32 bytes past the end", copy.Message);
+    }
+
+    [Fact]
+    public void FreedMemory_IsNotHandedOutAgain_SoAUseAfterFreeFaultsInsteadOfReadingTheNextTensor()
+    {
+        var library = Library(fixture);
+        ulong freed;
+        using (var first = new Memory(library, 4096)) freed = first.Address;
+        Assert.Equal(-1, library.BytesFrom(freed));
+        using var next = new Memory(library, 4096);
+        Assert.NotEqual(freed, next.Address);
     }
 
     [Fact]
@@ -104,9 +102,7 @@ public sealed class EmulatedDeviceTests(EmulatedFixture fixture)
     {
         var library = Library(fixture);
         using var queue = new EmulatedQueue(library);
-        ulong y = library.Allocate(64);
-        queue.Launch(CudaKernels.Fill, new Dim3(1), [new DevicePointer(y), 16, 0]);
-        library.Free(y);
+        using (var y = new Memory(library, 64)) queue.Launch(CudaKernels.Fill, new Dim3(1), [y, 16, 0]);
         // .NET turns a SIGSEGV at a null address into this exception; the device's handler must pass it on.
         string? nothing = Environment.GetEnvironmentVariable("IGCV3_TEST_UNSET_" + Guid.NewGuid().ToString("N"));
         Assert.Throws<NullReferenceException>(() => nothing!.Length);

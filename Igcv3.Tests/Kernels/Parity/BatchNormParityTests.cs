@@ -9,7 +9,7 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// a mean of 3 so that a one-pass E[x²] − E[x]² would show. The GPU's per-thread Welford runs in
 /// float over up to M/(8·splits) rows before the double merges, so the statistics carry float
 /// rounding (LongReduction); the outputs depend on them and share the tolerance.</summary>
-public abstract class BatchNormParityTests(IDeviceFixture fixture)
+public abstract class BatchNormParityTests(DeviceFixture fixture)
 {
     [Collection(CudaCollection.Name), Trait("device", "gpu")]
     public sealed class OnGpu(CudaFixture fixture) : BatchNormParityTests(fixture);

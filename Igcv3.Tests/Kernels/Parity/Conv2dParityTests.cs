@@ -8,7 +8,7 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// H = W = 1, no padding, and channel counts that are multiples of 4 (float4 paths). Forward and
 /// data gradient reduce over R = K·K·Cig ≤ 288 terms (Typical); the weight gradient over N·Ho·Wo
 /// pixels (LongReduction).</summary>
-public abstract class Conv2dParityTests(IDeviceFixture fixture)
+public abstract class Conv2dParityTests(DeviceFixture fixture)
 {
     [Collection(CudaCollection.Name), Trait("device", "gpu")]
     public sealed class OnGpu(CudaFixture fixture) : Conv2dParityTests(fixture);

@@ -6,41 +6,43 @@ using Xunit;
 
 namespace Igcv3.Tests.Kernels.Parity;
 
-/// <summary>Where a parity test runs: a CUDA backend, or a skip (or failure) saying why there is none.</summary>
-public interface IDeviceFixture
-{
-    CudaBackend BackendOrSkip();
-}
-
-/// <summary>One CUDA backend for every parity test (the first use compiles all kernels, which takes
-/// seconds), or the reason there is none. The collection runs its tests one at a time: they share
-/// the backend's stream and allocator statistics.</summary>
-public sealed class CudaFixture : IDeviceFixture, IDisposable
+/// <summary>Where a parity test runs: one CUDA backend shared by the collection's tests (the first
+/// use compiles all kernels, which takes seconds), or a skip (or failure) saying why there is none.
+/// A collection runs its tests one at a time: they share the backend's stream and statistics.</summary>
+public abstract class DeviceFixture : IDisposable
 {
     private readonly CudaBackend? _backend;
     private readonly string _reason;
 
-    public CudaFixture()
-    {
-        CudaBackend.TryCreate(out _backend, out _reason);
-    }
+    protected DeviceFixture((CudaBackend? Backend, string Reason) created) => (_backend, _reason) = created;
 
-    /// <summary>The backend, or a skip "no CUDA GPU: reason". Where a GPU is there but the backend
-    /// did not start (NVRTC or cuBLAS not found, a kernel that does not compile), the tests fail:
-    /// a GPU host must never report a green, all-skipped parity suite.</summary>
     public CudaBackend BackendOrSkip()
     {
         if (_backend is not null) return _backend;
-        if (CudaDevice.TryOpen(out var device, out _))
-        {
-            device!.Dispose();
-            Assert.Fail($"a GPU is present but the CUDA backend did not start: {_reason}");
-        }
-        Assert.Skip($"no CUDA GPU: {_reason}");
+        Unavailable(_reason);
         return null!;
     }
 
+    /// <summary>Skips, or fails where the backend should have been there, saying why not.</summary>
+    protected abstract void Unavailable(string reason);
+
     public void Dispose() => _backend?.Dispose();
+}
+
+/// <summary>The GPU. Where one is there but the backend did not start (NVRTC or cuBLAS not found, a
+/// kernel that does not compile), the tests fail: a GPU host must never report a green,
+/// all-skipped parity suite.</summary>
+public sealed class CudaFixture() : DeviceFixture(CudaBackend.TryCreate(out var backend, out var reason) ? (backend, "") : (null, reason))
+{
+    protected override void Unavailable(string reason)
+    {
+        if (CudaDevice.TryOpen(out var device, out _))
+        {
+            device!.Dispose();
+            Assert.Fail($"a GPU is present but the CUDA backend did not start: {reason}");
+        }
+        Assert.Skip($"no CUDA GPU: {reason}");
+    }
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]
@@ -53,25 +55,13 @@ public sealed class CudaCollection : ICollectionFixture<CudaFixture>
 /// the kernels compiled by g++ and run on the CPU with guarded memory, so CI checks every kernel
 /// and launcher on every run. Without a C++ compiler the tests skip, unless
 /// IGCV3_REQUIRE_EMULATION=1 (CI sets it) makes that a failure.</summary>
-public sealed class EmulatedFixture : IDeviceFixture, IDisposable
+public sealed class EmulatedFixture() : DeviceFixture(CudaBackend.TryCreateEmulated(out var backend, out var reason) ? (backend, "") : (null, reason))
 {
-    private readonly CudaBackend? _backend;
-    private readonly string _reason;
-
-    public EmulatedFixture()
+    protected override void Unavailable(string reason)
     {
-        CudaBackend.TryCreateEmulated(out _backend, out _reason);
+        if (Environment.GetEnvironmentVariable("IGCV3_REQUIRE_EMULATION") == "1") Assert.Fail($"IGCV3_REQUIRE_EMULATION=1 but {reason}");
+        Assert.Skip($"no emulated device: {reason}");
     }
-
-    public CudaBackend BackendOrSkip()
-    {
-        if (_backend is not null) return _backend;
-        if (Environment.GetEnvironmentVariable("IGCV3_REQUIRE_EMULATION") == "1") Assert.Fail($"IGCV3_REQUIRE_EMULATION=1 but {_reason}");
-        Assert.Skip($"no emulated device: {_reason}");
-        return null!;
-    }
-
-    public void Dispose() => _backend?.Dispose();
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]

@@ -6,7 +6,7 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// <summary>depthwise.cu against the CPU reference: stride 1 and 2, H = W = 1, odd sizes (partial
 /// 4-column strips), C % 4 ≠ 0 (scalar path) and C % 4 = 0 (float4 path). Forward and data gradient
 /// sum 9 taps (Typical); the weight gradient sums over N·Ho·Wo pixels (LongReduction).</summary>
-public abstract class DepthwiseParityTests(IDeviceFixture fixture)
+public abstract class DepthwiseParityTests(DeviceFixture fixture)
 {
     [Collection(CudaCollection.Name), Trait("device", "gpu")]
     public sealed class OnGpu(CudaFixture fixture) : DepthwiseParityTests(fixture);

@@ -7,7 +7,7 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// <summary>elementwise.cu against the CPU reference: lengths with and without a float4 tail, and
 /// views at an odd offset (not 16-byte aligned), which must take the scalar path. Single-rounding
 /// operations, so the results must be exact.</summary>
-public abstract class ElementwiseParityTests(IDeviceFixture fixture)
+public abstract class ElementwiseParityTests(DeviceFixture fixture)
 {
     [Collection(CudaCollection.Name), Trait("device", "gpu")]
     public sealed class OnGpu(CudaFixture fixture) : ElementwiseParityTests(fixture);

@@ -9,7 +9,7 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// double, cuBLAS in float over In or N terms (Typical for In, N ≤ 128). The loss's per-row sums are
 /// float over K ≤ 100 classes; the SGD step is three fused multiply-adds per element against the
 /// CPU's separately rounded multiply and add (one rounding apart: Typical).</summary>
-public abstract class LinearLossSgdParityTests(IDeviceFixture fixture)
+public abstract class LinearLossSgdParityTests(DeviceFixture fixture)
 {
     [Collection(CudaCollection.Name), Trait("device", "gpu")]
     public sealed class OnGpu(CudaFixture fixture) : LinearLossSgdParityTests(fixture);

@@ -14,7 +14,7 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// ReLU6 mask element flipping near a kink between the two sides moves a gradient by a similar amount
 /// at most locally, and the norm over a whole tensor dilutes it).
 /// </summary>
-public abstract class NetworkParityTests(IDeviceFixture fixture)
+public abstract class NetworkParityTests(DeviceFixture fixture)
 {
     [Collection(CudaCollection.Name), Trait("device", "gpu")]
     public sealed class OnGpu(CudaFixture fixture) : NetworkParityTests(fixture);

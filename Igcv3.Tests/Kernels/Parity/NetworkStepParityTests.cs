@@ -20,7 +20,7 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// orders of magnitude between tensors, while a wrong kernel makes the device's error jump far
 /// above the CPU's on the tensors it touches.</para>
 /// </summary>
-public abstract class NetworkStepParityTests(IDeviceFixture fixture)
+public abstract class NetworkStepParityTests(DeviceFixture fixture)
 {
     [Collection(CudaCollection.Name), Trait("device", "gpu")]
     public sealed class OnGpu(CudaFixture fixture) : NetworkStepParityTests(fixture);

@@ -10,7 +10,7 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// scalar load paths) and multiples of 4 (the float4 paths); and the explicit channel shuffle.
 /// Forward and data gradient reduce over Kg or Ng ≤ 100 terms (Typical); the weight gradient over
 /// all M = N·H·W rows (LongReduction).</summary>
-public abstract class PointwiseParityTests(IDeviceFixture fixture)
+public abstract class PointwiseParityTests(DeviceFixture fixture)
 {
     [Collection(CudaCollection.Name), Trait("device", "gpu")]
     public sealed class OnGpu(CudaFixture fixture) : PointwiseParityTests(fixture);

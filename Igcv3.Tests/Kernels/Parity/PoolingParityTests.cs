@@ -7,7 +7,7 @@ namespace Igcv3.Tests.Kernels.Parity;
 /// <summary>pooling.cu against the CPU reference. Global average pooling sums H·W ≤ 64 terms
 /// (Typical); max pooling selects values and adds at most K² gradients per element, in the same
 /// window order as the CPU, so it must be exact.</summary>
-public abstract class PoolingParityTests(IDeviceFixture fixture)
+public abstract class PoolingParityTests(DeviceFixture fixture)
 {
     [Collection(CudaCollection.Name), Trait("device", "gpu")]
     public sealed class OnGpu(CudaFixture fixture) : PoolingParityTests(fixture);
