@@ -64,7 +64,9 @@ public sealed class EmulatedFixture() : DeviceFixture(CudaBackend.TryCreateEmula
     }
 }
 
-[CollectionDefinition(Name, DisableParallelization = true)]
+/// <summary>Its tests run one at a time (one emulated backend), but beside other collections: the
+/// device serialises its own launches, and nothing else shares its memory.</summary>
+[CollectionDefinition(Name)]
 public sealed class EmulatedCollection : ICollectionFixture<EmulatedFixture>
 {
     public const string Name = "emulated";
