@@ -10,6 +10,9 @@ public static class ExitCodes
     public const int Device = 5;
     public const int Output = 6;
 
+    /// <summary>The loss (or the parameters) stopped being finite: the run diverged and was stopped unsaved.</summary>
+    public const int Diverged = 7;
+
     /// <summary>An unexpected exception: a bug (BSD's EX_SOFTWARE).</summary>
     public const int Bug = 70;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using Igcv3.Engine;
 using Igcv3.Engine.Checkpoints;
 using Igcv3.Engine.Cpu;
+using Igcv3.Train.Commands;
 using Igcv3.Train.Logging;
 using Igcv3.Train.Progress;
 using Igcv3.Train.Settings;
@@ -38,6 +39,9 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
 
     private long _sessionStart;
 
+    /// <summary>What last.safetensors holds (null: nothing yet), for the message of a run that diverges.</summary>
+    private string? _lastSaved;
+
     /// <summary>Wall time of this run (this process), for --time-limit-minutes.</summary>
     private TimeSpan Session => Time.GetElapsedTime(_sessionStart);
 
@@ -48,6 +52,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
     {
         _sessionStart = Time.GetTimestamp();
         var files = job.Files;
+        _lastSaved = File.Exists(files.Last) ? $"{files.Last} is left as it was" : null;
         using var steps = new StepLog(files.Steps);
         var sinks = files.OpenSinks($"{S.NetworkLabel} on {S.Dataset}");
         try
@@ -105,6 +110,12 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                     var (correct, _) = Accuracy.Count(p.Logits.ToFloatArray(), p.Labels, job.Network.Classes);
                     p.Loss.Storage.Dispose();
                     p.Logits.Storage.Dispose();
+                    if (!double.IsFinite(loss))
+                    {
+                        steps.Write(p.GlobalStep, epoch + 1, p.Batch, p.Lr, loss, 100.0 * correct / p.Labels.Length);
+                        throw Diverged(string.Create(CultureInfo.InvariantCulture,
+                            $"the training loss is {loss} at step {p.GlobalStep} (epoch {epoch + 1}, batch {p.Batch}/{total}, learning rate {p.Lr:G4})"));
+                    }
                     State.EpochLossSum += loss * p.Labels.Length;
                     State.EpochCorrect += correct;
                     State.EpochSeen += p.Labels.Length;
@@ -181,8 +192,13 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             return false;
         }
         State.WallSeconds += clock.Elapsed.TotalSeconds;
-
         int stepsPerEpoch = job.TrainLoader.BatchesPerEpoch;
+        if (!double.IsFinite(result.Loss))
+        {
+            throw Diverged(string.Create(CultureInfo.InvariantCulture,
+                $"the test loss is {result.Loss} after epoch {epoch + 1} (learning rate {job.Schedule.LearningRate(epoch, stepsPerEpoch - 1, stepsPerEpoch):G4})"));
+        }
+
         // The epoch's rate as logged: that of its last step (constant within an epoch for step and exponential).
         var metrics = new EpochMetrics(epoch + 1, job.Schedule.LearningRate(epoch, stepsPerEpoch - 1, stepsPerEpoch),
             State.EpochLossSum / Math.Max(1, State.EpochSeen), 100.0 * State.EpochCorrect / Math.Max(1, State.EpochSeen),
@@ -232,8 +248,21 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         return TrainOutcome.Interrupted;
     }
 
+    /// <summary>The error that stops a diverged run: nothing of it is saved, so the checkpoint
+    /// on disk is the last finite state.</summary>
+    private DivergedException Diverged(string what)
+    {
+        string again = string.Create(CultureInfo.InvariantCulture, $"start again with a lower --lr (this run's is {S.Lr:G4}) or a warmup (--schedule cosine --warmup-epochs 5)");
+        return new DivergedException(_lastSaved is null
+            ? $"{what}: the run diverged and was stopped; no checkpoint had been saved. {char.ToUpperInvariant(again[0])}{again[1..]}"
+            : $"{what}: the run diverged and was stopped without saving; {_lastSaved}. Continue it at a lower rate (train --resume {job.Files.Folder} --lr ...), or {again}");
+    }
+
     private void Save(string path, string kind)
     {
+        // A step whose loss was finite can still leave non-finite parameters: never save those.
+        if (!job.Parameters.Values.ToFloatArray().All(float.IsFinite))
+            throw Diverged($"the parameters are not finite after step {State.GlobalStep} (epoch {State.Epoch + 1})");
         var metadata = new Dictionary<string, string>
         {
             [ConfigKey] = SettingsLoader.ToJsonText(S),
@@ -241,6 +270,8 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             [KindKey] = kind,
         };
         Checkpoint.Save(path, job.Parameters, job.Optimizer, metadata, State.ToExtras());
+        if (path == job.Files.Last)
+            _lastSaved = $"{path} holds the last checkpoint, {(State.Batch == 0 ? $"after epoch {State.Epoch}" : $"at epoch {State.Epoch + 1}, step {State.Batch}")}";
     }
 
     private void WriteSummary()
