@@ -64,8 +64,18 @@ public static class TrainCommand
                           $"on {data.Train.Name} ({data.Train.Count:N0} train / {data.Test.Count:N0} test images), device {device.Description}, output {files.Folder}");
         if (device.Libraries is { Length: > 0 } libraries) env.Out.WriteLine($"CUDA libraries: {libraries}");
         var job = new TrainingJob(s, device.Description, device.Backend, network, parameters, optimizer, schedule, trainLoader, testLoader, files, state);
-        var trainer = new Trainer(job, env.Progress(), env.Out, env.Cancellation) { AfterStep = env.AfterStep, Time = env.Time };
-        var outcome = trainer.Run();
+        var trainer = new Trainer(job, env.Progress(), env.Out, env.Cancellation) { AfterStep = env.AfterStep, BeforeCheckpoint = env.BeforeCheckpoint, Time = env.Time };
+        TrainOutcome outcome;
+        try
+        {
+            outcome = trainer.Run();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not CheckpointException)
+        {
+            // A full disk or a folder gone read-only is the user's to fix; every file is written
+            // atomically or appended, so what was saved before the failure is intact.
+            throw new OutputFolderException($"writing the run's files in {files.Folder} failed ({e.Message}); the checkpoints saved before are intact: free some space (or fix the folder) and continue with train --resume {files.Folder}", e);
+        }
         if (cuda?.PointwiseChoices is { Count: > 0 } choices)
         {
             env.Out.WriteLine($"1x1 convolutions (--pointwise-gemm auto): cuBLAS for {choices.Count(c => c.Chosen == PointwiseGemm.Cublas)} of {choices.Count} layer shapes and passes, our tiled kernels for the rest, as timed on the GPU at the first step");

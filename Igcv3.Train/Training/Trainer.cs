@@ -31,6 +31,9 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
     /// <summary>Called after each step with the global step count (tests use it to interrupt at a chosen step).</summary>
     public Action<long>? AfterStep { get; init; }
 
+    /// <summary>Called with a checkpoint's path before it is written (tests fail it as a full disk would).</summary>
+    public Action<string>? BeforeCheckpoint { get; init; }
+
     private RunSettings S => job.Settings;
     private TrainerState State => job.State;
 
@@ -218,8 +221,10 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         }
         State.StartEpoch(epoch + 1);
         steps.Flush();
-        Save(job.Files.Last, "epoch-end");
+        // best.safetensors first: the state that names this epoch the best (last.safetensors, then
+        // summary.json) is written only once the file it names is in place.
         if (best) Save(job.Files.Best, "best");
+        Save(job.Files.Last, "epoch-end");
         return true;
     }
 
@@ -269,6 +274,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             [NetworkKey] = S.Network,
             [KindKey] = kind,
         };
+        BeforeCheckpoint?.Invoke(path);
         Checkpoint.Save(path, job.Parameters, job.Optimizer, metadata, State.ToExtras());
         if (path == job.Files.Last)
             _lastSaved = $"{path} holds the last checkpoint, {(State.Batch == 0 ? $"after epoch {State.Epoch}" : $"at epoch {State.Epoch + 1}, step {State.Batch}")}";

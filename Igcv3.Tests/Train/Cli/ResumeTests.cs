@@ -109,6 +109,33 @@ public sealed class ResumeTests : IDisposable
         AssertSameRun(straight, split);
     }
 
+    [Fact]
+    public void DiskFull_BetweenTheTwoSavesOfAnImprovingEpoch_KeepsWhatWasSaved_AndBestStaysConsistent()
+    {
+        string straight = _temp.File("straight"), split = _temp.File("split");
+        CliRunner.Succeeds(["train", .. Recipe(straight, 2)]);
+        Assert.Equal(2, RunSummary.Load(Path.Combine(straight, "summary.json")).BestEpoch); // epoch 2 improves: it saves last and best
+
+        // The fourth checkpoint write is the second of epoch 2 (last and best, in either order).
+        int writes = 0;
+        byte[]? lastOfEpoch1 = null;
+        var env = CliRunner.Environment(cancellation: TestContext.Current.CancellationToken, beforeCheckpoint: _ =>
+        {
+            if (++writes == 3) lastOfEpoch1 = File.ReadAllBytes(Path.Combine(split, "last.safetensors"));
+            if (writes == 4) throw new IOException("No space left on device");
+        });
+        CliRunner.FailsWith(env, ExitCodes.Output, "No space left on device", ["train", .. Recipe(split, 2)]);
+        Assert.Equal(lastOfEpoch1, File.ReadAllBytes(Path.Combine(split, "last.safetensors")));
+        Assert.DoesNotContain(Directory.GetFiles(split), f => Igcv3.Engine.IO.AtomicFile.IsTempName(Path.GetFileName(f)));
+
+        // The run's record of its best epoch names the epoch best.safetensors holds.
+        CliRunner.Succeeds("train", "--resume", split);
+        AssertSameRun(straight, split);
+        var best = SafeTensorsReader.Read(Path.Combine(split, "best.safetensors"));
+        best.TryGet("extra.trainer.position", out var position);
+        Assert.Equal(RunSummary.Load(Path.Combine(split, "summary.json")).BestEpoch, position.ToInt64s()[0]);
+    }
+
     /// <summary>A clock that moves only when told to.</summary>
     private sealed class SteppedClock : TimeProvider
     {
