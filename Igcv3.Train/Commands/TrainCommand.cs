@@ -29,11 +29,15 @@ public static class TrainCommand
 
     public static int Run(CliEnvironment env, System.Text.Json.Nodes.JsonObject cli, string? configPath, string? resumePath)
     {
-        string? checkpoint = resumePath is null ? null : SettingsSources.ResolveCheckpoint(resumePath, "--resume");
-        var checkpointLayer = checkpoint is null ? null : SettingsSources.CheckpointLayer(checkpoint);
+        // A run killed before its first checkpoint can only start again: from its own settings.
+        bool restart = resumePath is not null && new RunFiles(resumePath).StoppedBeforeFirstCheckpoint;
+        string? checkpoint = resumePath is null || restart ? null : SettingsSources.ResolveCheckpoint(resumePath, "--resume");
+        var checkpointLayer = restart ? SettingsLoader.ReadConfigFile(new RunFiles(resumePath!).Config)
+            : checkpoint is null ? null : SettingsSources.CheckpointLayer(checkpoint);
         // The run folder may have moved since the checkpoint was written: resume where the checkpoint is.
         checkpointLayer?.Remove("output");
         var s = SettingsLoader.Merge(("checkpoint", checkpointLayer), ("config", SettingsSources.ConfigLayer(configPath)), ("command line", cli));
+        if (restart && s.Output is null) s = s with { Output = Path.GetFullPath(resumePath!) };
         if (checkpoint is not null && s.Output is null) s = s with { Output = Path.GetDirectoryName(Path.GetFullPath(checkpoint)) };
         SettingsValidation.Validate(s);
 
@@ -57,7 +61,12 @@ public static class TrainCommand
 
         var files = new RunFiles(s.OutputFolder);
         string configJson = SettingsLoader.ToJsonText(s);
-        if (checkpoint is null) files.PrepareNew(configJson);
+        if (checkpoint is null)
+        {
+            string? cleared = files.PrepareNew(configJson);
+            if (restart) env.Out.WriteLine($"{resumePath} holds no checkpoint yet (the run stopped before its first): starting it again from its config.json");
+            else if (cleared is not null) env.Out.WriteLine(cleared);
+        }
         else files.PrepareResume(configJson, state.Epoch, state.GlobalStep);
 
         env.Out.WriteLine($"{(checkpoint is null ? "Training" : $"Resuming at epoch {state.Epoch + 1}, step {state.Batch}:")} {s.NetworkLabel} ({parameters.Count:N0} parameters) " +
