@@ -37,7 +37,7 @@ public static class Cli
         }
         catch (OperationCanceledException) when (env.Cancellation.IsCancellationRequested)
         {
-            env.Error.WriteLine("error: stopped by Ctrl+C before the command finished; nothing it would have written was written");
+            env.Error.WriteLine("error: stopped by Ctrl+C (or SIGTERM) before the command finished; nothing it would have written was written");
             return ExitCodes.Interrupted;
         }
         catch (Exception e)

@@ -16,6 +16,6 @@ public static class ExitCodes
     /// <summary>An unexpected exception: a bug (BSD's EX_SOFTWARE).</summary>
     public const int Bug = 70;
 
-    /// <summary>Stopped by Ctrl+C after saving (128 + SIGINT, the shell's convention).</summary>
+    /// <summary>Stopped by Ctrl+C or SIGTERM after saving (128 + SIGINT, the shell's convention for Ctrl+C).</summary>
     public const int Interrupted = 130;
 }
