@@ -51,9 +51,14 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
     private bool PastTimeLimit(double extraSeconds = 0) =>
         S.TimeLimitMinutes is { } minutes && Session.TotalSeconds + extraSeconds > minutes * 60;
 
+    /// <summary>When last.safetensors was last written (or this session began), for --checkpoint-every-minutes.</summary>
+    private long _lastCheckpoint;
+
+    private bool CheckpointDue => S.CheckpointEveryMinutes is { } minutes && Time.GetElapsedTime(_lastCheckpoint).TotalMinutes >= minutes;
+
     public TrainOutcome Run()
     {
-        _sessionStart = Time.GetTimestamp();
+        _sessionStart = _lastCheckpoint = Time.GetTimestamp();
         var files = job.Files;
         _lastSaved = File.Exists(files.Last) ? $"{files.Last} is left as it was" : null;
         using var steps = new StepLog(files.Steps);
@@ -97,7 +102,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         progress.RunEpoch(title, total, State.Batch, bar =>
         {
             var clock = Stopwatch.StartNew();
-            double lastRead = 0;
+            double lastRead = 0, wallCounted = 0;
             long sessionImages = 0;
             int sessionSteps = 0;
             var pending = new List<PendingStep>();
@@ -157,9 +162,21 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                     cancelled = true;
                     break;
                 }
+                if (CheckpointDue && State.Batch < total)
+                {
+                    ReadPending();
+                    CountWall();
+                    SavePosition(steps, "mid-epoch");
+                }
             }
             ReadPending();
-            State.WallSeconds += clock.Elapsed.TotalSeconds;
+            CountWall();
+
+            void CountWall()
+            {
+                State.WallSeconds += clock.Elapsed.TotalSeconds - wallCounted;
+                wallCounted = clock.Elapsed.TotalSeconds;
+            }
         });
         return !cancelled;
     }
@@ -230,7 +247,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
 
     private TrainOutcome StoppedAtTimeLimit(StepLog steps, bool midEpoch)
     {
-        if (midEpoch) SavePosition(steps);
+        if (midEpoch) SavePosition(steps, "interrupted");
         string where = midEpoch ? $"in epoch {State.Epoch + 1}, at step {State.Batch}/{job.TrainLoader.BatchesPerEpoch}" : $"after epoch {State.Epoch}";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Stopped at the time limit of {S.TimeLimitMinutes} minutes {where} ({Session.TotalMinutes:F1} minutes): saved {job.Files.Last}. Continue with: train --resume {job.Files.Folder}"));
@@ -239,15 +256,15 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
     }
 
     /// <summary>Mid-epoch: the steps logged so far and last.safetensors at the position reached.</summary>
-    private void SavePosition(StepLog steps)
+    private void SavePosition(StepLog steps, string kind)
     {
         steps.Flush();
-        Save(job.Files.Last, "interrupted");
+        Save(job.Files.Last, kind);
     }
 
     private TrainOutcome Interrupted(StepLog steps)
     {
-        SavePosition(steps);
+        SavePosition(steps, "interrupted");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Interrupted at epoch {State.Epoch + 1}, step {State.Batch}/{job.TrainLoader.BatchesPerEpoch}: saved {job.Files.Last}. Continue with: train --resume {job.Files.Folder}"));
         return TrainOutcome.Interrupted;
@@ -276,8 +293,9 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         };
         BeforeCheckpoint?.Invoke(path);
         Checkpoint.Save(path, job.Parameters, job.Optimizer, metadata, State.ToExtras());
-        if (path == job.Files.Last)
-            _lastSaved = $"{path} holds the last checkpoint, {(State.Batch == 0 ? $"after epoch {State.Epoch}" : $"at epoch {State.Epoch + 1}, step {State.Batch}")}";
+        if (path != job.Files.Last) return;
+        _lastCheckpoint = Time.GetTimestamp();
+        _lastSaved = $"{path} holds the last checkpoint, {(State.Batch == 0 ? $"after epoch {State.Epoch}" : $"at epoch {State.Epoch + 1}, step {State.Batch}")}";
     }
 
     private void WriteSummary()

@@ -110,6 +110,30 @@ public sealed class ResumeTests : IDisposable
     }
 
     [Fact]
+    public void CheckpointEveryMinutes_SavesMidEpoch_AndAKilledRunResumesExactly()
+    {
+        string straight = _temp.File("straight"), split = _temp.File("split");
+        CliRunner.Succeeds(["train", .. Recipe(straight, 2)]);
+
+        // Steps of 250 ms and a checkpoint every 0.6 s: one after step 3 (mid-epoch 1), one at the
+        // end of epoch 1 (step 4), one after step 7 (mid-epoch 2). Killed during step 8, unsaved.
+        var clock = new SteppedClock();
+        var env = CliRunner.Environment(step =>
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(250));
+            if (step == 8) throw new InvalidOperationException("killed");
+        }, TestContext.Current.CancellationToken, time: clock);
+        var killed = CliRunner.Run(env, ["train", .. Recipe(split, 2), "--checkpoint-every-minutes", "0.01"]);
+        Assert.True(killed.Code == ExitCodes.Bug, killed.ToString());
+        var saved = SafeTensorsReader.Read(Path.Combine(split, "last.safetensors"));
+        saved.TryGet("extra.trainer.position", out var position);
+        Assert.Equal([1L, 3L, 7L], position.ToInt64s());
+
+        CliRunner.Succeeds("train", "--resume", split);
+        AssertSameRun(straight, split);
+    }
+
+    [Fact]
     public void DiskFull_BetweenTheTwoSavesOfAnImprovingEpoch_KeepsWhatWasSaved_AndBestStaysConsistent()
     {
         string straight = _temp.File("straight"), split = _temp.File("split");
