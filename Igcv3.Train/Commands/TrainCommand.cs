@@ -57,7 +57,11 @@ public static class TrainCommand
         var testLoader = new BatchLoader(data.Test, s.EvalBatchSize, data.Normalization, Augmentation.None, shuffle: false, dropLast: false, s.Seed);
 
         var state = new TrainerState();
-        if (checkpoint is not null) state = LoadForResume(checkpoint, parameters, optimizer, s);
+        if (checkpoint is not null)
+        {
+            state = LoadForResume(checkpoint, parameters, optimizer, s);
+            if (checkpointLayer is not null) RefuseNewEpochPlan(state, SettingsLoader.Merge(("checkpoint", checkpointLayer)), s);
+        }
 
         var files = new RunFiles(s.OutputFolder);
         string configJson = SettingsLoader.ToJsonText(s);
@@ -90,6 +94,20 @@ public static class TrainCommand
             env.Out.WriteLine($"1x1 convolutions (--pointwise-gemm auto): cuBLAS for {choices.Count(c => c.Chosen == PointwiseGemm.Cublas)} of {choices.Count} layer shapes and passes, our tiled kernels for the rest, as timed on the GPU at the first step");
         }
         return outcome == TrainOutcome.Interrupted ? ExitCodes.Interrupted : ExitCodes.Ok;
+    }
+
+    /// <summary>Mid-epoch, a resume trains the rest of the checkpoint's epoch plan from its batch on;
+    /// options that change the plan would retrain or skip images of that epoch.</summary>
+    private static void RefuseNewEpochPlan(TrainerState state, RunSettings saved, RunSettings s)
+    {
+        if (state.Batch == 0) return;
+        foreach (var (option, was, now) in new (string, int?, int?)[]
+                 { ("--batch-size", saved.BatchSize, s.BatchSize), ("--limit-train", saved.LimitTrain, s.LimitTrain), ("--seed", saved.Seed, s.Seed) })
+        {
+            if (was == now) continue;
+            throw new UsageException($"{option} {now?.ToString() ?? "(all)"}: the checkpoint stopped mid-epoch (epoch {state.Epoch + 1}, step {state.Batch}) with {option} {was?.ToString() ?? "(all)"}, " +
+                                     $"and another value would retrain or skip images of that epoch; finish the epoch with {option} {was?.ToString() ?? "(all)"} (--resume with --epochs {state.Epoch + 1}), then change it");
+        }
     }
 
     private static TrainerState LoadForResume(string checkpoint, ParameterSet parameters, Sgd optimizer, RunSettings s)

@@ -134,6 +134,21 @@ public sealed class ResumeTests : IDisposable
     }
 
     [Fact]
+    public void ChangingTheBatchSize_OnAMidEpochResume_IsRefused()
+    {
+        string split = _temp.File("split");
+        using var ctrlC = new CancellationTokenSource();
+        var stopped = CliRunner.Run(step => { if (step == 2) ctrlC.Cancel(); }, ctrlC.Token, ["train", .. Recipe(split, 2)]);
+        Assert.True(stopped.Code == ExitCodes.Interrupted, stopped.ToString());
+        byte[] last = File.ReadAllBytes(Path.Combine(split, "last.safetensors"));
+
+        CliRunner.FailsWith(ExitCodes.Usage, "--batch-size 16: the checkpoint stopped mid-epoch (epoch 1, step 2) with --batch-size 32",
+            "train", "--resume", split, "--batch-size", "16");
+        Assert.Equal(last, File.ReadAllBytes(Path.Combine(split, "last.safetensors")));
+        Assert.Equal(2, StepLog.ReadLosses(Path.Combine(split, "steps.csv")).Count);
+    }
+
+    [Fact]
     public void DiskFull_BetweenTheTwoSavesOfAnImprovingEpoch_KeepsWhatWasSaved_AndBestStaysConsistent()
     {
         string straight = _temp.File("straight"), split = _temp.File("split");
