@@ -52,13 +52,22 @@ public sealed class TensorBoardWriter : IMetricsSink
         AddScalars(m.Epoch, scalars);
     }
 
+    /// <summary>A step's scalars at step = the global step: step/loss, step/lr and, at the last
+    /// step of each read, step/images_per_s. Written through to the system, not flushed to disk.</summary>
+    public void WriteStep(StepMetrics step)
+    {
+        var scalars = new List<ScalarValue> { new("step/loss", (float)step.Loss), new("step/lr", (float)step.LearningRate) };
+        if (step.ImagesPerSecond is { } rate) scalars.Add(new("step/images_per_s", (float)rate));
+        Append(new TensorBoardEvent(WallTime(), step.Step, null, scalars.ToArray()), toDisk: false);
+    }
+
     public void Dispose() => _stream.Dispose();
 
     private double WallTime() => _clock().ToUnixTimeMilliseconds() / 1000.0;
 
-    private void Append(TensorBoardEvent e)
+    private void Append(TensorBoardEvent e, bool toDisk = true)
     {
         TfRecord.Write(_stream, e.Encode());
-        _stream.Flush(flushToDisk: true);
+        _stream.Flush(flushToDisk: toDisk);
     }
 }

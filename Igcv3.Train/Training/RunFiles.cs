@@ -63,16 +63,18 @@ public sealed class RunFiles(string folder)
         StepLog.TruncateAfter(Steps, stepsDone);
     });
 
-    /// <summary>The per-epoch sinks: CSV, JSONL, TensorBoard events, the curves page (redrawn from the CSV's earlier epochs).</summary>
-    public List<IMetricsSink> OpenSinks(string title) => Writable(() =>
+    /// <summary>The per-epoch sinks: CSV, JSONL, TensorBoard events, the curves page (redrawn from
+    /// the earlier epochs and steps of metrics.csv and steps.csv).</summary>
+    public List<IMetricsSink> OpenSinks(string title, int stepsPerEpoch) => Writable(() =>
     {
         var earlier = File.Exists(MetricsCsv) ? Logging.MetricsCsv.Read(MetricsCsv) : [];
+        var earlierSteps = File.Exists(Steps) ? StepLog.ReadEpochLosses(Steps, stepsPerEpoch) : [];
         return new List<IMetricsSink>
         {
             new MetricsCsv(MetricsCsv),
             new MetricsJsonl(MetricsJsonl),
             new TensorBoardWriter(TensorBoard),
-            new LearningCurvePage(Curves, title, earlier),
+            new LearningCurvePage(Curves, title, earlier, earlierSteps),
         };
     });
 

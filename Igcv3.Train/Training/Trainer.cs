@@ -62,13 +62,13 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         var files = job.Files;
         _lastSaved = File.Exists(files.Last) ? $"{files.Last} is left as it was" : null;
         using var steps = new StepLog(files.Steps);
-        var sinks = files.OpenSinks($"{S.NetworkLabel} on {S.Dataset}");
+        var sinks = files.OpenSinks($"{S.NetworkLabel} on {S.Dataset}", job.TrainLoader.BatchesPerEpoch);
         try
         {
             for (int epoch = State.Epoch; epoch < S.Epochs; epoch++)
             {
                 long epochStart = Time.GetTimestamp();
-                if (!TrainEpoch(epoch, steps) || !Evaluate(epoch, sinks, steps))
+                if (!TrainEpoch(epoch, steps, sinks) || !Evaluate(epoch, sinks, steps))
                 {
                     return cancellation.IsCancellationRequested ? Interrupted(steps) : StoppedAtTimeLimit(steps, midEpoch: true);
                 }
@@ -93,7 +93,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
     private sealed record PendingStep(long GlobalStep, int Batch, double Lr, int[] Labels, Tensor Loss, Tensor Logits);
 
     /// <summary>Trains the rest of <paramref name="epoch"/>; false when cancelled.</summary>
-    private bool TrainEpoch(int epoch, StepLog steps)
+    private bool TrainEpoch(int epoch, StepLog steps, List<IMetricsSink> sinks)
     {
         var loader = job.TrainLoader;
         int total = loader.BatchesPerEpoch;
@@ -112,6 +112,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             void ReadPending()
             {
                 if (pending.Count == 0) return;
+                var losses = new List<double>(pending.Count);
                 foreach (var p in pending)
                 {
                     double loss = p.Loss.Item();
@@ -130,6 +131,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                     sessionImages += p.Labels.Length;
                     sessionSteps++;
                     steps.Write(p.GlobalStep, epoch + 1, p.Batch, p.Lr, loss, 100.0 * correct / p.Labels.Length);
+                    losses.Add(loss);
                 }
                 // The time since the last read covers these steps: queuing, loading, and the device's work.
                 double now = clock.Elapsed.TotalSeconds, seconds = now - lastRead;
@@ -137,6 +139,12 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                 State.EpochSeconds += seconds;
                 State.TrainSeconds += seconds;
                 double rate = sessionImages / Math.Max(now, 1e-9);
+                for (int i = 0; i < pending.Count; i++)
+                {
+                    var p = pending[i];
+                    var point = new StepMetrics(p.GlobalStep, epoch + (double)p.Batch / total, losses[i], p.Lr, i == pending.Count - 1 ? rate : null);
+                    foreach (var sink in sinks) sink.WriteStep(point);
+                }
                 var eta = TimeSpan.FromSeconds(now / sessionSteps * (total - pending[^1].Batch));
                 bar.Update(new StepProgress(pending[^1].Batch, total, State.EpochLossSum / State.EpochSeen,
                     100.0 * State.EpochCorrect / State.EpochSeen, rate, eta));

@@ -43,9 +43,13 @@ public class TrainEndToEndTests
         Assert.Equal(csv.Select(m => ((long)m.Epoch, (float)m.TrainLoss)), TensorBoardReader.Scalars(events, "loss/train"));
         Assert.Equal(csv.Select(m => ((long)m.Epoch, (float)m.TestTop1!.Value)), TensorBoardReader.Scalars(events, "accuracy/test_top1"));
         Assert.Equal(3, TensorBoardReader.Scalars(events, "lr").Count);
+        // ... and every step's loss at step = the global step (read after each step on the CPU).
+        Assert.Equal(losses.Select(l => (l.Step, (float)l.Loss)), TensorBoardReader.Scalars(events, "step/loss"));
+        Assert.Equal(24, TensorBoardReader.Scalars(events, "step/images_per_s").Count);
 
         string html = File.ReadAllText(Path.Combine(run, "curves.html"));
         Assert.Contains("<svg", html);
+        Assert.Contains("<polyline data-series=\"train loss (steps)\"", html);
         Assert.Contains("</html>", html);
 
         // config.json is the resolved settings and can be fed back as a config.
