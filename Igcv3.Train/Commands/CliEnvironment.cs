@@ -34,7 +34,7 @@ public sealed class CliEnvironment
 
     public Progress.IProgressReporter Progress() => Interactive
         ? new Progress.SpectreProgress(AnsiConsole.Console)
-        : new Progress.PlainProgress(Out);
+        : new Progress.PlainProgress(Out, Time);
 
     /// <summary>The real console.</summary>
     public static CliEnvironment ForConsole(CancellationToken cancellation) => new()
