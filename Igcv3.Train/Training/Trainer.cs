@@ -81,6 +81,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             foreach (var sink in sinks) sink.Dispose();
         }
         WriteSummary();
+        output.WriteLine($"Completed: all {S.Epochs} epochs trained.");
         return TrainOutcome.Completed;
     }
 
@@ -256,10 +257,11 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
     private TrainOutcome StoppedAtTimeLimit(StepLog steps, bool midEpoch)
     {
         if (midEpoch) SavePosition(steps, "interrupted");
+        if (State.Epoch > 0) WriteSummary(); // the epochs evaluated so far
+        // The last line says how the run ended.
         string where = midEpoch ? $"in epoch {State.Epoch + 1}, at step {State.Batch}/{job.TrainLoader.BatchesPerEpoch}" : $"after epoch {State.Epoch}";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Stopped at the time limit of {S.TimeLimitMinutes} minutes {where} ({Session.TotalMinutes:F1} minutes): saved {job.Files.Last}. Continue with: train --resume {job.Files.Folder}"));
-        if (State.Epoch > 0) WriteSummary(); // the epochs evaluated so far
         return TrainOutcome.TimeLimit;
     }
 
