@@ -40,6 +40,8 @@ public static class TrainCommand
         if (restart && s.Output is null) s = s with { Output = Path.GetFullPath(resumePath!) };
         if (checkpoint is not null && s.Output is null) s = s with { Output = Path.GetDirectoryName(Path.GetFullPath(checkpoint)) };
         SettingsValidation.Validate(s);
+        // Stored in the checkpoints and config.json: a full path holds from whatever folder the run is resumed.
+        s = s with { DataDir = Path.GetFullPath(s.DataDir) };
 
         var device = DeviceChoice.Select(s.Device, env.CudaBackend);
         var cuda = device.Backend as CudaBackend;
@@ -64,7 +66,8 @@ public static class TrainCommand
         }
 
         var files = new RunFiles(s.OutputFolder);
-        string configJson = SettingsLoader.ToJsonText(s);
+        // Without the output folder: config.json reused as a --config must not point into this run.
+        string configJson = SettingsLoader.ToJsonText(s with { Output = null });
         if (checkpoint is null)
         {
             string? cleared = files.PrepareNew(configJson);

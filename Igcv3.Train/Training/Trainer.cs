@@ -81,7 +81,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             foreach (var sink in sinks) sink.Dispose();
         }
         WriteSummary();
-        output.WriteLine($"Completed: all {S.Epochs} epochs trained.");
+        output.WriteLine($"Completed: {S.Epochs} {(S.Epochs == 1 ? "epoch" : "epochs")} trained.");
         return TrainOutcome.Completed;
     }
 

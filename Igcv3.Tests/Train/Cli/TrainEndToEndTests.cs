@@ -70,7 +70,7 @@ public class TrainEndToEndTests
         Assert.Equal(bestTop1, summary.BestTop1);
         Assert.Equal(csv[^1].TestTop1, summary.FinalTop1);
         Assert.Contains("best  top-1", result.Out);
-        Assert.Equal("Completed: all 3 epochs trained.", result.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
+        Assert.Equal("Completed: 3 epochs trained.", result.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
 
         // eval of the run folder evaluates best.safetensors: the same test top-1 as logged for the best epoch.
         var eval = CliRunner.Succeeds("eval", "--checkpoint", run);
