@@ -61,6 +61,7 @@ public sealed class RunFiles(string folder)
         if (File.Exists(MetricsCsv)) Logging.MetricsCsv.TruncateAfter(MetricsCsv, completedEpochs);
         if (File.Exists(MetricsJsonl)) Logging.MetricsJsonl.TruncateAfter(MetricsJsonl, completedEpochs);
         StepLog.TruncateAfter(Steps, stepsDone);
+        TensorBoardWriter.TruncateAfter(TensorBoard, completedEpochs, stepsDone);
     });
 
     /// <summary>The per-epoch sinks: CSV, JSONL, TensorBoard events, the curves page (redrawn from
@@ -73,7 +74,7 @@ public sealed class RunFiles(string folder)
         {
             new MetricsCsv(MetricsCsv),
             new MetricsJsonl(MetricsJsonl),
-            new TensorBoardWriter(TensorBoard),
+            new TensorBoardWriter(TensorBoard, append: true),
             new LearningCurvePage(Curves, title, earlier, earlierSteps),
         };
     });

@@ -199,6 +199,11 @@ public sealed class ResumeTests : IDisposable
         Assert.Equal(MetricsCsv.Read(Path.Combine(expected, "metrics.csv")).Select(Numbers), MetricsCsv.Read(Path.Combine(actual, "metrics.csv")).Select(Numbers));
         Assert.Equal(MetricsJsonl.Read(Path.Combine(expected, "metrics.jsonl")).Select(Numbers), MetricsJsonl.Read(Path.Combine(actual, "metrics.jsonl")).Select(Numbers));
 
+        // TensorBoard: one file, every epoch and every step once, as in the uninterrupted run.
+        static List<TensorBoardEvent> Events(string run) => TensorBoardReader.ReadEvents(Directory.GetFiles(Path.Combine(run, "tensorboard")).Single());
+        Assert.Equal(TensorBoardReader.Scalars(Events(expected), "loss/train"), TensorBoardReader.Scalars(Events(actual), "loss/train"));
+        Assert.Equal(TensorBoardReader.Scalars(Events(expected), "step/loss"), TensorBoardReader.Scalars(Events(actual), "step/loss"));
+
         // Final parameters, BN buffers and momentum: byte-identical tensors.
         var a = SafeTensorsReader.Read(Path.Combine(expected, "last.safetensors"));
         var b = SafeTensorsReader.Read(Path.Combine(actual, "last.safetensors"));
