@@ -19,7 +19,10 @@ public enum TrainOutcome { Completed, Interrupted, TimeLimit }
 /// sink, last.safetensors (and best.safetensors when the test top-1 improved). A cancellation
 /// (Ctrl+C) lets the current step finish, saves last.safetensors with the position reached, and
 /// returns <see cref="TrainOutcome.Interrupted"/>; --time-limit-minutes stops the same way
-/// mid-epoch, or at an epoch boundary when another epoch would not fit (<see cref="TrainOutcome.TimeLimit"/>). Everything a resume needs is in the checkpoint,
+/// mid-epoch, or at an epoch boundary when another epoch would not fit (<see cref="TrainOutcome.TimeLimit"/>);
+/// --checkpoint-every-minutes saves the same way mid-epoch and trains on. A non-finite loss, or
+/// non-finite parameters about to be saved, stop the run with a <see cref="Commands.DivergedException"/>
+/// and nothing saved. Everything a resume needs is in the checkpoint,
 /// so a resumed run on the CPU repeats the uninterrupted run's losses bit for bit.
 /// </summary>
 public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWriter output, CancellationToken cancellation)
