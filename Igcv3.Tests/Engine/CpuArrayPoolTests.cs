@@ -28,6 +28,23 @@ public class CpuArrayPoolTests
     }
 
     [Fact]
+    public void AnAllocation_TakesTheSmallestCachedArrayUpToTwiceItsLength()
+    {
+        var pool = new CpuArrayPool();
+        float[] small = pool.Rent<float>(500), large = pool.Rent<float>(1000);
+        large.AsSpan().Fill(7);
+        pool.Return(small);
+        pool.Return(large);
+        Assert.Same(small, pool.Rent<float>(450));
+        float[] reused = pool.Rent<float>(600);
+        Assert.Same(large, reused);
+        Assert.All(reused.AsSpan(0, 600).ToArray(), v => Assert.Equal(0f, v)); // the part a storage of 600 sees
+        pool.Return(reused);
+        Assert.NotSame(large, pool.Rent<float>(400)); // 1000 is more than twice 400: a new array
+        Assert.Equal((3600L, 4000L), (pool.Statistics.BytesInUse, pool.Statistics.BytesCached)); // 500 + 400 floats in use, the 1000 cached
+    }
+
+    [Fact]
     public void TrainingSteps_AfterTheFirst_AllocateNothingNew()
     {
         var backend = new CpuBackend();
