@@ -18,6 +18,7 @@ namespace Igcv3.Bench;
 /// cpu-profile [--network N]... [--batch 32] [--steps 5] [--warmup 1] [--top 15]
 ///                               real CPU training steps, time per backend op, GFLOP/s, images/s
 /// loader [--batch 128] [--epochs 5]  images/s of the trainer's data pipeline alone
+/// cpu-memory [--network N] [--batch 128] [--eval-batch 256] [--steps 3]  peak resident memory of CPU training vs live tensor bytes
 /// (anything else)               BenchmarkDotNet: --filter '*' etc.; IGCV3_BENCH_DEVICE=cpu|cuda picks the backend
 /// </code>
 /// </summary>
@@ -66,6 +67,11 @@ public static class BenchProgram
                 var networks = args.Select((a, i) => (a, i)).Where(p => p.a == "--network" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToList();
                 if (networks.Count == 0) networks = ["igcv3-d", "mobilenetv2"];
                 return CpuProfile.Run(networks, Int("--batch", 32), Int("--steps", 5), Int("--warmup", 1), Int("--top", 15), Console.Out);
+            }
+            case "cpu-memory":
+            {
+                var result = CpuMemory.Run(Option("--network") ?? "igcv3-d", Int("--batch", 128), Int("--eval-batch", 256), Int("--steps", 3), Console.Out);
+                return result.Ratio <= 1.5 ? 0 : 1;
             }
             case "loader":
             {

@@ -18,11 +18,18 @@ public sealed partial class CpuBackend : IBackend
 
     // ---- memory -------------------------------------------------------------------------
 
+    /// <summary>Where released storages' arrays wait for the next allocation of their size.</summary>
+    public CpuArrayPool Pool { get; } = new();
+
+    public CpuMemoryStatistics MemoryStatistics => Pool.Statistics;
+
+    /// <summary>Zeroed, from the pool where it has an array of the size. Not overridden:
+    /// AllocateUninitialized is zeroed too, so that no CPU kernel can see a previous step's values.</summary>
     public Storage Allocate(DType dtype, long length) => dtype switch
     {
-        DType.F32 => new CpuStorage<float>(this, dtype, length),
-        DType.F64 => new CpuStorage<double>(this, dtype, length),
-        DType.I32 => new CpuStorage<int>(this, dtype, length),
+        DType.F32 => new CpuStorage<float>(this, dtype, length, Pool),
+        DType.F64 => new CpuStorage<double>(this, dtype, length, Pool),
+        DType.I32 => new CpuStorage<int>(this, dtype, length, Pool),
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "unknown dtype"),
     };
 

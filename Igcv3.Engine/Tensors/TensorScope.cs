@@ -4,8 +4,8 @@ namespace Igcv3.Engine;
 /// Frees the temporaries of a region (a training step: activations, saved statistics, intermediate
 /// gradients) when the region ends, instead of whenever the garbage collector runs. The collector
 /// cannot see device memory, so on a GPU it would let freed activations pile up until an
-/// allocation fails; with a scope they go back to the backend's allocator (a caching pool on CUDA)
-/// at the end of every step. On the CPU releasing is a no-op and the collector does the work.
+/// allocation fails; with a scope they go back to the backend's allocator (a caching pool on CUDA
+/// and on the CPU, <see cref="Cpu.CpuArrayPool"/>) at the end of every step, for the next to reuse.
 /// <code>
 /// using (TensorScope.Begin())
 /// {

@@ -25,6 +25,20 @@ public class CifarReaderTests
     }
 
     [Fact]
+    public void SymlinkedFiles_AreFollowed()
+    {
+        // A folder of links to the real files, as made to share one copy of a data set.
+        using var folder = new TempFolder();
+        string real = folder.File("real"), links = folder.File("links");
+        FakeCifar.WriteRelease(FakeCifar.TinyCifar10, real, seed: 1);
+        Directory.CreateDirectory(links);
+        foreach (string file in Directory.GetFiles(real)) File.CreateSymbolicLink(Path.Combine(links, Path.GetFileName(file)), file);
+
+        CifarReader.ValidateFile(FakeCifar.TinyCifar10, links, "data_batch_1.bin", 3);
+        Assert.Equal(15, CifarReader.Load(FakeCifar.TinyCifar10, links, DataSplit.Train).Count);
+    }
+
+    [Fact]
     public void Load_Cifar10Test_ReadsTestBatch()
     {
         using var folder = new TempFolder();

@@ -80,6 +80,41 @@ public class LearningCurvePageTests
     }
 
     [Fact]
+    public void AOneEpochRun_ShowsItsPointsAsMarkers()
+    {
+        string html = LearningCurvePage.Render("one epoch", [Epoch(1, 1.0, 50)]);
+        Assert.Matches("<circle data-series=\"train loss\" cx=\"[0-9.]+\" cy=\"[0-9.]+\"", html);
+        Assert.Matches("<circle data-series=\"test top-1\" ", html);
+    }
+
+    [Fact]
+    public void PerStepLosses_DrawPointsWithinTheFirstEpoch()
+    {
+        (double, double)[] steps = [(0.25, 2.0), (0.5, 1.8), (0.75, 1.6), (1.0, 1.5)];
+        string html = LearningCurvePage.Render("one epoch", [Epoch(1, 1.7, 50)], steps);
+        var perStep = Points(html, "train loss (steps)");
+        Assert.Equal(4, perStep.Length);
+        Assert.True(perStep[0].X < perStep[1].X && perStep[1].Y > perStep[0].Y); // a lower loss is drawn lower
+        Assert.Equal(Points(html, "train loss")[0].X, perStep[3].X); // the epoch's point at its last step
+    }
+
+    [Fact]
+    public void ManySteps_AreThinnedToAFewHundredPoints_AndPagesRedrawThemAfterAResume()
+    {
+        using var folder = new TempFolder();
+        string path = folder.File("curves.html");
+        var page = new LearningCurvePage(path, "run", [], [.. Enumerable.Range(1, 3000).Select(i => (i / 1000.0, 2.0))]);
+        page.WriteStep(new StepMetrics(2001, 2.001, 1.0, 0.1, null)); // a resumed run redoing steps from 2001
+        page.Write(Epoch(3, 1.7, 50));
+        string html = File.ReadAllText(path);
+        var perStep = Points(html, "train loss (steps)");
+        Assert.InRange(perStep.Length, 100, 600);
+        // Steps past 2.001 epochs were dropped: the series ends two thirds of the way to epoch 3.
+        double left = Points(html, "train loss (steps)")[0].X, right = Points(html, "train loss")[0].X;
+        Assert.InRange((perStep[^1].X - left) / (right - left), 0.6, 0.7);
+    }
+
+    [Fact]
     public void EmptyHistory_StillRenders()
     {
         string html = LearningCurvePage.Render("nothing yet", []);

@@ -43,8 +43,34 @@ public class ProgressTests
         var text = new StringWriter();
         ThreeSteps(new PlainProgress(text));
         string[] lines = text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(3, lines.Length);
+        Assert.Equal(2, lines.Length); // the first step and the last: no 30 s passed between
         Assert.Equal("epoch 2/5 [    1/3] loss 2.5000  acc  10.0%      100 img/s  eta 0:20", lines[0]);
-        Assert.Equal("epoch 2/5 [    3/3] loss 1.2346  acc  50.0%      333 img/s  eta 0:00", lines[2]);
+        Assert.Equal("epoch 2/5 [    3/3] loss 1.2346  acc  50.0%      333 img/s  eta 0:00", lines[1]);
+    }
+
+    [Fact]
+    public void PlainLines_ComeEveryThirtySeconds_WhateverTheEpochsLength()
+    {
+        var text = new StringWriter();
+        var clock = new ManualClock();
+        new PlainProgress(text, clock).RunEpoch("epoch 1/1", totalSteps: 1000, firstStep: 0, epoch =>
+        {
+            for (int step = 1; step <= 1000; step++)
+            {
+                clock.Now += TimeSpan.FromSeconds(0.1); // 100 s in all
+                epoch.Update(new StepProgress(step, 1000, 1, 1, 1, TimeSpan.Zero));
+            }
+        });
+        var shown = text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.RegularExpressions.Regex.Match(l, @"\[ *([0-9]+)/").Groups[1].Value);
+        Assert.Equal(["1", "301", "601", "901", "1000"], shown);
+    }
+
+    private sealed class ManualClock : TimeProvider
+    {
+        public TimeSpan Now { get; set; }
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Now.Ticks;
     }
 }

@@ -136,6 +136,34 @@ public class TensorBoardTests
     }
 
     [Fact]
+    public void TruncateAfter_KeepsWhatTheCheckpointSaw_DropsACutRecord_AndTheResumedWriterAppends()
+    {
+        using var folder = new TempFolder();
+        string path;
+        using (var writer = new TensorBoardWriter(folder.Path, hostName: "h"))
+        {
+            path = writer.FilePath;
+            for (int step = 1; step <= 8; step++) writer.WriteStep(new StepMetrics(step, step / 4.0, 2.0 - step / 10.0, 0.1, null));
+            writer.Write(new EpochMetrics(1, 0.1, 2.5, 10, 2.25, 12.5, 50, 1000, 30));
+            writer.Write(new EpochMetrics(2, 0.1, 2.0, 20, 2.0, 15, 55, 1000, 30));
+        }
+        byte[] whole = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, [.. whole, .. whole.AsSpan(0, 20)]); // a record a kill cut short
+
+        TensorBoardWriter.TruncateAfter(folder.Path, completedEpochs: 1, stepsDone: 6);
+        using (var resumed = new TensorBoardWriter(folder.Path, hostName: "h", append: true))
+        {
+            Assert.Equal(path, resumed.FilePath);
+            resumed.WriteStep(new StepMetrics(7, 1.75, 9, 0.1, null));
+        }
+        var events = TensorBoardReader.ReadEvents(path);
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 7], TensorBoardReader.Scalars(events, "step/loss").Select(p => p.Step));
+        Assert.Equal(9f, TensorBoardReader.Scalars(events, "step/loss")[^1].Value);
+        Assert.Equal([1L], TensorBoardReader.Scalars(events, "loss/train").Select(p => p.Step));
+        Assert.Single(events, e => e.FileVersion is not null);
+    }
+
+    [Fact]
     public void Reader_RejectsACorruptedRecord_NamingItsOffset()
     {
         using var folder = new TempFolder();

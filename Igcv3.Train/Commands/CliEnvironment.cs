@@ -29,9 +29,12 @@ public sealed class CliEnvironment
     /// <summary>Called after each training step with the global step count.</summary>
     public Action<long>? AfterStep { get; init; }
 
+    /// <summary>Called with a checkpoint's path before it is written; tests throw from it as a full disk would.</summary>
+    public Action<string>? BeforeCheckpoint { get; init; }
+
     public Progress.IProgressReporter Progress() => Interactive
         ? new Progress.SpectreProgress(AnsiConsole.Console)
-        : new Progress.PlainProgress(Out);
+        : new Progress.PlainProgress(Out, Time);
 
     /// <summary>The real console.</summary>
     public static CliEnvironment ForConsole(CancellationToken cancellation) => new()

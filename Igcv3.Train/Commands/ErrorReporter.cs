@@ -6,7 +6,7 @@ namespace Igcv3.Train.Commands;
 /// <summary>
 /// The one place that turns an exception into what the user sees and the exit code. A user's
 /// mistake (bad option, missing data, a checkpoint that does not fit, no GPU, an unwritable
-/// folder) is one line on stderr, "error: ...", with no stack trace. Anything else is a bug and
+/// folder, a diverged run) is one line on stderr, "error: ...", with no stack trace. Anything else is a bug and
 /// gets the full exception, so that it can be reported.
 /// </summary>
 public static class ErrorReporter
@@ -21,6 +21,7 @@ public static class ErrorReporter
             CheckpointException => ExitCodes.Checkpoint,
             DeviceException => ExitCodes.Device,
             OutputFolderException => ExitCodes.Output,
+            DivergedException => ExitCodes.Diverged,
             _ => null,
         };
         if (code is { } known)

@@ -10,9 +10,12 @@ public static class ExitCodes
     public const int Device = 5;
     public const int Output = 6;
 
+    /// <summary>The loss (or the parameters) stopped being finite: the run diverged and was stopped unsaved.</summary>
+    public const int Diverged = 7;
+
     /// <summary>An unexpected exception: a bug (BSD's EX_SOFTWARE).</summary>
     public const int Bug = 70;
 
-    /// <summary>Stopped by Ctrl+C after saving (128 + SIGINT, the shell's convention).</summary>
+    /// <summary>Stopped by Ctrl+C or SIGTERM after saving (128 + SIGINT, the shell's convention for Ctrl+C).</summary>
     public const int Interrupted = 130;
 }

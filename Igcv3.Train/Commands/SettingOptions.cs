@@ -11,29 +11,70 @@ namespace Igcv3.Train.Commands;
 
 /// <summary>
 /// One command-line option per <see cref="RunSettings"/> property (--width-multiplier for
-/// WidthMultiplier, described by its [Description]), and the reverse: the options the user gave,
-/// as a settings layer with the same keys a config file uses. Options that were not given are
-/// absent from the layer, so they do not override the config file.
+/// WidthMultiplier, described by its [Description] and its default), and the reverse: the options
+/// the user gave, as a settings layer with the same keys a config file uses. Options that were not
+/// given are absent from the layer, so they do not override the config file. As with argparse, the
+/// last of a repeated option wins (a list option takes the values of all).
 /// </summary>
 public sealed class SettingOptions
 {
     private readonly List<(Option Option, Func<ParseResult, JsonNode?> Read)> _options = [];
 
-    public SettingOptions()
+    /// <summary>The settings that define the network: all that <c>summary</c> takes (with --dataset).</summary>
+    public static readonly string[] NetworkKeys =
+        ["network", "width-multiplier", "arithmetic", "g1", "g2", "output-permutation", "relu", "expand-when-t1", "igcv2-depth", "depth", "l", "m", "width", "init"];
+
+    /// <summary>Options for the settings of <paramref name="only"/> (every setting where null).</summary>
+    public SettingOptions(IReadOnlyCollection<string>? only = null)
     {
+        var defaults = SettingsLoader.ToJson(new RunSettings());
+        foreach (string key in only ?? [])
+            if (!defaults.ContainsKey(key)) throw new InvalidOperationException($"settings: no setting '{key}'");
         foreach (var property in typeof(RunSettings).GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
             if (!property.CanWrite) continue;
             string key = JsonNamingPolicy.KebabCaseLower.ConvertName(property.Name);
-            string description = property.GetCustomAttribute<DescriptionAttribute>()?.Description ?? key;
+            if (only is not null && !only.Contains(key)) continue;
+            string description = (property.GetCustomAttribute<DescriptionAttribute>()?.Description ?? key) + DefaultText(defaults[key]);
             var type = property.PropertyType;
-            if (type == typeof(string)) Add<string>(key, description);
+            if (type == typeof(string)) Add(key, description, Parser<string>(key, "text", t => t));
+            else if (key.StartsWith("limit-", StringComparison.Ordinal)) AddLimit(key, description + " 'all' for every image.");
             else if (type == typeof(int) || type == typeof(int?)) Add(key, description, Parser<int?>(key, "an integer", t => int.TryParse(t, CultureInfo.InvariantCulture, out int v) ? v : null));
             else if (type == typeof(double) || type == typeof(double?)) Add(key, description, Parser<double?>(key, "a number", Number));
             else if (type == typeof(bool)) Add<bool>(key, description);
             else if (type == typeof(double[])) Add(key, description, ListParser(key), many: true);
             else throw new InvalidOperationException($"settings: no option type for {property.Name} ({type.Name})");
         }
+    }
+
+    /// <summary>" [default: 0.1]" for a setting with a default to show (not null, not a false flag).</summary>
+    private static string DefaultText(JsonNode? value) => value switch
+    {
+        null => "",
+        JsonArray list => $" [default: {string.Join(',', list.Select(v => v!.ToJsonString()))}]",
+        JsonValue v when v.GetValueKind() == JsonValueKind.False => "",
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => $" [default: {v.GetValue<string>()}]",
+        _ => $" [default: {value.ToJsonString()}]",
+    };
+
+    /// <summary>--limit-train / --limit-test: a count, or 'all', given to the settings as null (no
+    /// limit, overriding a config file's). The option's own value is text: System.CommandLine takes
+    /// a null from a parser for a failure.</summary>
+    private void AddLimit(string key, string description)
+    {
+        static bool IsAll(string text) => text.Equals("all", StringComparison.OrdinalIgnoreCase);
+        var option = new Option<string>("--" + key)
+        {
+            Description = description,
+            Arity = ArgumentArity.OneOrMore,
+            CustomParser = result =>
+            {
+                string text = result.Tokens[^1].Value;
+                if (!IsAll(text) && !int.TryParse(text, CultureInfo.InvariantCulture, out _)) result.AddError($"--{key}: '{text}' is neither an integer nor 'all'");
+                return text;
+            },
+        };
+        _options.Add((option, result => result.GetValue(option) is { } text && !IsAll(text) ? JsonValue.Create(int.Parse(text, CultureInfo.InvariantCulture)) : null));
     }
 
     private static double? Number(string text) => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : null;
@@ -84,6 +125,8 @@ public sealed class SettingOptions
     {
         var option = new Option<T>("--" + key) { Description = description, CustomParser = parser };
         if (many) option.AllowMultipleArgumentsPerToken = true;
+        // Repeatable, one value per occurrence; the parsers read the last.
+        else if (typeof(T) != typeof(bool)) option.Arity = ArgumentArity.OneOrMore;
         _options.Add((option, result => JsonSerializer.SerializeToNode(result.GetValue(option))));
     }
 }

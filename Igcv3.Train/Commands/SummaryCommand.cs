@@ -11,7 +11,7 @@ public static class SummaryCommand
 {
     public static Command Create(CliEnvironment env)
     {
-        var settings = new SettingOptions();
+        var settings = new SettingOptions([.. SettingOptions.NetworkKeys, "dataset"]);
         var config = new Option<string>("--config") { Description = "JSON config file; options on the command line override it." };
         var list = new Option<bool>("--list") { Description = "List the registered networks." };
         var input = new Option<string>("--input") { Description = "cifar (32x32, the default) or imagenet (224x224): the variant to show.", DefaultValueFactory = _ => "cifar" };

@@ -29,13 +29,19 @@ public static class TrainCommand
 
     public static int Run(CliEnvironment env, System.Text.Json.Nodes.JsonObject cli, string? configPath, string? resumePath)
     {
-        string? checkpoint = resumePath is null ? null : SettingsSources.ResolveCheckpoint(resumePath, "--resume");
-        var checkpointLayer = checkpoint is null ? null : SettingsSources.CheckpointLayer(checkpoint);
+        // A run killed before its first checkpoint can only start again: from its own settings.
+        bool restart = resumePath is not null && new RunFiles(resumePath).StoppedBeforeFirstCheckpoint;
+        string? checkpoint = resumePath is null || restart ? null : SettingsSources.ResolveCheckpoint(resumePath, "--resume");
+        var checkpointLayer = restart ? SettingsLoader.ReadConfigFile(new RunFiles(resumePath!).Config)
+            : checkpoint is null ? null : SettingsSources.CheckpointLayer(checkpoint);
         // The run folder may have moved since the checkpoint was written: resume where the checkpoint is.
         checkpointLayer?.Remove("output");
         var s = SettingsLoader.Merge(("checkpoint", checkpointLayer), ("config", SettingsSources.ConfigLayer(configPath)), ("command line", cli));
+        if (restart && s.Output is null) s = s with { Output = Path.GetFullPath(resumePath!) };
         if (checkpoint is not null && s.Output is null) s = s with { Output = Path.GetDirectoryName(Path.GetFullPath(checkpoint)) };
         SettingsValidation.Validate(s);
+        // Stored in the checkpoints and config.json: a full path holds from whatever folder the run is resumed.
+        s = s with { DataDir = Path.GetFullPath(s.DataDir) };
 
         var device = DeviceChoice.Select(s.Device, env.CudaBackend);
         var cuda = device.Backend as CudaBackend;
@@ -53,24 +59,58 @@ public static class TrainCommand
         var testLoader = new BatchLoader(data.Test, s.EvalBatchSize, data.Normalization, Augmentation.None, shuffle: false, dropLast: false, s.Seed);
 
         var state = new TrainerState();
-        if (checkpoint is not null) state = LoadForResume(checkpoint, parameters, optimizer, s);
+        if (checkpoint is not null)
+        {
+            state = LoadForResume(checkpoint, parameters, optimizer, s);
+            if (checkpointLayer is not null) RefuseNewEpochPlan(state, SettingsLoader.Merge(("checkpoint", checkpointLayer)), s);
+        }
 
         var files = new RunFiles(s.OutputFolder);
-        string configJson = SettingsLoader.ToJsonText(s);
-        if (checkpoint is null) files.PrepareNew(configJson);
+        // Without the output folder: config.json reused as a --config must not point into this run.
+        string configJson = SettingsLoader.ToJsonText(s with { Output = null });
+        if (checkpoint is null)
+        {
+            string? cleared = files.PrepareNew(configJson);
+            if (restart) env.Out.WriteLine($"{resumePath} holds no checkpoint yet (the run stopped before its first): starting it again from its config.json");
+            else if (cleared is not null) env.Out.WriteLine(cleared);
+        }
         else files.PrepareResume(configJson, state.Epoch, state.GlobalStep);
 
         env.Out.WriteLine($"{(checkpoint is null ? "Training" : $"Resuming at epoch {state.Epoch + 1}, step {state.Batch}:")} {s.NetworkLabel} ({parameters.Count:N0} parameters) " +
                           $"on {data.Train.Name} ({data.Train.Count:N0} train / {data.Test.Count:N0} test images), device {device.Description}, output {files.Folder}");
         if (device.Libraries is { Length: > 0 } libraries) env.Out.WriteLine($"CUDA libraries: {libraries}");
         var job = new TrainingJob(s, device.Description, device.Backend, network, parameters, optimizer, schedule, trainLoader, testLoader, files, state);
-        var trainer = new Trainer(job, env.Progress(), env.Out, env.Cancellation) { AfterStep = env.AfterStep, Time = env.Time };
-        var outcome = trainer.Run();
+        var trainer = new Trainer(job, env.Progress(), env.Out, env.Cancellation) { AfterStep = env.AfterStep, BeforeCheckpoint = env.BeforeCheckpoint, Time = env.Time };
+        TrainOutcome outcome;
+        try
+        {
+            outcome = trainer.Run();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not CheckpointException)
+        {
+            // A full disk or a folder gone read-only is the user's to fix; every file is written
+            // atomically or appended, so what was saved before the failure is intact.
+            throw new OutputFolderException($"writing the run's files in {files.Folder} failed ({e.Message}); the checkpoints saved before are intact: free some space (or fix the folder) and continue with train --resume {files.Folder}", e);
+        }
         if (cuda?.PointwiseChoices is { Count: > 0 } choices)
         {
             env.Out.WriteLine($"1x1 convolutions (--pointwise-gemm auto): cuBLAS for {choices.Count(c => c.Chosen == PointwiseGemm.Cublas)} of {choices.Count} layer shapes and passes, our tiled kernels for the rest, as timed on the GPU at the first step");
         }
         return outcome == TrainOutcome.Interrupted ? ExitCodes.Interrupted : ExitCodes.Ok;
+    }
+
+    /// <summary>Mid-epoch, a resume trains the rest of the checkpoint's epoch plan from its batch on;
+    /// options that change the plan would retrain or skip images of that epoch.</summary>
+    private static void RefuseNewEpochPlan(TrainerState state, RunSettings saved, RunSettings s)
+    {
+        if (state.Batch == 0) return;
+        foreach (var (option, was, now) in new (string, int?, int?)[]
+                 { ("--batch-size", saved.BatchSize, s.BatchSize), ("--limit-train", saved.LimitTrain, s.LimitTrain), ("--seed", saved.Seed, s.Seed) })
+        {
+            if (was == now) continue;
+            throw new UsageException($"{option} {now?.ToString() ?? "(all)"}: the checkpoint stopped mid-epoch (epoch {state.Epoch + 1}, step {state.Batch}) with {option} {was?.ToString() ?? "(all)"}, " +
+                                     $"and another value would retrain or skip images of that epoch; finish the epoch with {option} {was?.ToString() ?? "(all)"} (--resume with --epochs {state.Epoch + 1}), then change it");
+        }
     }
 
     private static TrainerState LoadForResume(string checkpoint, ParameterSet parameters, Sgd optimizer, RunSettings s)

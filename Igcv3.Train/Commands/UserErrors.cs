@@ -8,3 +8,6 @@ public sealed class OutputFolderException(string message, Exception? inner = nul
 
 /// <summary>The requested device cannot be used (no GPU, no driver, no CUDA backend).</summary>
 public sealed class DeviceException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Training diverged (a NaN or infinite loss): the message names the step, the learning rate and what to change.</summary>
+public sealed class DivergedException(string message) : Exception(message);

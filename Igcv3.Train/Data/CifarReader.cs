@@ -49,7 +49,9 @@ public static class CifarReader
             throw new DataException(
                 $"{file} is missing from {directory}; a {layout.DisplayName} release has {string.Join(", ", layout.AllFiles)}. {Hint(layout, "Download it again with --download")}");
 
-        long length = new FileInfo(path).Length;
+        // A symbolic link's own length is that of the path it holds: measure what it points to.
+        var info = new FileInfo(path);
+        long length = (info.LinkTarget is null ? info : info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info).Length;
         long expected = (long)records * layout.RecordBytes;
         if (length == expected) return;
         string shape = length % layout.RecordBytes == 0 ? "" : $", not a whole number of {layout.RecordBytes:N0}-byte records";

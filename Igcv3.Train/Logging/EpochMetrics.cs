@@ -19,4 +19,14 @@ public sealed record EpochMetrics(
 public interface IMetricsSink : IDisposable
 {
     void Write(EpochMetrics metrics);
+
+    /// <summary>A training step's figures, as they are read back (every --log-every steps).</summary>
+    void WriteStep(StepMetrics step) { }
 }
+
+/// <summary>
+/// One training step: its global step, its position in epochs (2.25 is a quarter into the third
+/// epoch; the last step of epoch e is at e, where that epoch's metrics are drawn), its loss and
+/// learning rate, and the images/s of the session so far where this is the last step of a read.
+/// </summary>
+public sealed record StepMetrics(long Step, double Epoch, double Loss, double LearningRate, double? ImagesPerSecond);

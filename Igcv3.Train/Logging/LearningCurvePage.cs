@@ -7,19 +7,24 @@ namespace Igcv3.Train.Logging;
 
 /// <summary>
 /// A self-contained HTML page of the learning curves (loss, and accuracy in percent, against
-/// epoch) drawn as inline SVG polylines: no scripts, no external files, so it opens anywhere and
-/// can be mailed. Rewritten atomically after every epoch, so a browser refresh never sees half a page.
+/// epoch) drawn as inline SVG polylines with a marker at each epoch, so a one-epoch run shows too,
+/// and the per-step training loss (thinned to a few hundred points) under the per-epoch one: no
+/// scripts, no external files, so it opens anywhere and can be mailed. Rewritten atomically after
+/// every epoch, so a browser refresh never sees half a page.
 /// </summary>
 public sealed class LearningCurvePage : IMetricsSink
 {
     private readonly List<EpochMetrics> _history;
+    private readonly List<(double Epoch, double Loss)> _steps;
 
-    /// <summary><paramref name="earlier"/>: epochs logged before a resume (read back from the CSV).</summary>
-    public LearningCurvePage(string path, string title, IEnumerable<EpochMetrics>? earlier = null)
+    /// <summary><paramref name="earlier"/>, <paramref name="earlierSteps"/>: epochs and (epoch
+    /// position, loss) of steps logged before a resume (read back from metrics.csv and steps.csv).</summary>
+    public LearningCurvePage(string path, string title, IEnumerable<EpochMetrics>? earlier = null, IEnumerable<(double Epoch, double Loss)>? earlierSteps = null)
     {
         Path = path;
         Title = title;
         _history = earlier?.ToList() ?? [];
+        _steps = earlierSteps?.ToList() ?? [];
     }
 
     public string Path { get; }
@@ -30,15 +35,35 @@ public sealed class LearningCurvePage : IMetricsSink
         // An epoch logged again (a resumed run redoing it) replaces the old entry and anything after it.
         _history.RemoveAll(m => m.Epoch >= metrics.Epoch);
         _history.Add(metrics);
-        AtomicFile.WriteAllText(Path, Render(Title, _history));
+        AtomicFile.WriteAllText(Path, Render(Title, _history, _steps));
+    }
+
+    /// <summary>Collects the step's loss, drawn at the next epoch's rewrite; a step redone after a resume replaces it and later ones.</summary>
+    public void WriteStep(StepMetrics step)
+    {
+        while (_steps.Count > 0 && _steps[^1].Epoch >= step.Epoch) _steps.RemoveAt(_steps.Count - 1);
+        _steps.Add((step.Epoch, step.Loss));
     }
 
     public void Dispose() { }
 
-    /// <summary>A named line of a chart: (epoch, value) points, non-finite and missing values skipped.</summary>
-    private sealed record Series(string Name, string Colour, Func<EpochMetrics, double?> Value);
+    /// <summary>A named line of a chart: (epoch, value) points, non-finite values skipped; markers at the points of per-epoch lines.</summary>
+    private sealed record Line(string Name, string Colour, (double Epoch, double Value)[] Points, bool Markers = true);
 
-    public static string Render(string title, IReadOnlyList<EpochMetrics> history)
+    /// <summary>The line of one per-epoch value, missing values skipped.</summary>
+    private static Line Series(IReadOnlyList<EpochMetrics> history, string name, string colour, Func<EpochMetrics, double?> value) =>
+        new(name, colour, history.Select(m => (Epoch: (double)m.Epoch, Value: value(m))).Where(p => p.Value is not null).Select(p => (p.Epoch, p.Value!.Value)).ToArray());
+
+    /// <summary>Most points a per-step line is drawn with: longer runs are averaged in equal runs of steps.</summary>
+    private const int MaxStepPoints = 500;
+
+    private static (double Epoch, double Value)[] Thin(IReadOnlyList<(double Epoch, double Loss)> steps)
+    {
+        int run = Math.Max(1, (steps.Count + MaxStepPoints - 1) / MaxStepPoints);
+        return steps.Chunk(run).Select(c => (c.Average(p => p.Epoch), c.Average(p => p.Loss))).ToArray();
+    }
+
+    public static string Render(string title, IReadOnlyList<EpochMetrics> history, IReadOnlyList<(double Epoch, double Loss)>? steps = null)
     {
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -49,14 +74,15 @@ public sealed class LearningCurvePage : IMetricsSink
         html.Append("<p>").Append(WebUtility.HtmlEncode(Summary(history))).Append("</p>\n");
 
         html.Append("<h2>Loss</h2>\n");
-        AppendChart(html, "loss", history,
-            [new("train loss", "#1f77b4", m => m.TrainLoss), new("test loss", "#d62728", m => m.TestLoss)], fixedMax: null);
+        Line[] loss = [Series(history, "train loss", "#1f77b4", m => m.TrainLoss), Series(history, "test loss", "#d62728", m => m.TestLoss)];
+        if (steps is { Count: > 0 }) loss = [new Line("train loss (steps)", "#aec7e8", Thin(steps), Markers: false), .. loss];
+        AppendChart(html, "loss", loss, fixedMax: null);
         html.Append("<h2>Accuracy (%)</h2>\n");
-        AppendChart(html, "accuracy", history,
-            [new("train top-1", "#1f77b4", m => m.TrainTop1), new("test top-1", "#d62728", m => m.TestTop1),
-             new("test top-5", "#2ca02c", m => m.TestTop5)], fixedMax: 100);
+        AppendChart(html, "accuracy",
+            [Series(history, "train top-1", "#1f77b4", m => m.TrainTop1), Series(history, "test top-1", "#d62728", m => m.TestTop1),
+             Series(history, "test top-5", "#2ca02c", m => m.TestTop5)], fixedMax: 100);
         html.Append("<h2>Learning rate</h2>\n");
-        AppendChart(html, "lr", history, [new("lr", "#9467bd", m => m.LearningRate)], fixedMax: null);
+        AppendChart(html, "lr", [Series(history, "lr", "#9467bd", m => m.LearningRate)], fixedMax: null);
         html.Append("</body>\n</html>\n");
         return html.ToString();
     }
@@ -77,19 +103,16 @@ public sealed class LearningCurvePage : IMetricsSink
     private const double PlotWidth = Width - Left - Right, PlotHeight = Height - Top - Bottom;
 
     /// <summary>
-    /// One SVG chart. x = Left + PlotWidth * (epoch - first) / (last - first);
-    /// y = Top + PlotHeight * (1 - value / max), the value axis running from 0 to max.
+    /// One SVG chart. x = Left + PlotWidth * (epoch - first) / (last - first), first the whole
+    /// epoch at or before the first point; y = Top + PlotHeight * (1 - value / max), the value axis
+    /// running from 0 to max.
     /// </summary>
-    private static void AppendChart(StringBuilder html, string id, IReadOnlyList<EpochMetrics> history, Series[] series, double? fixedMax)
+    private static void AppendChart(StringBuilder html, string id, Line[] series, double? fixedMax)
     {
-        var points = series.Select(s => history
-                .Select(m => (m.Epoch, Value: s.Value(m)))
-                .Where(p => p.Value is { } v && double.IsFinite(v))
-                .Select(p => (p.Epoch, Value: p.Value!.Value))
-                .ToArray())
-            .ToArray();
-        double firstEpoch = history.Count > 0 ? history.Min(m => m.Epoch) : 0;
-        double lastEpoch = history.Count > 0 ? history.Max(m => m.Epoch) : 1;
+        var points = series.Select(s => s.Points.Where(p => double.IsFinite(p.Value)).ToArray()).ToArray();
+        var epochs = series.SelectMany(s => s.Points).Select(p => p.Epoch).ToList();
+        double firstEpoch = epochs.Count > 0 ? Math.Floor(epochs.Min()) : 0;
+        double lastEpoch = epochs.Count > 0 ? epochs.Max() : 1;
         if (lastEpoch == firstEpoch) lastEpoch = firstEpoch + 1;
         double dataMax = points.SelectMany(p => p).Select(p => p.Value).DefaultIfEmpty(1).Max();
         double max = fixedMax ?? NiceCeiling(Math.Max(dataMax, 1e-12));
@@ -117,7 +140,11 @@ public sealed class LearningCurvePage : IMetricsSink
         {
             string coordinates = string.Join(' ', points[s].Select(p => $"{C(X(p.Epoch))},{C(Y(p.Value))}"));
             html.Append(CultureInfo.InvariantCulture,
-                $"<polyline data-series=\"{series[s].Name}\" fill=\"none\" stroke=\"{series[s].Colour}\" stroke-width=\"2\" points=\"{coordinates}\"/>\n" +
+                $"<polyline data-series=\"{series[s].Name}\" fill=\"none\" stroke=\"{series[s].Colour}\" stroke-width=\"2\" points=\"{coordinates}\"/>\n");
+            if (series[s].Markers)
+                foreach (var p in points[s])
+                    html.Append(CultureInfo.InvariantCulture, $"<circle data-series=\"{series[s].Name}\" cx=\"{C(X(p.Epoch))}\" cy=\"{C(Y(p.Value))}\" r=\"3\" fill=\"{series[s].Colour}\"/>\n");
+            html.Append(CultureInfo.InvariantCulture,
                 $"<line x1=\"{Left + PlotWidth + 12}\" y1=\"{Top + 10 + 18 * s}\" x2=\"{Left + PlotWidth + 32}\" y2=\"{Top + 10 + 18 * s}\" stroke=\"{series[s].Colour}\" stroke-width=\"2\"/>" +
                 $"<text x=\"{Left + PlotWidth + 38}\" y=\"{Top + 14 + 18 * s}\">{series[s].Name}</text>\n");
         }

@@ -21,13 +21,16 @@ public static class TfRecord
         stream.Write(footer);
     }
 
-    /// <summary>Every record's data, each CRC verified; a bad CRC or a truncated record throws, naming its byte offset.</summary>
-    public static List<byte[]> ReadAll(ReadOnlySpan<byte> file, string name = "records")
+    /// <summary>Every record's data, each CRC verified; a bad CRC or a truncated record throws,
+    /// naming its byte offset, or with <paramref name="upToDamage"/> ends the list (what a kill
+    /// during a write leaves is the records before it).</summary>
+    public static List<byte[]> ReadAll(ReadOnlySpan<byte> file, string name = "records", bool upToDamage = false)
     {
         var records = new List<byte[]>();
         int offset = 0;
         while (offset < file.Length)
         {
+            if (upToDamage && !IsWhole(file[offset..])) break;
             if (file.Length - offset < 12) throw new InvalidDataException($"{name}: record at byte {offset} is cut off in its header");
             var header = file.Slice(offset, 12);
             if (BinaryPrimitives.ReadUInt32LittleEndian(header[8..]) != Crc32C.Masked(header[..8]))
@@ -42,5 +45,13 @@ public static class TfRecord
             offset += 16 + (int)length;
         }
         return records;
+    }
+
+    private static bool IsWhole(ReadOnlySpan<byte> rest)
+    {
+        if (rest.Length < 12 || BinaryPrimitives.ReadUInt32LittleEndian(rest[8..]) != Crc32C.Masked(rest[..8])) return false;
+        ulong length = BinaryPrimitives.ReadUInt64LittleEndian(rest);
+        return length <= (ulong)(rest.Length - 16)
+               && BinaryPrimitives.ReadUInt32LittleEndian(rest[(12 + (int)length)..]) == Crc32C.Masked(rest.Slice(12, (int)length));
     }
 }

@@ -151,6 +151,9 @@ public sealed record RunSettings
     [Description("Stop within this many minutes of wall time (a job's time slot): after the last epoch whose length still fits, or, should one epoch not fit, mid-epoch as Ctrl+C does. Either way last.safetensors is saved and --resume continues; the exit code is 0.")]
     public double? TimeLimitMinutes { get; init; }
 
+    [Description("Also save last.safetensors mid-epoch every this many minutes of wall time (atomically, resumable exactly as after Ctrl+C), so that a kill loses at most that much of a long epoch.")]
+    public double? CheckpointEveryMinutes { get; init; }
+
     [Description("Device: auto (CUDA when available, else CPU), cuda, cuda:N, cpu, or emulated (the CUDA kernels run on the CPU, built with g++: slow, for checking kernels without a GPU).")]
     public string Device { get; init; } = "auto";
 

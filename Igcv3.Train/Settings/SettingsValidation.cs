@@ -55,6 +55,7 @@ public static class SettingsValidation
         if (s.LimitTrain is { } lt) Positive("--limit-train", lt);
         if (s.LogEvery is { } every) Positive("--log-every", every);
         if (s.TimeLimitMinutes is { } minutes) PositiveFinite("--time-limit-minutes", minutes);
+        if (s.CheckpointEveryMinutes is { } interval) PositiveFinite("--checkpoint-every-minutes", interval);
         if (s.LimitTest is { } le) Positive("--limit-test", le);
         Positive("--synthetic-train", s.SyntheticTrain);
         Positive("--synthetic-test", s.SyntheticTest);

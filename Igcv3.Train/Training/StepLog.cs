@@ -6,8 +6,10 @@ namespace Igcv3.Train.Training;
 /// <summary>
 /// steps.csv: one row per training step (global step, epoch, batch, learning rate, loss,
 /// accuracy of the batch), the finest record of a run and what proves a resume exact. Losses are
-/// written in round-trip form. Buffered, and flushed at every checkpoint, so after a crash the
-/// file holds at least every step up to the checkpoint a resume would start from.
+/// written in round-trip form. The header is there at once and each row is handed to the system
+/// as it is written (so `tail -f` follows the run); the file is flushed to disk at every
+/// checkpoint, so after a crash it holds at least every step up to the checkpoint a resume would
+/// start from.
 /// </summary>
 public sealed class StepLog : IDisposable
 {
@@ -18,7 +20,7 @@ public sealed class StepLog : IDisposable
     public StepLog(string path)
     {
         bool fresh = !File.Exists(path) || new FileInfo(path).Length == 0;
-        _writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new System.Text.UTF8Encoding(false)) { NewLine = "\n" };
+        _writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new System.Text.UTF8Encoding(false)) { NewLine = "\n", AutoFlush = true };
         if (fresh) _writer.WriteLine(Header);
     }
 
@@ -41,11 +43,20 @@ public sealed class StepLog : IDisposable
         File.ReadLines(path).Skip(1).Where(l => l.Length > 0).Select(l => l.Split(','))
             .Select(f => (long.Parse(f[0], CultureInfo.InvariantCulture), double.Parse(f[4], CultureInfo.InvariantCulture))).ToList();
 
-    /// <summary>Keeps the rows of the first <paramref name="stepsDone"/> steps (atomically): a resumed run redoes the rest.</summary>
+    /// <summary>(position in epochs, loss) of every row, as the curves page draws them (see <see cref="Logging.StepMetrics"/>).</summary>
+    public static List<(double Epoch, double Loss)> ReadEpochLosses(string path, int stepsPerEpoch) =>
+        File.ReadLines(path).Skip(1).Where(l => l.Length > 0).Select(l => l.Split(','))
+            .Select(f => (int.Parse(f[1], CultureInfo.InvariantCulture) - 1 + int.Parse(f[2], CultureInfo.InvariantCulture) / (double)stepsPerEpoch,
+                          double.Parse(f[4], CultureInfo.InvariantCulture))).ToList();
+
+    /// <summary>Keeps the rows of the first <paramref name="stepsDone"/> steps (atomically): a resumed
+    /// run redoes the rest. A row cut short (a full disk, a kill mid-write) is dropped.</summary>
     public static void TruncateAfter(string path, long stepsDone)
     {
         if (!File.Exists(path)) return;
-        var kept = File.ReadLines(path).Skip(1).Where(l => l.Length > 0 && long.Parse(l.Split(',')[0], CultureInfo.InvariantCulture) <= stepsDone);
+        int fields = Header.Split(',').Length;
+        var kept = File.ReadLines(path).Skip(1).Where(l => l.Split(',') is var f && f.Length == fields
+            && long.TryParse(f[0], CultureInfo.InvariantCulture, out long step) && step <= stepsDone);
         AtomicFile.WriteAllText(path, string.Join('\n', kept.Prepend(Header)) + "\n");
     }
 }

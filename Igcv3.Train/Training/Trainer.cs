@@ -3,6 +3,7 @@ using System.Globalization;
 using Igcv3.Engine;
 using Igcv3.Engine.Checkpoints;
 using Igcv3.Engine.Cpu;
+using Igcv3.Train.Commands;
 using Igcv3.Train.Logging;
 using Igcv3.Train.Progress;
 using Igcv3.Train.Settings;
@@ -18,7 +19,10 @@ public enum TrainOutcome { Completed, Interrupted, TimeLimit }
 /// sink, last.safetensors (and best.safetensors when the test top-1 improved). A cancellation
 /// (Ctrl+C) lets the current step finish, saves last.safetensors with the position reached, and
 /// returns <see cref="TrainOutcome.Interrupted"/>; --time-limit-minutes stops the same way
-/// mid-epoch, or at an epoch boundary when another epoch would not fit (<see cref="TrainOutcome.TimeLimit"/>). Everything a resume needs is in the checkpoint,
+/// mid-epoch, or at an epoch boundary when another epoch would not fit (<see cref="TrainOutcome.TimeLimit"/>);
+/// --checkpoint-every-minutes saves the same way mid-epoch and trains on. A non-finite loss, or
+/// non-finite parameters about to be saved, stop the run with a <see cref="Commands.DivergedException"/>
+/// and nothing saved. Everything a resume needs is in the checkpoint,
 /// so a resumed run on the CPU repeats the uninterrupted run's losses bit for bit.
 /// </summary>
 public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWriter output, CancellationToken cancellation)
@@ -30,6 +34,9 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
     /// <summary>Called after each step with the global step count (tests use it to interrupt at a chosen step).</summary>
     public Action<long>? AfterStep { get; init; }
 
+    /// <summary>Called with a checkpoint's path before it is written (tests fail it as a full disk would).</summary>
+    public Action<string>? BeforeCheckpoint { get; init; }
+
     private RunSettings S => job.Settings;
     private TrainerState State => job.State;
 
@@ -38,24 +45,33 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
 
     private long _sessionStart;
 
+    /// <summary>What last.safetensors holds (null: nothing yet), for the message of a run that diverges.</summary>
+    private string? _lastSaved;
+
     /// <summary>Wall time of this run (this process), for --time-limit-minutes.</summary>
     private TimeSpan Session => Time.GetElapsedTime(_sessionStart);
 
     private bool PastTimeLimit(double extraSeconds = 0) =>
         S.TimeLimitMinutes is { } minutes && Session.TotalSeconds + extraSeconds > minutes * 60;
 
+    /// <summary>When last.safetensors was last written (or this session began), for --checkpoint-every-minutes.</summary>
+    private long _lastCheckpoint;
+
+    private bool CheckpointDue => S.CheckpointEveryMinutes is { } minutes && Time.GetElapsedTime(_lastCheckpoint).TotalMinutes >= minutes;
+
     public TrainOutcome Run()
     {
-        _sessionStart = Time.GetTimestamp();
+        _sessionStart = _lastCheckpoint = Time.GetTimestamp();
         var files = job.Files;
+        _lastSaved = File.Exists(files.Last) ? $"{files.Last} is left as it was" : null;
         using var steps = new StepLog(files.Steps);
-        var sinks = files.OpenSinks($"{S.NetworkLabel} on {S.Dataset}");
+        var sinks = files.OpenSinks($"{S.NetworkLabel} on {S.Dataset}", job.TrainLoader.BatchesPerEpoch);
         try
         {
             for (int epoch = State.Epoch; epoch < S.Epochs; epoch++)
             {
                 long epochStart = Time.GetTimestamp();
-                if (!TrainEpoch(epoch, steps) || !Evaluate(epoch, sinks, steps))
+                if (!TrainEpoch(epoch, steps, sinks) || !Evaluate(epoch, sinks, steps))
                 {
                     return cancellation.IsCancellationRequested ? Interrupted(steps) : StoppedAtTimeLimit(steps, midEpoch: true);
                 }
@@ -68,6 +84,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             foreach (var sink in sinks) sink.Dispose();
         }
         WriteSummary();
+        output.WriteLine($"Completed: {S.Epochs} {(S.Epochs == 1 ? "epoch" : "epochs")} trained.");
         return TrainOutcome.Completed;
     }
 
@@ -80,7 +97,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
     private sealed record PendingStep(long GlobalStep, int Batch, double Lr, int[] Labels, Tensor Loss, Tensor Logits);
 
     /// <summary>Trains the rest of <paramref name="epoch"/>; false when cancelled.</summary>
-    private bool TrainEpoch(int epoch, StepLog steps)
+    private bool TrainEpoch(int epoch, StepLog steps, List<IMetricsSink> sinks)
     {
         var loader = job.TrainLoader;
         int total = loader.BatchesPerEpoch;
@@ -89,7 +106,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         progress.RunEpoch(title, total, State.Batch, bar =>
         {
             var clock = Stopwatch.StartNew();
-            double lastRead = 0;
+            double lastRead = 0, wallCounted = 0;
             long sessionImages = 0;
             int sessionSteps = 0;
             var pending = new List<PendingStep>();
@@ -99,18 +116,26 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             void ReadPending()
             {
                 if (pending.Count == 0) return;
+                var losses = new List<double>(pending.Count);
                 foreach (var p in pending)
                 {
                     double loss = p.Loss.Item();
                     var (correct, _) = Accuracy.Count(p.Logits.ToFloatArray(), p.Labels, job.Network.Classes);
                     p.Loss.Storage.Dispose();
                     p.Logits.Storage.Dispose();
+                    if (!double.IsFinite(loss))
+                    {
+                        steps.Write(p.GlobalStep, epoch + 1, p.Batch, p.Lr, loss, 100.0 * correct / p.Labels.Length);
+                        throw Diverged(string.Create(CultureInfo.InvariantCulture,
+                            $"the training loss is {loss} at step {p.GlobalStep} (epoch {epoch + 1}, batch {p.Batch}/{total}, learning rate {p.Lr:G4})"));
+                    }
                     State.EpochLossSum += loss * p.Labels.Length;
                     State.EpochCorrect += correct;
                     State.EpochSeen += p.Labels.Length;
                     sessionImages += p.Labels.Length;
                     sessionSteps++;
                     steps.Write(p.GlobalStep, epoch + 1, p.Batch, p.Lr, loss, 100.0 * correct / p.Labels.Length);
+                    losses.Add(loss);
                 }
                 // The time since the last read covers these steps: queuing, loading, and the device's work.
                 double now = clock.Elapsed.TotalSeconds, seconds = now - lastRead;
@@ -118,6 +143,12 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                 State.EpochSeconds += seconds;
                 State.TrainSeconds += seconds;
                 double rate = sessionImages / Math.Max(now, 1e-9);
+                for (int i = 0; i < pending.Count; i++)
+                {
+                    var p = pending[i];
+                    var point = new StepMetrics(p.GlobalStep, epoch + (double)p.Batch / total, losses[i], p.Lr, i == pending.Count - 1 ? rate : null);
+                    foreach (var sink in sinks) sink.WriteStep(point);
+                }
                 var eta = TimeSpan.FromSeconds(now / sessionSteps * (total - pending[^1].Batch));
                 bar.Update(new StepProgress(pending[^1].Batch, total, State.EpochLossSum / State.EpochSeen,
                     100.0 * State.EpochCorrect / State.EpochSeen, rate, eta));
@@ -143,9 +174,21 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                     cancelled = true;
                     break;
                 }
+                if (CheckpointDue && State.Batch < total)
+                {
+                    ReadPending();
+                    CountWall();
+                    SavePosition(steps, "mid-epoch");
+                }
             }
             ReadPending();
-            State.WallSeconds += clock.Elapsed.TotalSeconds;
+            CountWall();
+
+            void CountWall()
+            {
+                State.WallSeconds += clock.Elapsed.TotalSeconds - wallCounted;
+                wallCounted = clock.Elapsed.TotalSeconds;
+            }
         });
         return !cancelled;
     }
@@ -181,8 +224,13 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             return false;
         }
         State.WallSeconds += clock.Elapsed.TotalSeconds;
-
         int stepsPerEpoch = job.TrainLoader.BatchesPerEpoch;
+        if (!double.IsFinite(result.Loss))
+        {
+            throw Diverged(string.Create(CultureInfo.InvariantCulture,
+                $"the test loss is {result.Loss} after epoch {epoch + 1} (learning rate {job.Schedule.LearningRate(epoch, stepsPerEpoch - 1, stepsPerEpoch):G4})"));
+        }
+
         // The epoch's rate as logged: that of its last step (constant within an epoch for step and exponential).
         var metrics = new EpochMetrics(epoch + 1, job.Schedule.LearningRate(epoch, stepsPerEpoch - 1, stepsPerEpoch),
             State.EpochLossSum / Math.Max(1, State.EpochSeen), 100.0 * State.EpochCorrect / Math.Max(1, State.EpochSeen),
@@ -202,45 +250,65 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         }
         State.StartEpoch(epoch + 1);
         steps.Flush();
-        Save(job.Files.Last, "epoch-end");
+        // best.safetensors first: the state that names this epoch the best (last.safetensors, then
+        // summary.json) is written only once the file it names is in place.
         if (best) Save(job.Files.Best, "best");
+        Save(job.Files.Last, "epoch-end");
         return true;
     }
 
     private TrainOutcome StoppedAtTimeLimit(StepLog steps, bool midEpoch)
     {
-        if (midEpoch) SavePosition(steps);
+        if (midEpoch) SavePosition(steps, "interrupted");
+        if (State.Epoch > 0) WriteSummary(); // the epochs evaluated so far
+        // The last line says how the run ended.
         string where = midEpoch ? $"in epoch {State.Epoch + 1}, at step {State.Batch}/{job.TrainLoader.BatchesPerEpoch}" : $"after epoch {State.Epoch}";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Stopped at the time limit of {S.TimeLimitMinutes} minutes {where} ({Session.TotalMinutes:F1} minutes): saved {job.Files.Last}. Continue with: train --resume {job.Files.Folder}"));
-        if (State.Epoch > 0) WriteSummary(); // the epochs evaluated so far
         return TrainOutcome.TimeLimit;
     }
 
     /// <summary>Mid-epoch: the steps logged so far and last.safetensors at the position reached.</summary>
-    private void SavePosition(StepLog steps)
+    private void SavePosition(StepLog steps, string kind)
     {
         steps.Flush();
-        Save(job.Files.Last, "interrupted");
+        Save(job.Files.Last, kind);
     }
 
     private TrainOutcome Interrupted(StepLog steps)
     {
-        SavePosition(steps);
+        SavePosition(steps, "interrupted");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Interrupted at epoch {State.Epoch + 1}, step {State.Batch}/{job.TrainLoader.BatchesPerEpoch}: saved {job.Files.Last}. Continue with: train --resume {job.Files.Folder}"));
         return TrainOutcome.Interrupted;
     }
 
+    /// <summary>The error that stops a diverged run: nothing of it is saved, so the checkpoint
+    /// on disk is the last finite state.</summary>
+    private DivergedException Diverged(string what)
+    {
+        string again = string.Create(CultureInfo.InvariantCulture, $"start again with a lower --lr (this run's is {S.Lr:G4}) or a warmup (--schedule cosine --warmup-epochs 5)");
+        return new DivergedException(_lastSaved is null
+            ? $"{what}: the run diverged and was stopped; no checkpoint had been saved. {char.ToUpperInvariant(again[0])}{again[1..]}"
+            : $"{what}: the run diverged and was stopped without saving; {_lastSaved}. Continue it at a lower rate (train --resume {job.Files.Folder} --lr ...), or {again}");
+    }
+
     private void Save(string path, string kind)
     {
+        // A step whose loss was finite can still leave non-finite parameters: never save those.
+        if (!job.Parameters.Values.ToFloatArray().All(float.IsFinite))
+            throw Diverged($"the parameters are not finite after step {State.GlobalStep} (epoch {State.Epoch + 1})");
         var metadata = new Dictionary<string, string>
         {
             [ConfigKey] = SettingsLoader.ToJsonText(S),
             [NetworkKey] = S.Network,
             [KindKey] = kind,
         };
+        BeforeCheckpoint?.Invoke(path);
         Checkpoint.Save(path, job.Parameters, job.Optimizer, metadata, State.ToExtras());
+        if (path != job.Files.Last) return;
+        _lastCheckpoint = Time.GetTimestamp();
+        _lastSaved = $"{path} holds the last checkpoint, {(State.Batch == 0 ? $"after epoch {State.Epoch}" : $"at epoch {State.Epoch + 1}, step {State.Batch}")}";
     }
 
     private void WriteSummary()

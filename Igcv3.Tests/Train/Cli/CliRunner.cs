@@ -27,10 +27,13 @@ internal static class CliRunner
         Run(Environment(afterStep, cancellation), args);
 
     /// <summary>A non-interactive environment writing into strings; <paramref name="layouts"/> replaces
-    /// the official CIFAR releases, <paramref name="cudaBackend"/> the CUDA backend factory.</summary>
+    /// the official CIFAR releases, <paramref name="cudaBackend"/> the CUDA backend factory; <paramref
+    /// name="beforeCheckpoint"/> sees each checkpoint's path before it is written.</summary>
     public static CliEnvironment Environment(Action<long>? afterStep = null, CancellationToken cancellation = default,
-        Func<CifarKind, CifarLayout>? layouts = null, Func<CudaDevice, IBackend>? cudaBackend = null, TimeProvider? time = null) => new()
+        Func<CifarKind, CifarLayout>? layouts = null, Func<CudaDevice, IBackend>? cudaBackend = null, TimeProvider? time = null,
+        Action<string>? beforeCheckpoint = null) => new()
     {
+        BeforeCheckpoint = beforeCheckpoint,
         Time = time ?? TimeProvider.System,
         CudaBackend = cudaBackend ?? Igcv3.Kernels.Cuda.CudaBackend.Create,
         Out = new StringWriter(),

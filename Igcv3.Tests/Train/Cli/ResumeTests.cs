@@ -45,7 +45,7 @@ public sealed class ResumeTests : IDisposable
         using var ctrlC = new CancellationTokenSource();
         var stopped = CliRunner.Run(step => { if (step == 6) ctrlC.Cancel(); }, ctrlC.Token, ["train", .. Recipe(split, 2)]);
         Assert.True(stopped.Code == ExitCodes.Interrupted, stopped.ToString());
-        Assert.Contains("Interrupted at epoch 2, step 2/4", stopped.Out);
+        Assert.StartsWith("Interrupted at epoch 2, step 2/4", LastLine(stopped.Out));
         Assert.Equal(6, StepLog.ReadLosses(Path.Combine(split, "steps.csv")).Count);
         Assert.Single(MetricsCsv.Read(Path.Combine(split, "metrics.csv")));
 
@@ -101,13 +101,81 @@ public sealed class ResumeTests : IDisposable
         var env = CliRunner.Environment(_ => clock.Advance(TimeSpan.FromMilliseconds(250)), TestContext.Current.CancellationToken, time: clock);
         var stopped = CliRunner.Run(env, ["train", .. Recipe(split, 2), "--time-limit-minutes", "0.025"]);
         Assert.True(stopped.Code == ExitCodes.Ok, stopped.ToString());
-        Assert.Contains("Stopped at the time limit of 0.025 minutes after epoch 1", stopped.Out);
+        Assert.StartsWith("Stopped at the time limit of 0.025 minutes after epoch 1", LastLine(stopped.Out)); // after the summary of epoch 1
         Assert.Single(MetricsCsv.Read(Path.Combine(split, "metrics.csv")));
         Assert.Equal(1, RunSummary.Load(Path.Combine(split, "summary.json")).Epochs);
 
         CliRunner.Succeeds("train", "--resume", split, "--time-limit-minutes", "1000");
         AssertSameRun(straight, split);
     }
+
+    [Fact]
+    public void CheckpointEveryMinutes_SavesMidEpoch_AndAKilledRunResumesExactly()
+    {
+        string straight = _temp.File("straight"), split = _temp.File("split");
+        CliRunner.Succeeds(["train", .. Recipe(straight, 2)]);
+
+        // Steps of 250 ms and a checkpoint every 0.6 s: one after step 3 (mid-epoch 1), one at the
+        // end of epoch 1 (step 4), one after step 7 (mid-epoch 2). Killed during step 8, unsaved.
+        var clock = new SteppedClock();
+        var env = CliRunner.Environment(step =>
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(250));
+            if (step == 8) throw new InvalidOperationException("killed");
+        }, TestContext.Current.CancellationToken, time: clock);
+        var killed = CliRunner.Run(env, ["train", .. Recipe(split, 2), "--checkpoint-every-minutes", "0.01"]);
+        Assert.True(killed.Code == ExitCodes.Bug, killed.ToString());
+        var saved = SafeTensorsReader.Read(Path.Combine(split, "last.safetensors"));
+        saved.TryGet("extra.trainer.position", out var position);
+        Assert.Equal([1L, 3L, 7L], position.ToInt64s());
+
+        CliRunner.Succeeds("train", "--resume", split);
+        AssertSameRun(straight, split);
+    }
+
+    [Fact]
+    public void ChangingTheBatchSize_OnAMidEpochResume_IsRefused()
+    {
+        string split = _temp.File("split");
+        using var ctrlC = new CancellationTokenSource();
+        var stopped = CliRunner.Run(step => { if (step == 2) ctrlC.Cancel(); }, ctrlC.Token, ["train", .. Recipe(split, 2)]);
+        Assert.True(stopped.Code == ExitCodes.Interrupted, stopped.ToString());
+        byte[] last = File.ReadAllBytes(Path.Combine(split, "last.safetensors"));
+
+        CliRunner.FailsWith(ExitCodes.Usage, "--batch-size 16: the checkpoint stopped mid-epoch (epoch 1, step 2) with --batch-size 32",
+            "train", "--resume", split, "--batch-size", "16");
+        Assert.Equal(last, File.ReadAllBytes(Path.Combine(split, "last.safetensors")));
+        Assert.Equal(2, StepLog.ReadLosses(Path.Combine(split, "steps.csv")).Count);
+    }
+
+    [Fact]
+    public void DiskFull_BetweenTheTwoSavesOfAnImprovingEpoch_KeepsWhatWasSaved_AndBestStaysConsistent()
+    {
+        string straight = _temp.File("straight"), split = _temp.File("split");
+        CliRunner.Succeeds(["train", .. Recipe(straight, 2)]);
+        Assert.Equal(2, RunSummary.Load(Path.Combine(straight, "summary.json")).BestEpoch); // epoch 2 improves: it saves last and best
+
+        // The fourth checkpoint write is the second of epoch 2 (last and best, in either order).
+        int writes = 0;
+        byte[]? lastOfEpoch1 = null;
+        var env = CliRunner.Environment(cancellation: TestContext.Current.CancellationToken, beforeCheckpoint: _ =>
+        {
+            if (++writes == 3) lastOfEpoch1 = File.ReadAllBytes(Path.Combine(split, "last.safetensors"));
+            if (writes == 4) throw new IOException("No space left on device");
+        });
+        CliRunner.FailsWith(env, ExitCodes.Output, "No space left on device", ["train", .. Recipe(split, 2)]);
+        Assert.Equal(lastOfEpoch1, File.ReadAllBytes(Path.Combine(split, "last.safetensors")));
+        Assert.DoesNotContain(Directory.GetFiles(split), f => Igcv3.Engine.IO.AtomicFile.IsTempName(Path.GetFileName(f)));
+
+        // The run's record of its best epoch names the epoch best.safetensors holds.
+        CliRunner.Succeeds("train", "--resume", split);
+        AssertSameRun(straight, split);
+        var best = SafeTensorsReader.Read(Path.Combine(split, "best.safetensors"));
+        best.TryGet("extra.trainer.position", out var position);
+        Assert.Equal(RunSummary.Load(Path.Combine(split, "summary.json")).BestEpoch, position.ToInt64s()[0]);
+    }
+
+    private static string LastLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1];
 
     /// <summary>A clock that moves only when told to.</summary>
     private sealed class SteppedClock : TimeProvider
@@ -130,6 +198,11 @@ public sealed class ResumeTests : IDisposable
         static object[] Numbers(EpochMetrics m) => [m.Epoch, m.LearningRate, m.TrainLoss, m.TrainTop1, m.TestLoss!, m.TestTop1!, m.TestTop5!];
         Assert.Equal(MetricsCsv.Read(Path.Combine(expected, "metrics.csv")).Select(Numbers), MetricsCsv.Read(Path.Combine(actual, "metrics.csv")).Select(Numbers));
         Assert.Equal(MetricsJsonl.Read(Path.Combine(expected, "metrics.jsonl")).Select(Numbers), MetricsJsonl.Read(Path.Combine(actual, "metrics.jsonl")).Select(Numbers));
+
+        // TensorBoard: one file, every epoch and every step once, as in the uninterrupted run.
+        static List<TensorBoardEvent> Events(string run) => TensorBoardReader.ReadEvents(Directory.GetFiles(Path.Combine(run, "tensorboard")).Single());
+        Assert.Equal(TensorBoardReader.Scalars(Events(expected), "loss/train"), TensorBoardReader.Scalars(Events(actual), "loss/train"));
+        Assert.Equal(TensorBoardReader.Scalars(Events(expected), "step/loss"), TensorBoardReader.Scalars(Events(actual), "step/loss"));
 
         // Final parameters, BN buffers and momentum: byte-identical tensors.
         var a = SafeTensorsReader.Read(Path.Combine(expected, "last.safetensors"));

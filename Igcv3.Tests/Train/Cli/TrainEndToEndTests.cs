@@ -43,9 +43,13 @@ public class TrainEndToEndTests
         Assert.Equal(csv.Select(m => ((long)m.Epoch, (float)m.TrainLoss)), TensorBoardReader.Scalars(events, "loss/train"));
         Assert.Equal(csv.Select(m => ((long)m.Epoch, (float)m.TestTop1!.Value)), TensorBoardReader.Scalars(events, "accuracy/test_top1"));
         Assert.Equal(3, TensorBoardReader.Scalars(events, "lr").Count);
+        // ... and every step's loss at step = the global step (read after each step on the CPU).
+        Assert.Equal(losses.Select(l => (l.Step, (float)l.Loss)), TensorBoardReader.Scalars(events, "step/loss"));
+        Assert.Equal(24, TensorBoardReader.Scalars(events, "step/images_per_s").Count);
 
         string html = File.ReadAllText(Path.Combine(run, "curves.html"));
         Assert.Contains("<svg", html);
+        Assert.Contains("<polyline data-series=\"train loss (steps)\"", html);
         Assert.Contains("</html>", html);
 
         // config.json is the resolved settings and can be fed back as a config.
@@ -66,6 +70,7 @@ public class TrainEndToEndTests
         Assert.Equal(bestTop1, summary.BestTop1);
         Assert.Equal(csv[^1].TestTop1, summary.FinalTop1);
         Assert.Contains("best  top-1", result.Out);
+        Assert.Equal("Completed: 3 epochs trained.", result.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
 
         // eval of the run folder evaluates best.safetensors: the same test top-1 as logged for the best epoch.
         var eval = CliRunner.Succeeds("eval", "--checkpoint", run);
