@@ -63,7 +63,7 @@ public static class DeviceSelector
         if (choice == "emulated")
         {
             if (!CudaBackend.TryCreateEmulated(out var emulated, out var why)) throw new NotSupportedException(why);
-            return new DeviceSelection(emulated!, $"{emulated!.Name}: every launch runs its grid on the CPU, thousands of times slower than a GPU");
+            return new DeviceSelection(emulated!, emulated!.Name);
         }
         throw new ArgumentException($"device: expected auto, cpu, cuda, cuda:N or emulated, got '{device}'", nameof(device));
     }

@@ -100,4 +100,18 @@ public class DeviceSelectorTests
         using var backend = Assert.IsType<CudaBackend>(selection.Backend);
         Assert.Contains(backend.Device.Name, selection.Description);
     }
+
+    [Fact]
+    public void Emulated_SelectsTheCudaBackendOnTheEmulatedDevice_OrSaysWhyNot()
+    {
+        if (!CudaBackend.TryCreateEmulated(out var probe, out var reason))
+        {
+            Assert.Throws<NotSupportedException>(() => DeviceSelector.Select("emulated"));
+            Assert.Skip($"no emulated device here: {reason}");
+        }
+        probe!.Dispose();
+        var selection = DeviceSelector.Select(" Emulated ");
+        using var backend = Assert.IsType<CudaBackend>(selection.Backend);
+        Assert.StartsWith("cuda:emulated", selection.Description);
+    }
 }
