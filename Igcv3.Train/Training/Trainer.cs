@@ -123,9 +123,9 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                     var (correct, _) = Accuracy.Count(p.Logits.ToFloatArray(), p.Labels, job.Network.Classes);
                     p.Loss.Storage.Dispose();
                     p.Logits.Storage.Dispose();
+                    steps.Write(p.GlobalStep, epoch + 1, p.Batch, p.Lr, loss, 100.0 * correct / p.Labels.Length);
                     if (!double.IsFinite(loss))
                     {
-                        steps.Write(p.GlobalStep, epoch + 1, p.Batch, p.Lr, loss, 100.0 * correct / p.Labels.Length);
                         throw Diverged(string.Create(CultureInfo.InvariantCulture,
                             $"the training loss is {loss} at step {p.GlobalStep} (epoch {epoch + 1}, batch {p.Batch}/{total}, learning rate {p.Lr:G4})"));
                     }
@@ -134,7 +134,6 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                     State.EpochSeen += p.Labels.Length;
                     sessionImages += p.Labels.Length;
                     sessionSteps++;
-                    steps.Write(p.GlobalStep, epoch + 1, p.Batch, p.Lr, loss, 100.0 * correct / p.Labels.Length);
                     losses.Add(loss);
                 }
                 // The time since the last read covers these steps: queuing, loading, and the device's work.
@@ -250,10 +249,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         }
         State.StartEpoch(epoch + 1);
         steps.Flush();
-        // best.safetensors first: the state that names this epoch the best (last.safetensors, then
-        // summary.json) is written only once the file it names is in place.
-        if (best) Save(job.Files.Best, "best");
-        Save(job.Files.Last, "epoch-end");
+        Save("epoch-end", alsoBest: best);
         return true;
     }
 
@@ -272,7 +268,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
     private void SavePosition(StepLog steps, string kind)
     {
         steps.Flush();
-        Save(job.Files.Last, kind);
+        Save(kind);
     }
 
     private TrainOutcome Interrupted(StepLog steps)
@@ -293,11 +289,23 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             : $"{what}: the run diverged and was stopped without saving; {_lastSaved}. Continue it at a lower rate (train --resume {job.Files.Folder} --lr ...), or {again}");
     }
 
-    private void Save(string path, string kind)
+    /// <summary>Writes last.safetensors (of <paramref name="kind"/>), and before it best.safetensors
+    /// when <paramref name="alsoBest"/>: the state that names this epoch the best (last.safetensors,
+    /// then summary.json) is written only once the file it names is in place.</summary>
+    private void Save(string kind, bool alsoBest = false)
     {
         // A step whose loss was finite can still leave non-finite parameters: never save those.
+        // Checked once for both files (on a GPU it is a download of every parameter).
         if (!job.Parameters.Values.ToFloatArray().All(float.IsFinite))
             throw Diverged($"the parameters are not finite after step {State.GlobalStep} (epoch {State.Epoch + 1})");
+        if (alsoBest) Write(job.Files.Best, "best");
+        Write(job.Files.Last, kind);
+        _lastCheckpoint = Time.GetTimestamp();
+        _lastSaved = $"{job.Files.Last} holds the last checkpoint, {(State.Batch == 0 ? $"after epoch {State.Epoch}" : $"at epoch {State.Epoch + 1}, step {State.Batch}")}";
+    }
+
+    private void Write(string path, string kind)
+    {
         var metadata = new Dictionary<string, string>
         {
             [ConfigKey] = SettingsLoader.ToJsonText(S),
@@ -306,9 +314,6 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         };
         BeforeCheckpoint?.Invoke(path);
         Checkpoint.Save(path, job.Parameters, job.Optimizer, metadata, State.ToExtras());
-        if (path != job.Files.Last) return;
-        _lastCheckpoint = Time.GetTimestamp();
-        _lastSaved = $"{path} holds the last checkpoint, {(State.Batch == 0 ? $"after epoch {State.Epoch}" : $"at epoch {State.Epoch + 1}, step {State.Batch}")}";
     }
 
     private void WriteSummary()
