@@ -40,14 +40,15 @@ public sealed class StepLog : IDisposable
 
     /// <summary>(step, loss) of every row.</summary>
     public static List<(long Step, double Loss)> ReadLosses(string path) =>
-        File.ReadLines(path).Skip(1).Where(l => l.Length > 0).Select(l => l.Split(','))
-            .Select(f => (long.Parse(f[0], CultureInfo.InvariantCulture), double.Parse(f[4], CultureInfo.InvariantCulture))).ToList();
+        Rows(path).Select(f => (long.Parse(f[0], CultureInfo.InvariantCulture), double.Parse(f[4], CultureInfo.InvariantCulture))).ToList();
 
     /// <summary>(position in epochs, loss) of every row, as the curves page draws them (see <see cref="Logging.StepMetrics"/>).</summary>
     public static List<(double Epoch, double Loss)> ReadEpochLosses(string path, int stepsPerEpoch) =>
-        File.ReadLines(path).Skip(1).Where(l => l.Length > 0).Select(l => l.Split(','))
-            .Select(f => (int.Parse(f[1], CultureInfo.InvariantCulture) - 1 + int.Parse(f[2], CultureInfo.InvariantCulture) / (double)stepsPerEpoch,
-                          double.Parse(f[4], CultureInfo.InvariantCulture))).ToList();
+        Rows(path).Select(f => (int.Parse(f[1], CultureInfo.InvariantCulture) - 1 + int.Parse(f[2], CultureInfo.InvariantCulture) / (double)stepsPerEpoch,
+                                double.Parse(f[4], CultureInfo.InvariantCulture))).ToList();
+
+    /// <summary>The fields of every row after the header.</summary>
+    private static IEnumerable<string[]> Rows(string path) => File.ReadLines(path).Skip(1).Where(l => l.Length > 0).Select(l => l.Split(','));
 
     /// <summary>Keeps the rows of the first <paramref name="stepsDone"/> steps (atomically): a resumed
     /// run redoes the rest. A row cut short (a full disk, a kill mid-write) is dropped.</summary>
