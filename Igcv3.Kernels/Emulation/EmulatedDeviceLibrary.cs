@@ -28,6 +28,7 @@ internal sealed unsafe class EmulatedDeviceLibrary
     private readonly delegate* unmanaged<ulong, long> _bytesFrom;
     private readonly delegate* unmanaged<int, uint, uint, uint, uint, ulong*, int, byte*, int, int> _launch;
     private readonly Dictionary<string, (int Index, string Kinds)> _kernels = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<KernelSignature, int> _checked = new(ReferenceEqualityComparer.Instance);
 
     private EmulatedDeviceLibrary(nint handle, string path)
     {
@@ -94,19 +95,27 @@ internal sealed unsafe class EmulatedDeviceLibrary
     /// the block, thread and allocation, a barrier not all threads reach, an overwritten canary).</summary>
     public string? Launch(KernelSignature kernel, Dim3 grid, int blockThreads, ReadOnlySpan<ulong> slots)
     {
+        int index = _checked.GetOrAdd(kernel, IndexOf);
+        const int capacity = 2048;
+        byte* message = stackalloc byte[capacity];
+        fixed (ulong* args = slots)
+        {
+            if (_launch(index, grid.X, grid.Y, grid.Z, (uint)blockThreads, args, slots.Length, message, capacity) == 0) return null;
+        }
+        return Marshal.PtrToStringUTF8((nint)message);
+    }
+
+    /// <summary>The kernel's index in the library, once its declared parameter kinds are checked
+    /// against those the compiler saw (at the first launch of each kernel).</summary>
+    private int IndexOf(KernelSignature kernel)
+    {
         if (!_kernels.TryGetValue(kernel.Name, out var entry)) throw new InvalidOperationException($"{kernel}: not compiled into the emulated device ({Path})");
         string declared = new([.. kernel.Parameters.Select(Letter)]);
         if (entry.Kinds != declared)
         {
             throw new InvalidOperationException($"{kernel}: the launch contract declares ({declared}), the compiled kernel takes ({entry.Kinds})");
         }
-        const int capacity = 2048;
-        byte* message = stackalloc byte[capacity];
-        fixed (ulong* args = slots)
-        {
-            if (_launch(entry.Index, grid.X, grid.Y, grid.Z, (uint)blockThreads, args, slots.Length, message, capacity) == 0) return null;
-        }
-        return Marshal.PtrToStringUTF8((nint)message);
+        return entry.Index;
     }
 
     private static char Letter(ArgKind kind) => kind switch

@@ -122,7 +122,6 @@ struct Fiber
     void* sp = nullptr;
     char* stack = nullptr; // lowest usable byte; a PROT_NONE page lies below it
     Wait wait = Wait::Ready;
-    bool started = false;
     unsigned barriers = 0, shuffles = 0; // passed in this block: they pick the sanitizer token
     int shuffleOffset = 0;
     uint64_t shuffleValue = 0, shuffleResult = 0;
@@ -218,7 +217,6 @@ IGC_EMU_RUNTIME inline void prepare(Fiber& f)
     sp[8] = 0; // fiber_entry's return address: it never returns
     f.sp = sp;
     f.wait = Wait::Ready;
-    f.started = false;
     f.barriers = f.shuffles = 0;
 }
 
@@ -234,7 +232,6 @@ IGC_EMU_RUNTIME inline void resume(Block& b, unsigned t)
     void* fake = nullptr;
     __sanitizer_start_switch_fiber(&fake, f.stack, kStackBytes);
 #endif
-    f.started = true;
     igc_emu_switch(&b.schedulerSp, f.sp);
 #ifdef IGC_EMU_ASAN
     __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);

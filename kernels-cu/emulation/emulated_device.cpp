@@ -320,15 +320,14 @@ int igc_emu_launch(int i, unsigned gridX, unsigned gridY, unsigned gridZ, unsign
     install_fault_handler();
     static std::mutex launchMutex; // one grid at a time: the worker pool runs one launch
     std::lock_guard serial(launchMutex);
-    std::vector<uint64_t> args(slots, slots + count);
-    igc_emu::Launch launch{dim3{gridX, gridY, gridZ}, block, [&] { k.invoke(k.function, args.data()); }};
+    igc_emu::Launch launch{dim3{gridX, gridY, gridZ}, block, [&] { k.invoke(k.function, slots); }};
     std::function<std::string(void*, int)> describe = [](void* address, int signal) {
         return std::string(signal == SIGBUS ? "bus error" : "illegal address") + ": " + describe_address((uintptr_t)address);
     };
     std::string error = igc_emu::Pool::instance().run(launch, true, describe);
     for (int a = 0; a < count && error.empty(); a++)
     {
-        if (k.kinds[a] == 'P' && args[a] != 0) error = check_canaries((uintptr_t)args[a]);
+        if (k.kinds[a] == 'P' && slots[a] != 0) error = check_canaries((uintptr_t)slots[a]);
     }
     if (error.empty()) return 0;
     copy_message(error, message, capacity);
