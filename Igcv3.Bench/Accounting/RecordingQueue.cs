@@ -5,7 +5,7 @@ using Igcv3.Kernels.Cuda;
 using Igcv3.Kernels.Emulation;
 using static Igcv3.Kernels.Interop;
 
-namespace Igcv3.Tests.Kernels;
+namespace Igcv3.Bench.Accounting;
 
 /// <summary>
 /// An <see cref="ICudaQueue"/> without a GPU, for checking the CUDA backend's launchers offline:
@@ -125,10 +125,17 @@ internal sealed class RecordingQueue : ICudaQueue
         }
     }
 
+    /// <summary>One cuBLAS call: C[m,n] (+)= op(A)[m,k]·op(B)[k,n], <paramref name="Batch"/> times.</summary>
+    public sealed record GemmCall(int M, int N, int K, float Beta, int Batch);
+
+    /// <summary>The cuBLAS calls, in order (a batched call is one entry).</summary>
+    public List<GemmCall> GemmCalls { get; } = [];
+
     public void Sgemm(Cublas.Operation transA, Cublas.Operation transB, int m, int n, int k,
         float alpha, ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc)
     {
         Gemms++;
+        GemmCalls.Add(new GemmCall(m, n, k, beta, 1));
         SgemmInterpreter.Sgemm(Floats, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
@@ -136,16 +143,20 @@ internal sealed class RecordingQueue : ICudaQueue
         float alpha, ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float beta, ulong c, int ldc, long strideC, int batchCount)
     {
         Gemms += batchCount;
+        GemmCalls.Add(new GemmCall(m, n, k, beta, batchCount));
         SgemmInterpreter.SgemmStridedBatched(Floats, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
     }
 
     public void MemsetD32(ulong destination, uint value, long count)
     {
         Memsets++;
+        MemsetBytes += count * 4;
         MemoryMarshal.Cast<byte, uint>(Bytes(destination, count * 4)).Fill(value);
     }
 
     public int Memsets { get; private set; }
+
+    public long MemsetBytes { get; private set; }
 
     public unsafe void CopyHostToDevice(ulong destination, void* source, long bytes) =>
         new Span<byte>(source, (int)bytes).CopyTo(Bytes(destination, bytes));
@@ -156,8 +167,17 @@ internal sealed class RecordingQueue : ICudaQueue
         Bytes(source, bytes).CopyTo(new Span<byte>(destination, (int)bytes));
     }
 
-    public void CopyDeviceToDevice(ulong destination, ulong source, long bytes) =>
+    public void CopyDeviceToDevice(ulong destination, ulong source, long bytes)
+    {
+        DeviceCopies++;
+        DeviceCopyBytes += bytes;
         Bytes(source, bytes).CopyTo(Bytes(destination, bytes));
+    }
+
+    public int DeviceCopies { get; private set; }
+
+    /// <summary>Bytes copied device to device (each is read once and written once).</summary>
+    public long DeviceCopyBytes { get; private set; }
 
     public void Synchronize() => HostWaits++;
 
