@@ -15,6 +15,8 @@ public static class KernelTraffic
     internal static long Bytes(RecordingQueue.Launched l)
     {
         int I(int i) => l.Int(i);
+        // Accesses of a gradient from its kernel's accumulate argument: read and written, or written.
+        long Grad(int accumulateArgument) => l.Int(accumulateArgument) != 0 ? 2 : 1;
         long splitsY = l.Grid.Y; // the reductions that split rows over gridDim.y
         string name = l.Kernel;
         // The tile variants (<name>_<BM>x<BN>) move what their family does.
@@ -23,7 +25,7 @@ public static class KernelTraffic
             case "elementwise_add": return 3 * F * I(3);
             case "elementwise_accumulate": return 3 * F * I(2);
             case "elementwise_activation_forward": return 2 * F * I(2);
-            case "elementwise_activation_backward": return 4 * F * I(3);
+            case "elementwise_activation_backward": return F * I(3) * (2 + Grad(5));
             case "elementwise_fill": return F * I(1);
 
             case "pointwise_forward":
@@ -34,7 +36,7 @@ public static class KernelTraffic
             case "pointwise_backward_data":
             {
                 long m = I(3), cin = I(4), cout = I(5), groups = I(6);
-                return F * (m * cout + cout * (cin / groups) + 2 * m * cin);
+                return F * (m * cout + cout * (cin / groups) + Grad(9) * m * cin);
             }
             case "pointwise_backward_weight":
             {
@@ -49,7 +51,7 @@ public static class KernelTraffic
                 return F * (splits * count + 2 * count);
             }
             case "channel_shuffle_forward": return 2 * F * I(2) * I(3);
-            case "channel_shuffle_backward": return 3 * F * I(2) * I(3);
+            case "channel_shuffle_backward": return F * I(2) * I(3) * (1 + Grad(5));
 
             case "depthwise3x3_forward":
             {
@@ -59,7 +61,7 @@ public static class KernelTraffic
             case "depthwise3x3_backward_data":
             {
                 var (input, output, c) = Depthwise(l);
-                return F * (output + 9 * c + 2 * input);
+                return F * (output + 9 * c + Grad(8) * input);
             }
             case "depthwise3x3_backward_weight":
             {
@@ -86,13 +88,10 @@ public static class KernelTraffic
 
             case "batchnorm_forward_stats":
             {
-                long m = I(2), c = I(3);
-                return F * m * c + 3 * D * splitsY * c;
-            }
-            case "batchnorm_forward_finalize":
-            {
-                long splits = I(1), c = I(3);
-                return 3 * D * splits * c + F * c * 6; // running mean/var read and written, saved mean/invstd written
+                // x read; each split's partial written, and read back by the last block, which
+                // updates the running statistics and writes the saved ones.
+                long m = I(3), c = I(4);
+                return F * m * c + 2 * 3 * D * splitsY * c + F * c * 6;
             }
             case "batchnorm_eval_stats": return 4 * F * I(4);
             case "batchnorm_forward_apply":
@@ -102,21 +101,18 @@ public static class KernelTraffic
             }
             case "batchnorm_backward_stats":
             {
-                long m = I(6), c = I(7);
-                return F * (3 * m * c + 2 * c) + 2 * D * splitsY * c;
-            }
-            case "batchnorm_backward_finalize":
-            {
-                long splits = I(1), c = I(2);
-                int outputs = (l.Pointer(3) != 0 ? 2 : 0) + (l.Pointer(4) != 0 ? 2 : 0) + (l.Pointer(5) != 0 ? 2 : 0);
-                return 2 * D * splits * c + F * outputs * c;
+                // x and dy read (the mask is recomputed from x), the partials written and read back
+                // by the last block, which accumulates dgamma, dbeta and writes the sums.
+                long m = I(8), c = I(9);
+                int outputs = (l.Pointer(11) != 0 ? 2 : 0) + (l.Pointer(12) != 0 ? 2 : 0) + (l.Pointer(13) != 0 ? 2 : 0);
+                return F * (2 * m * c + 4 * c) + 2 * 2 * D * splitsY * c + F * outputs * c;
             }
             case "batchnorm_backward_data":
             {
                 long m = I(8), c = I(9);
-                bool training = I(11) != 0;
-                // y and dy read, dx read and written; x only for the training-mode terms.
-                return F * ((training ? 5 : 4) * m * c + 5 * c);
+                bool readsX = I(11) != 0 || I(10) != 0; // the training terms, or the activation's mask
+                // dy read, dx written (and read when accumulating), x when needed.
+                return F * (((readsX ? 2 : 1) + Grad(12)) * m * c + 6 * c);
             }
 
             case "global_avgpool_forward":
@@ -127,7 +123,7 @@ public static class KernelTraffic
             case "global_avgpool_backward":
             {
                 long n = I(2), hw = I(3), c = I(4);
-                return F * (n * c + 2 * n * hw * c);
+                return F * (n * c + Grad(5) * n * hw * c);
             }
             case "maxpool_forward":
             {
@@ -137,7 +133,7 @@ public static class KernelTraffic
             case "maxpool_backward":
             {
                 var (input, output) = Pool(l, 3);
-                return F * (3 * input + output);
+                return F * ((1 + Grad(10)) * input + output);
             }
 
             case "linear_add_bias":
@@ -159,7 +155,7 @@ public static class KernelTraffic
             case "softmax_xent_backward":
             {
                 long n = I(4), k = I(5);
-                return F * (3 * n * k + n + 1);
+                return F * ((1 + Grad(7)) * n * k + n + 1);
             }
             case "sgd_step": return 5 * F * I(3); // parameters and momentum read and written, gradients read
             default:
