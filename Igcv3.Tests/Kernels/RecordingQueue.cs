@@ -147,11 +147,15 @@ internal sealed class RecordingQueue : ICudaQueue
 
     public int Memsets { get; private set; }
 
-    public unsafe void CopyHostToDevice(ulong destination, void* source, long bytes) =>
+    public unsafe void CopyHostToDevice(ulong destination, void* source, long bytes)
+    {
+        if (Capturing) throw StreamCapture.Refused(StreamCapture.Upload);
         new Span<byte>(source, (int)bytes).CopyTo(Bytes(destination, bytes));
+    }
 
     public unsafe void CopyDeviceToHost(void* destination, ulong source, long bytes)
     {
+        if (Capturing) throw StreamCapture.Refused(StreamCapture.Download);
         HostWaits++; // the host reads the bytes next, so it waits for the stream
         Bytes(source, bytes).CopyTo(new Span<byte>(destination, (int)bytes));
     }
@@ -159,7 +163,36 @@ internal sealed class RecordingQueue : ICudaQueue
     public void CopyDeviceToDevice(ulong destination, ulong source, long bytes) =>
         Bytes(source, bytes).CopyTo(Bytes(destination, bytes));
 
-    public void Synchronize() => HostWaits++;
+    public void Synchronize()
+    {
+        if (Capturing) throw StreamCapture.Refused(StreamCapture.Wait);
+        HostWaits++;
+    }
+
+    /// <summary>While true, launches are still recorded in <see cref="Launches"/> (they are the
+    /// graph's content) and run as ever; a replay of the capture adds none, only one to <see cref="GraphLaunches"/>.</summary>
+    public bool Capturing { get; private set; }
+
+    /// <summary>Replays of captured work: one graph launch each.</summary>
+    public int GraphLaunches { get; private set; }
+
+    public void BeginCapture() => Capturing = !Capturing ? true : throw new InvalidOperationException("a capture is already in progress");
+
+    public ICapturedWork EndCapture()
+    {
+        if (!Capturing) throw new InvalidOperationException("no capture is in progress");
+        Capturing = false;
+        return new GraphLaunch(this);
+    }
+
+    public void AbandonCapture() => Capturing = false;
+
+    private sealed class GraphLaunch(RecordingQueue queue) : ICapturedWork
+    {
+        public void Replay() => queue.GraphLaunches++;
+
+        public void Dispose() { }
+    }
 
     /// <summary>The "device time" <see cref="TimeMilliseconds"/> reports for the kernels and
     /// SGEMMs (each matrix of a batch counts) that the timed work queued.</summary>
@@ -170,6 +203,7 @@ internal sealed class RecordingQueue : ICudaQueue
 
     public double TimeMilliseconds(Action enqueue)
     {
+        if (Capturing) throw StreamCapture.Refused(StreamCapture.Timing);
         int launches = Launches.Count, gemms = Gemms;
         enqueue();
         TimedRuns++;
