@@ -42,6 +42,8 @@ internal sealed class RecordingQueue : ICudaQueue
     public CudaBackend Backend(long memoryLimit = long.MaxValue) => new(this, new CachingAllocator(
         bytes =>
         {
+            // As the driver does in a thread-local capture: an allocation would invalidate it.
+            if (Capturing) throw new CudaException("cuMemAlloc_v2(out ulong pointer, checked((nuint)bytes))", 900, "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED", "operation not permitted when stream is capturing");
             if (memoryLimit != long.MaxValue && _blocks.Values.Sum(b => (long)b.Length) + bytes > memoryLimit)
             {
                 throw new CudaException("cuMemAlloc_v2(out ulong pointer, checked((nuint)bytes))", 2, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory");

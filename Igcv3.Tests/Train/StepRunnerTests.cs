@@ -135,13 +135,15 @@ public sealed class StepRunnerRecordingTests
 
         Assert.False(runner.CapturesNext);
         var eagerStart = queue.Launches.Count;
-        runner.Step(images, labels, 0.1);
+        Read(runner.Step(images, labels, 0.1));
         var eager = queue.Launches.Skip(eagerStart).Select(l => l.Kernel).ToList();
         Assert.NotEmpty(eager);
         Assert.True(runner.CapturesNext);
 
+        // The recording queue refuses cuMemAlloc while capturing, as the driver does: the capture
+        // must find every block in the cache that the eager step filled.
         int captureStart = queue.Launches.Count;
-        runner.Step(images, labels, 0.05);
+        Read(runner.Step(images, labels, 0.05));
         // The graph holds the eager step's kernels, in its order; the rate now comes from memory.
         Assert.Equal(eager, queue.Launches.Skip(captureStart).Select(l => l.Kernel));
         Assert.NotEqual(0UL, queue.Launches[^1].Pointer(9));
@@ -149,12 +151,50 @@ public sealed class StepRunnerRecordingTests
         Assert.Contains("captured", Assert.Single(lines));
 
         int launches = queue.Launches.Count, memsets = queue.Memsets, gemms = queue.Gemms, waits = queue.HostWaits;
-        for (int step = 3; step <= 6; step++) runner.Step(images, labels, 0.1 / step);
+        for (int step = 3; step <= 6; step++) Read(runner.Step(images, labels, 0.1 / step));
         Assert.Equal(5, queue.GraphLaunches);
         Assert.Equal(launches, queue.Launches.Count);
         Assert.Equal(memsets, queue.Memsets);
         Assert.Equal(gemms, queue.Gemms);
         Assert.Equal(waits, queue.HostWaits); // and the host never waits for the device
+    }
+
+    /// <summary>What the trainer does with a step's outputs once it has read them: frees them.</summary>
+    private static void Read((Tensor Loss, Tensor Logits) step)
+    {
+        step.Loss.Storage.Dispose();
+        step.Logits.Storage.Dispose();
+    }
+
+    [Fact]
+    public void ACaptureThatNeedsTheDriversMemory_FallsBack_NamingTheCall()
+    {
+        var queue = new RecordingQueue();
+        using var gpu = queue.Backend();
+        var network = StepRun.SmallNetwork();
+        var set = ParameterSet.Create(network, gpu, seed: 5);
+        var lines = new List<string>();
+        using var runner = new StepRunner(gpu, network, set, new Sgd(set), 0, cudaGraph: true, lines.Add);
+        var images = new float[network.InputShape(StepRun.Batch).Count];
+        int start = queue.Launches.Count;
+        var held = runner.Step(images, [1, 2], 0.1); // not read: its loss and logits keep their blocks
+        int eager = queue.Launches.Count - start;
+
+        start = queue.Launches.Count;
+        Read(runner.Step(images, [1, 2], 0.1));
+        Assert.False(runner.Replaying);
+        Assert.Equal(0, queue.GraphLaunches);
+        string line = Assert.Single(lines);
+        Assert.Contains("cuMemAlloc_v2", line);
+        Assert.Contains("CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED", line);
+        Assert.Contains("eager steps", line);
+        // The refused capture's partial recording, then the step itself, eagerly; later steps are eager.
+        Assert.True(queue.Launches.Count - start > eager);
+        start = queue.Launches.Count;
+        Read(runner.Step(images, [1, 2], 0.1));
+        Assert.Equal(eager, queue.Launches.Count - start);
+        Assert.Single(lines);
+        Read(held);
     }
 
     [Fact]

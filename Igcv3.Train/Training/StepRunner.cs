@@ -10,8 +10,11 @@ namespace Igcv3.Train.Training;
 /// rate, queued on the backend, eagerly or as one CUDA graph launch.
 /// <para>With <c>cudaGraph</c> on a CUDA backend the first step runs eagerly: it makes Auto's 1x1
 /// choices (timed, so not capturable) and fills the allocator's cache with every block a step
-/// needs. The second step is captured once (<see cref="CudaBackend.Capture"/>), reading the batch
-/// and the rate from fixed device tensors and leaving the loss and logits in fixed ones; from then
+/// needs (it reads its batch from the fixed input tensors the graph will read, allocated first,
+/// so that the blocks it releases are exactly those the capture asks for: a capture cannot
+/// allocate from the driver). The second step is captured once (<see cref="CudaBackend.Capture"/>),
+/// reading the batch and the rate from the fixed tensors and leaving the loss and logits in fixed
+/// ones; from then
 /// on a step uploads the batch and the rate into the fixed inputs, replays the graph, and copies
 /// the fixed outputs into tensors of its own, so that the trainer may queue several steps before
 /// it reads them. Where the capture is not possible, one line says why and every step stays eager.
@@ -23,17 +26,40 @@ public sealed class StepRunner(IBackend backend, Network network, ParameterSet p
     private readonly CudaBackend? _cuda = cudaGraph ? backend as CudaBackend : null;
     private int _eagerSteps;
     private bool _captureFailed;
+    private Inputs? _inputs;
     private Captured? _captured;
 
-    /// <summary>The graph and its fixed tensors. The images, labels and rate are allocated before
-    /// the capture (they are written between replays, so they must not be the graph's blocks);
-    /// the loss and logits inside it, and they stay where the capture put them.</summary>
-    private sealed record Captured(CapturedWork Graph, Tensor Images, Tensor Labels, Tensor Rate, Tensor Loss, Tensor Logits) : IDisposable
+    /// <summary>The fixed inputs of the graph, allocated before the first step and so outside the
+    /// capture: they are written between replays, so they must not be the graph's own blocks.</summary>
+    private sealed record Inputs(Tensor Images, Tensor Labels, Tensor Rate) : IDisposable
+    {
+        public static Inputs Allocate(IBackend backend, Network network, int n) =>
+            new(Tensor.Empty(backend, network.InputShape(n)), Tensor.Empty(backend, [n], DType.I32), Tensor.Empty(backend, [1]));
+
+        public bool Fit(int n) => Labels.Count == n;
+
+        public void Upload(IBackend backend, float[] images, int[] labels, double lr)
+        {
+            backend.Upload<float>(images, Images);
+            backend.Upload<int>(labels, Labels);
+            backend.Upload<float>([(float)lr], Rate);
+        }
+
+        public void Dispose()
+        {
+            foreach (var t in new[] { Images, Labels, Rate }) t.Storage.Dispose();
+        }
+    }
+
+    /// <summary>The graph and its fixed outputs, allocated inside the capture: they stay where
+    /// the capture put them, and hold each replay's loss and logits until the next.</summary>
+    private sealed record Captured(CapturedWork Graph, Tensor Loss, Tensor Logits) : IDisposable
     {
         public void Dispose()
         {
             Graph.Dispose();
-            foreach (var t in new[] { Images, Labels, Rate, Loss, Logits }) t.Storage.Dispose();
+            Loss.Storage.Dispose();
+            Logits.Storage.Dispose();
         }
     }
 
@@ -49,14 +75,25 @@ public sealed class StepRunner(IBackend backend, Network network, ParameterSet p
     /// returns its mean loss [] and logits [N, K], which outlive any tensor scope until disposed.</summary>
     public (Tensor Loss, Tensor Logits) Step(float[] images, int[] labels, double lr)
     {
-        if (CapturesNext) TryCapture(labels.Length);
-        // A batch of another size than the captured one would not fit the graph (the loader
-        // drops the last, partial batch, so this does not happen in training).
-        if (_captured is { } graph && graph.Labels.Count == labels.Length) return Replay(graph, images, labels, lr);
+        if (_cuda is not null && _inputs is null && !_captureFailed) _inputs = Inputs.Allocate(_cuda, network, labels.Length);
+        if (CapturesNext) TryCapture(_inputs!);
+        // A batch of another size than the fixed inputs' would not fit the graph (the loader
+        // drops the last, partial batch, so this does not happen in training): it runs eagerly.
+        bool fits = _inputs?.Fit(labels.Length) == true;
+        if (_captured is { } graph && fits) return Replay(graph, _inputs!, images, labels, lr);
         _eagerSteps++;
         using var scope = TensorScope.Begin();
-        var x = Tensor.FromArray(backend, images, network.InputShape(labels.Length)); // [N, 32, 32, 3]
-        var y = Tensor.FromArray(backend, labels, [labels.Length]);                    // [N]
+        Tensor x, y;
+        if (fits && _captured is null)
+        {
+            _inputs!.Upload(backend, images, labels, lr);
+            (x, y) = (_inputs.Images, _inputs.Labels);
+        }
+        else
+        {
+            x = Tensor.FromArray(backend, images, network.InputShape(labels.Length)); // [N, 32, 32, 3]
+            y = Tensor.FromArray(backend, labels, [labels.Length]);                    // [N]
+        }
         var (loss, logits) = Enqueue(x, y, () => optimizer.Step(lr));
         return (scope.Keep(loss), scope.Keep(logits));
     }
@@ -72,37 +109,34 @@ public sealed class StepRunner(IBackend backend, Network network, ParameterSet p
         return (loss, logits);
     }
 
-    private void TryCapture(int n)
+    private void TryCapture(Inputs inputs)
     {
-        var images = Tensor.Empty(_cuda!, network.InputShape(n));
-        var labels = Tensor.Empty(_cuda!, [n], DType.I32);
-        var rate = Tensor.Empty(_cuda!, [1]);
         Tensor? loss = null, logits = null;
         try
         {
             var graph = _cuda!.Capture(() =>
             {
                 using var scope = TensorScope.Begin();
-                var (l, z) = Enqueue(images, labels, () => optimizer.Step(rate));
+                var (l, z) = Enqueue(inputs.Images, inputs.Labels, () => optimizer.Step(inputs.Rate));
                 (loss, logits) = (scope.Keep(l), scope.Keep(z));
             });
-            _captured = new Captured(graph, images, labels, rate, loss!, logits!);
+            _captured = new Captured(graph, loss!, logits!);
             say($"CUDA graph: the training step is captured ({graph.Blocks} device blocks kept for it); every step from this one on is one graph launch");
         }
         catch (StreamCaptureException e)
         {
             _captureFailed = true;
-            foreach (var t in new[] { images, labels, rate, loss, logits }) t?.Storage.Dispose();
+            foreach (var t in new[] { loss, logits }) t?.Storage.Dispose();
+            _inputs!.Dispose();
+            _inputs = null;
             say($"CUDA graph: the training step cannot be captured ({e.Message}); training goes on with eager steps (--cuda-graph off skips the attempt)");
         }
     }
 
-    private (Tensor Loss, Tensor Logits) Replay(Captured graph, float[] images, int[] labels, double lr)
+    private (Tensor Loss, Tensor Logits) Replay(Captured graph, Inputs inputs, float[] images, int[] labels, double lr)
     {
         Sgd.CheckRate(lr);
-        backend.Upload<float>(images, graph.Images);
-        backend.Upload<int>(labels, graph.Labels);
-        backend.Upload<float>([(float)lr], graph.Rate);
+        inputs.Upload(backend, images, labels, lr);
         graph.Graph.Replay();
         var loss = Tensor.Empty(backend, graph.Loss.Shape);
         var logits = Tensor.Empty(backend, graph.Logits.Shape);
@@ -115,5 +149,7 @@ public sealed class StepRunner(IBackend backend, Network network, ParameterSet p
     {
         _captured?.Dispose();
         _captured = null;
+        _inputs?.Dispose();
+        _inputs = null;
     }
 }
