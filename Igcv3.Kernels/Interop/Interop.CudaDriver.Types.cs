@@ -55,14 +55,6 @@ internal static partial class Interop
             Relaxed = 2,
         }
 
-        /// <summary>CUstreamCaptureStatus (cuda.h).</summary>
-        internal enum CuStreamCaptureStatus
-        {
-            None = 0,
-            Active = 1,
-            Invalidated = 2,
-        }
-
         /// <summary>CU_STREAM_NON_BLOCKING: the stream does not synchronise with the legacy default stream.</summary>
         internal const uint StreamNonBlocking = 0x1;
 

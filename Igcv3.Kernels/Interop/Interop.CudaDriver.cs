@@ -216,12 +216,6 @@ internal static partial class Interop
         /// invalidated ends with CUDA_ERROR_STREAM_CAPTURE_INVALIDATED and no graph.</summary>
         internal static CuResult StreamEndCapture(CudaStreamHandle stream, out nint graph) => cuStreamEndCapture(stream, out graph);
 
-        internal static CuStreamCaptureStatus StreamIsCapturing(CudaStreamHandle stream)
-        {
-            ThrowIfFailed(cuStreamIsCapturing(stream, out var status));
-            return status;
-        }
-
         internal static nint GraphInstantiate(nint graph)
         {
             ThrowIfFailed(cuGraphInstantiateWithFlags(out nint exec, graph, 0));
@@ -236,7 +230,6 @@ internal static partial class Interop
 
         [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuStreamBeginCapture_v2(CudaStreamHandle stream, CuStreamCaptureMode mode);
         [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuStreamEndCapture(CudaStreamHandle stream, out nint graph);
-        [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuStreamIsCapturing(CudaStreamHandle stream, out CuStreamCaptureStatus captureStatus);
         [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuGraphInstantiateWithFlags(out nint graphExec, nint graph, ulong flags);
         [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuGraphLaunch(CudaGraphExecHandle graphExec, CudaStreamHandle stream);
         [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuGraphExecDestroy(nint graphExec);

@@ -120,17 +120,36 @@ public sealed class StepRunnerEmulatedTests(EmulatedFixture fixture)
 /// <summary>The launches of a graphed step, counted on the recording queue (no GPU).</summary>
 public sealed class StepRunnerRecordingTests
 {
+    /// <summary>A graphing runner of the small network over a new recording queue, the lines it says, and a batch of zeros.</summary>
+    private sealed class Recorded : IDisposable
+    {
+        public readonly RecordingQueue Queue = new();
+        public readonly List<string> Lines = [];
+        public readonly StepRunner Runner;
+        public readonly float[] Images;
+        private readonly CudaBackend _gpu;
+
+        public Recorded()
+        {
+            _gpu = Queue.Backend();
+            var network = StepRun.SmallNetwork();
+            var set = ParameterSet.Create(network, _gpu, seed: 5);
+            Runner = new StepRunner(_gpu, network, set, new Sgd(set, momentum: 0.9), 0, cudaGraph: true, Lines.Add);
+            Images = new float[network.InputShape(StepRun.Batch).Count];
+        }
+
+        public void Dispose()
+        {
+            Runner.Dispose();
+            _gpu.Dispose();
+        }
+    }
+
     [Fact]
     public void AfterTheCapture_EachStepIsOneGraphLaunch_AndNoKernelRunsOutsideIt()
     {
-        var queue = new RecordingQueue();
-        using var gpu = queue.Backend();
-        var network = StepRun.SmallNetwork();
-        var set = ParameterSet.Create(network, gpu, seed: 5);
-        var sgd = new Sgd(set, momentum: 0.9);
-        var lines = new List<string>();
-        using var runner = new StepRunner(gpu, network, set, sgd, 0, cudaGraph: true, lines.Add);
-        var images = new float[network.InputShape(StepRun.Batch).Count];
+        using var recorded = new Recorded();
+        var (queue, runner, images, lines) = (recorded.Queue, recorded.Runner, recorded.Images, recorded.Lines);
         int[] labels = [1, 2];
 
         Assert.False(runner.CapturesNext);
@@ -169,13 +188,8 @@ public sealed class StepRunnerRecordingTests
     [Fact]
     public void ACaptureThatNeedsTheDriversMemory_FallsBack_NamingTheCall()
     {
-        var queue = new RecordingQueue();
-        using var gpu = queue.Backend();
-        var network = StepRun.SmallNetwork();
-        var set = ParameterSet.Create(network, gpu, seed: 5);
-        var lines = new List<string>();
-        using var runner = new StepRunner(gpu, network, set, new Sgd(set), 0, cudaGraph: true, lines.Add);
-        var images = new float[network.InputShape(StepRun.Batch).Count];
+        using var recorded = new Recorded();
+        var (queue, runner, images, lines) = (recorded.Queue, recorded.Runner, recorded.Images, recorded.Lines);
         int start = queue.Launches.Count;
         var held = runner.Step(images, [1, 2], 0.1); // not read: its loss and logits keep their blocks
         int eager = queue.Launches.Count - start;
