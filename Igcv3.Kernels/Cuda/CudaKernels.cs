@@ -68,8 +68,8 @@ internal static class CudaKernels
     public static readonly KernelSignature SoftmaxXentForwardMean = K("loss.cu", "softmax_xent_forward_mean", P, P, I);
     // (probabilities, labels, dloss, dlogits, N, K, smoothing, accumulate)
     public static readonly KernelSignature SoftmaxXentBackward = K("loss.cu", "softmax_xent_backward", P, P, P, P, I, I, F, I);
-    // (parameters, gradients, momentum, n, decayedCount, lr, mu, weightDecay, nesterov)
-    public static readonly KernelSignature SgdStep = K("sgd.cu", "sgd_step", P, P, P, I, I, F, F, F, I);
+    // (parameters, gradients, momentum, n, decayedCount, lr, mu, weightDecay, nesterov, learningRate)
+    public static readonly KernelSignature SgdStep = K("sgd.cu", "sgd_step", P, P, P, I, I, F, F, F, I, P);
 
     /// <summary>Every declared kernel, tile variants included.</summary>
     public static IReadOnlyList<KernelSignature> All { get; } =

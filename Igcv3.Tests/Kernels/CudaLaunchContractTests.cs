@@ -256,7 +256,23 @@ public sealed class CudaLaunchContractTests
         Assert.Equal(0.9f, launch.Float(6));
         Assert.Equal(4e-5f, launch.Float(7));
         Assert.Equal(1, launch.Int(8));
+        Assert.Equal(0UL, launch.Pointer(9)); // no rate tensor: the kernel takes lr
         Assert.Equal((uint)Math.Min((n + 255) / 256, 65535), launch.Grid.X);
+    }
+
+    [Fact]
+    public void SgdStep_WithARateTensor_PassesItsAddress()
+    {
+        var queue = new RecordingQueue();
+        using var gpu = queue.Backend();
+        var p = RecordingQueue.UnalignedView(gpu, Random(10), 10);
+        var rate = RecordingQueue.UnalignedView(gpu, [0.3f], 1);
+        var spec = new SgdSpec(0.05, 0.9, false, 0, 10) { LearningRateTensor = rate };
+
+        gpu.SgdStep(p, p, p, spec);
+
+        Assert.Equal(queue.Launches[^1].Pointer(9), ((CudaStorage)rate.Storage).Pointer + 3 * sizeof(float));
+        Assert.Throws<ArgumentException>(() => gpu.SgdStep(p, p, p, spec with { LearningRateTensor = p }));
     }
 
     [Fact]

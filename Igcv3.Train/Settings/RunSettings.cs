@@ -160,6 +160,9 @@ public sealed record RunSettings
     [Description("CUDA 1x1 convolutions: auto (per layer shape, the faster of our tiled kernels and cuBLAS, timed on the GPU at the first step), tiled or cublas (one way for every shape, so that a rerun repeats the same arithmetic).")]
     public string PointwiseGemm { get; init; } = "auto";
 
+    [Description("CUDA graph of the training step: on (the default on a GPU: the first step runs eagerly, the second is captured once and every later step is one graph launch; where capture is not possible a line says why and steps stay eager) or off (every step eager). Ignored on the CPU.")]
+    public string? CudaGraph { get; init; }
+
     [Description("Output folder (default runs/<network>-<dataset>).")]
     public string? Output { get; init; }
 

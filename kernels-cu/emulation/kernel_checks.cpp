@@ -304,12 +304,14 @@ static void test_loss(int N, int K, float eps)
     launch(softmax_xent_backward, dim3{2, 1, 1}, 256, (const float*)p.p, (const int*)lab.data(), (const float*)dl.p, dz.p, N, K, eps, 1);
     check(std::string(tag) + " dlogits", dz.p, dzref, 1e-6);
 }
-static void test_sgd(int n, int decayed, bool nesterov, float mu)
+static void test_sgd(int n, int decayed, bool nesterov, float mu, bool rateInMemory = false)
 {
-    Buf p(n), g(n), b(n); p.rand(); g.rand(); b.rand();
-    std::vector<double> pr = p.d(), br = b.d(); float lr = 0.05f, wd = 0.01f;
+    Buf p(n), g(n), b(n), rate(1); p.rand(); g.rand(); b.rand();
+    std::vector<double> pr = p.d(), br = b.d(); float lr = 0.05f, wd = 0.01f; rate[0] = lr;
     for (int i = 0; i < n; i++) { double gg = g[i] + (i < decayed ? wd * p[i] : 0); br[i] = mu * b[i] + gg; gg = nesterov ? gg + mu * br[i] : br[i]; pr[i] = p[i] - lr * gg; }
-    launch(sgd_step, dim3{2, 1, 1}, 256, p.p, (const float*)g.p, b.p, n, decayed, lr, mu, wd, (int)nesterov);
+    // With the rate in memory the scalar is a decoy the kernel must ignore.
+    launch(sgd_step, dim3{2, 1, 1}, 256, p.p, (const float*)g.p, b.p, n, decayed, rateInMemory ? 7.0f : lr, mu, wd, (int)nesterov,
+           rateInMemory ? (const float*)rate.p : (const float*)nullptr);
     check("sgd p", p.p, pr, 1e-6); check("sgd buf", b.p, br, 1e-6);
 }
 static void test_elementwise(int n, int off)
@@ -346,7 +348,7 @@ int main(int argc, char** argv)
     std::string only = argc > 1 ? argv[1] : "";
     auto want = [&](const char* s) { return only.empty() || only == s; };
     if (want("ew")) { for (int n : {1, 3, 4, 1000, 1027}) for (int off : {0, 1}) test_elementwise(n, off); test_linear(5, 37); test_linear(3, 10);
-        test_sgd(1000, 613, false, 0.9f); test_sgd(999, 999, true, 0.9f); test_sgd(37, 0, false, 0.0f); }
+        test_sgd(1000, 613, false, 0.9f); test_sgd(999, 999, true, 0.9f); test_sgd(37, 0, false, 0.0f); test_sgd(999, 500, true, 0.9f, true); }
     if (want("loss")) { test_loss(5, 10, 0.1f); test_loss(3, 1000, 0.0f); test_loss(1, 300, 0.2f); }
     if (want("pool")) { test_pool(3, 5, 5, 7, 3, 2, 1); test_pool(1, 1, 1, 33, 1, 1, 0); test_pool(2, 8, 6, 4, 3, 2, 1); test_pool(2, 7, 7, 5, 2, 2, 0); test_pool(1, 4, 4, 3, 3, 1, 1); }
     if (want("shuffle")) { test_shuffle(5, 12, 3); test_shuffle(3, 12, 2); test_shuffle(2, 7, 7); test_shuffle(2, 8, 1); }
