@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using Igcv3.Bench.Workloads;
 using Igcv3.Engine;
+using Igcv3.Engine.Nn;
+using Igcv3.Train.Training;
 
 namespace Igcv3.Bench.Accounting;
 
@@ -15,7 +17,8 @@ public sealed record KernelShare(string Family, int Launches, long Bytes);
 /// settles the allocator) is counted with the bytes its arguments make it move.
 /// </summary>
 public sealed record StepAccount(string Workload, int Kernels, int Memsets, int GemmCalls, int DeviceCopies,
-    long KernelBytes, long MemsetBytes, long GemmBytes, long CopyBytes, long FusedMinimumBytes, IReadOnlyList<KernelShare> Families)
+    long KernelBytes, long MemsetBytes, long GemmBytes, long CopyBytes, long FusedMinimumBytes, IReadOnlyList<KernelShare> Families,
+    GraphedStep Graphed)
 {
     /// <summary>Every device operation of the step (a batched cuBLAS call is one).</summary>
     public int Launches => Kernels + Memsets + GemmCalls + DeviceCopies;
@@ -47,7 +50,33 @@ public sealed record StepAccount(string Workload, int Kernels, int Memsets, int 
             .ToList();
         return new StepAccount(workload.Name, stepLaunches.Count, queue.Memsets - memsets, stepGemms.Count, queue.DeviceCopies - copies,
             families.Sum(f => f.Bytes), queue.MemsetBytes - memsetBytes, stepGemms.Sum(KernelTraffic.Bytes),
-            2 * (queue.DeviceCopyBytes - copyBytes), FusedMinimum(TrainingStep.Trace(workload)), families);
+            2 * (queue.DeviceCopyBytes - copyBytes), FusedMinimum(TrainingStep.Trace(workload)), families, MeasureGraphed(workload));
+    }
+
+    /// <summary>The same step as the trainer runs it with --cuda-graph on (<see cref="StepRunner"/>):
+    /// the third step, a replay, counted on a fresh recording queue.</summary>
+    private static GraphedStep MeasureGraphed(Workload workload)
+    {
+        var queue = new RecordingQueue();
+        using var gpu = queue.Backend();
+        var network = workload.Create();
+        var parameters = ParameterSet.Create(network, gpu, seed: 1);
+        string? line = null;
+        using var runner = new StepRunner(gpu, network, parameters, new Sgd(parameters, momentum: 0.9, weightDecay: 5e-4), 0, cudaGraph: true, l => line = l);
+        var images = new float[workload.InputShape.Count];
+        var labels = new int[workload.Batch];
+        void Step()
+        {
+            var (loss, logits) = runner.Step(images, labels, 0.01);
+            loss.Storage.Dispose(); // read and freed, as the trainer does
+            logits.Storage.Dispose();
+        }
+        Step();
+        Step(); // captured
+        int launches = queue.Launches.Count, memsets = queue.Memsets, gemms = queue.GemmCalls.Count, copies = queue.DeviceCopies, graphs = queue.GraphLaunches;
+        Step();
+        return new GraphedStep(queue.GraphLaunches - graphs,
+            queue.Launches.Count - launches + queue.Memsets - memsets + queue.GemmCalls.Count - gemms + queue.DeviceCopies - copies, line ?? "");
     }
 
     /// <summary>
@@ -87,9 +116,15 @@ public sealed record StepAccount(string Workload, int Kernels, int Memsets, int 
         text.Append(c, $"### {Workload}\n\n");
         text.Append(c, $"- launches: {Launches} ({Kernels} kernels, {Memsets} memsets, {GemmCalls} cuBLAS calls, {DeviceCopies} device copies)\n");
         text.Append(c, $"- traffic: {Bytes / 1e9:F2} GB (kernels {KernelBytes / 1e9:F2}, memsets {MemsetBytes / 1e9:F2}, cuBLAS {GemmBytes / 1e9:F2}, copies {CopyBytes / 1e9:F2}); batch norm {BatchNormBytes / 1e9:F2} GB\n");
-        text.Append(c, $"- fused minimum: {FusedMinimumBytes / 1e9:F2} GB; the step moves {OverMinimum:F2} times it\n\n");
+        text.Append(c, $"- fused minimum: {FusedMinimumBytes / 1e9:F2} GB; the step moves {OverMinimum:F2} times it\n");
+        text.Append(c, $"- with --cuda-graph on (the trainer's StepRunner; from the third step): {Graphed.GraphLaunches} graph launch(es) and {Graphed.OtherOperations} device operations outside the graph per step (\"{Graphed.CaptureLine}\")\n\n");
         text.Append("| kernel | launches | GB |\n| --- | ---: | ---: |\n");
         foreach (var f in Families) text.Append(c, $"| {f.Family} | {f.Launches} | {f.Bytes / 1e9:F3} |\n");
         return text.Append('\n').ToString();
     }
 }
+
+/// <summary>A step replayed as a CUDA graph: graph launches, the device operations queued beside
+/// them (kernels, memsets, cuBLAS calls, device copies; the batch's uploads are not counted), and
+/// the line the trainer printed about the capture.</summary>
+public sealed record GraphedStep(int GraphLaunches, int OtherOperations, string CaptureLine);

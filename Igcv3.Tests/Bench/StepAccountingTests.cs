@@ -50,6 +50,16 @@ public sealed class StepAccountingTests
         if (network != "resnet-igc") Assert.Equal(Ops("depthwise.forward"), Kernels("depthwise3x3_forward"));
         Assert.Equal(account.Kernels, account.Families.Sum(f => f.Launches));
         Assert.True(account.FusedMinimumBytes < account.Bytes, $"{account.Workload}: the minimum {account.FusedMinimumBytes} is not below the step's {account.Bytes}");
+        // With --cuda-graph on, a step is one graph launch (and the copies of its loss and logits out of the graph's blocks).
+        Assert.Equal(1, account.Graphed.GraphLaunches);
+        Assert.Equal(2, account.Graphed.OtherOperations);
+        // No zeroing pass over activation gradients. The memsets left: the flat parameter-gradient
+        // buffer's, the loss's seed gradient (one 1.0), and one per general convolution whose input
+        // gradient is computed and still unwritten (conv2d_backward_data only accumulates): in the
+        // inverted-residual networks only the head's; in the IGCV1 ResNet the shortcut often writes first.
+        int conv2dData = account.Families.SingleOrDefault(f => f.Family == "conv2d_backward_data")?.Launches ?? 0;
+        if (network == "resnet-igc") Assert.InRange(account.Memsets, 2, 2 + conv2dData);
+        else Assert.Equal(2 + conv2dData, account.Memsets);
     }
 
     [Fact]
