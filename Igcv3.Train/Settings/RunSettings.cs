@@ -160,6 +160,9 @@ public sealed record RunSettings
     [Description("CUDA 1x1 convolutions: auto (per layer shape, the faster of our tiled kernels and cuBLAS, timed on the GPU at the first step), tiled or cublas (one way for every shape, so that a rerun repeats the same arithmetic).")]
     public string PointwiseGemm { get; init; } = "auto";
 
+    [Description("Fine-tuning: start from the weights of this checkpoint (or run folder: its best.safetensors), each tensor whose name and shape match; the others (a classifier for another class count) keep their fresh initialisation. Not used by --resume, whose checkpoint holds the weights.")]
+    public string? InitFrom { get; init; }
+
     [Description("Output folder (default runs/<network>-<dataset>).")]
     public string? Output { get; init; }
 
