@@ -7,7 +7,7 @@ namespace Igcv3.Train.Data.Images;
 /// int(256 * long / short), the crop's offset round((size - 224) / 2) to even); then normalise.
 /// Deterministic and thread-safe.
 /// </summary>
-public sealed class EvalTransform
+public sealed class EvalTransform : IImageTransform
 {
     public EvalTransform(int cropSize = 224, double cropFraction = 0.875)
     {
@@ -21,6 +21,8 @@ public sealed class EvalTransform
     }
 
     public int CropSize { get; }
+
+    int IImageTransform.Size => CropSize;
     public double CropFraction { get; }
 
     /// <summary>The shorter side after the resize (256 for the defaults).</summary>
@@ -51,4 +53,8 @@ public sealed class EvalTransform
     /// <summary>Writes the crop as normalised [CropSize, CropSize, 3] floats (HWC, one image of an NHWC batch).</summary>
     public void WriteHwc(RgbImage image, ChannelNormalization normalization, Span<float> destination) =>
         ImageTensor.WriteHwc(Apply(image), normalization, destination);
+
+    /// <summary>The same as <see cref="WriteHwc"/>: nothing is random.</summary>
+    void IImageTransform.Write(RgbImage image, Random random, ChannelNormalization normalization, Span<float> destination) =>
+        WriteHwc(image, normalization, destination);
 }
