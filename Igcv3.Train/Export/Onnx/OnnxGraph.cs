@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using Onnx;
 
 namespace Igcv3.Train.Export;
@@ -23,23 +22,20 @@ internal sealed class OnnxGraph
     public OnnxGraph(string name) => _graph = new GraphProto { Name = name };
 
     /// <summary>A float initializer (constant tensor) with the given dims.</summary>
-    public string Constant(string name, float[] values, params long[] dims)
-    {
-        CheckCount(name, values.Length, dims);
-        var tensor = new TensorProto { Name = Claim(name), DataType = (int)TensorProto.Types.DataType.Float };
-        tensor.Dims.AddRange(dims);
-        tensor.FloatData.AddRange(values);
-        _graph.Initializer.Add(tensor);
-        return name;
-    }
+    public string Constant(string name, float[] values, params long[] dims) =>
+        Initializer(name, values.Length, dims, TensorProto.Types.DataType.Float, t => t.FloatData.AddRange(values));
 
     /// <summary>An int64 initializer (shapes for Reshape).</summary>
-    public string Constant(string name, long[] values, params long[] dims)
+    public string Constant(string name, long[] values, params long[] dims) =>
+        Initializer(name, values.Length, dims, TensorProto.Types.DataType.Int64, t => t.Int64Data.AddRange(values));
+
+    private string Initializer(string name, int count, long[] dims, TensorProto.Types.DataType type, Action<TensorProto> fill)
     {
-        CheckCount(name, values.Length, dims);
-        var tensor = new TensorProto { Name = Claim(name), DataType = (int)TensorProto.Types.DataType.Int64 };
+        long expected = dims.Aggregate(1L, (a, d) => a * d);
+        if (expected != count) throw new InvalidOperationException($"onnx export: '{name}' has {count} values for dims [{string.Join(", ", dims)}]");
+        var tensor = new TensorProto { Name = Claim(name), DataType = (int)type };
         tensor.Dims.AddRange(dims);
-        tensor.Int64Data.AddRange(values);
+        fill(tensor);
         _graph.Initializer.Add(tensor);
         return name;
     }
@@ -106,13 +102,4 @@ internal sealed class OnnxGraph
         if (!_names.Add(name)) throw new InvalidOperationException($"onnx export: the name '{name}' is used twice in the graph");
         return name;
     }
-
-    private static void CheckCount(string name, int count, long[] dims)
-    {
-        long expected = dims.Aggregate(1L, (a, d) => a * d);
-        if (expected != count) throw new InvalidOperationException($"onnx export: '{name}' has {count} values for dims [{string.Join(", ", dims)}]");
-    }
-
-    /// <summary>The serialised model (protobuf wire format), as written to a .onnx file.</summary>
-    public static byte[] Serialize(ModelProto model) => model.ToByteArray();
 }
