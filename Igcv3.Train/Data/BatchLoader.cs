@@ -9,7 +9,7 @@ namespace Igcv3.Train.Data;
 /// stays bounded. All randomness comes from the epoch's <see cref="EpochPlan"/>, fixed before the
 /// worker starts, so the batches are the same whatever the thread timing.
 /// </summary>
-public sealed class BatchLoader
+public sealed class BatchLoader : IBatchLoader
 {
     public BatchLoader(ImageDataset dataset, int batchSize, ChannelNormalization normalization, Augmentation augmentation,
         bool shuffle, bool dropLast, int seed)

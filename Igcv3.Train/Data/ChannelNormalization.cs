@@ -42,6 +42,9 @@ public sealed class ChannelNormalization
     /// <summary>CIFAR-100 training-set statistics, same definition: mean (0.5071, 0.4865, 0.4409), std (0.2673, 0.2564, 0.2762).</summary>
     public static readonly ChannelNormalization Cifar100 = new([0.5071f, 0.4865f, 0.4409f], [0.2673f, 0.2564f, 0.2762f]);
 
+    /// <summary>The ImageNet statistics every torchvision and timm model uses: mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225).</summary>
+    public static readonly ChannelNormalization ImageNet = new([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+
     /// <summary>Mean and population std of each channel over every pixel of <paramref name="dataset"/>, pixels scaled to [0, 1].</summary>
     public static ChannelNormalization FromDataset(ImageDataset dataset)
     {

@@ -24,7 +24,7 @@ public static class DatasetLoader
         if (s.Dataset == "synthetic")
         {
             // Different seeds for the two splits: the test images are not copies of training images.
-            var full = SyntheticDataset.Create(s.SyntheticTrain, seed: s.Seed * 2 + 1);
+            var full = SyntheticTrainSet(s);
             var test = SyntheticDataset.Create(Limit(s.SyntheticTest, s.LimitTest), seed: s.Seed * 2 + 2);
             // Statistics of the whole training set, so that --limit-train and eval normalise alike.
             var train = s.LimitTrain is { } limit ? full.Take(limit) : full;
@@ -48,9 +48,31 @@ public static class DatasetLoader
                 CifarReader.ValidateFile(layout, directory, file, layout.RecordsPerFile(split));
         var trainSet = testOnly ? null : CifarReader.Load(layout, dataDir, DataSplit.Train, s.LimitTrain);
         var testSet = CifarReader.Load(layout, dataDir, DataSplit.Test, s.LimitTest);
-        var normalization = s.Dataset == "cifar100" ? ChannelNormalization.Cifar100 : ChannelNormalization.Cifar10;
-        return new RunData(trainSet ?? testSet.Take(1), testSet, normalization);
+        return new RunData(trainSet ?? testSet.Take(1), testSet, Normalization(s));
     }
+
+    /// <summary>How --dataset's pixels are normalised, known without reading its files (a
+    /// synthetic set's statistics are those of its generated training split): what export and
+    /// predict apply to images outside the dataset.</summary>
+    public static ChannelNormalization Normalization(RunSettings s) => s.Dataset switch
+    {
+        "synthetic" => ChannelNormalization.FromDataset(SyntheticTrainSet(s)),
+        "cifar100" => ChannelNormalization.Cifar100,
+        _ => ChannelNormalization.Cifar10,
+    };
+
+    /// <summary>--dataset's class names in label order: the release's names file where --data-dir
+    /// holds it, else the built-in names ("class_0".. for CIFAR-100 and synthetic data).</summary>
+    public static IReadOnlyList<string> ClassNames(RunSettings s, Func<CifarKind, CifarLayout> layouts)
+    {
+        int classes = ClassCount(s.Dataset);
+        if (s.Dataset == "synthetic") return Enumerable.Range(0, classes).Select(i => $"class_{i}").ToArray();
+        var layout = layouts(s.Dataset == "cifar100" ? CifarKind.Cifar100 : CifarKind.Cifar10);
+        return CifarClassNames.Load(layout, layout.ResolveDirectory(s.DataDir));
+    }
+
+    // The whole synthetic training split, before --limit-train (its statistics normalise every split).
+    private static ImageDataset SyntheticTrainSet(RunSettings s) => SyntheticDataset.Create(s.SyntheticTrain, seed: s.Seed * 2 + 1);
 
     private static int Limit(int count, int? limit) => limit is { } l ? Math.Min(count, l) : count;
 
