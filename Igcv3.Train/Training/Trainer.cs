@@ -24,18 +24,31 @@ public enum TrainOutcome { Completed, Interrupted, TimeLimit }
 /// non-finite parameters about to be saved, stop the run with a <see cref="Commands.DivergedException"/>
 /// and nothing saved. Everything a resume needs is in the checkpoint,
 /// so a resumed run on the CPU repeats the uninterrupted run's losses bit for bit.
+/// <para>Data-parallel (<see cref="Parallel"/>): every rank runs this loop on its shard, the step
+/// averages the gradients over the ranks during backward, and only rank 0 evaluates and writes;
+/// a stop (Ctrl+C, time limit) is voted on by all ranks at the same steps, so none is left waiting
+/// in a collective.</para>
 /// </summary>
 public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWriter output, CancellationToken cancellation)
 {
     public const string ConfigKey = "train.config";
     public const string NetworkKey = "train.network";
     public const string KindKey = "train.kind";
+    public const string WorldSizeKey = "train.world-size";
 
     /// <summary>Called after each step with the global step count (tests use it to interrupt at a chosen step).</summary>
     public Action<long>? AfterStep { get; init; }
 
     /// <summary>Called with a checkpoint's path before it is written (tests fail it as a full disk would).</summary>
     public Action<string>? BeforeCheckpoint { get; init; }
+
+    /// <summary>This trainer's rank in a data-parallel run; null: training alone.</summary>
+    public DataParallelRank? Parallel { get; init; }
+
+    /// <summary>Rank 0 (or the only trainer): evaluates, logs, checkpoints.</summary>
+    private bool IsWriter => Parallel?.IsWriter ?? true;
+
+    private int WorldSize => Parallel?.Size ?? 1;
 
     private RunSettings S => job.Settings;
     private TrainerState State => job.State;
@@ -64,19 +77,21 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         _sessionStart = _lastCheckpoint = Time.GetTimestamp();
         var files = job.Files;
         _lastSaved = File.Exists(files.Last) ? $"{files.Last} is left as it was" : null;
-        using var steps = new StepLog(files.Steps);
-        var sinks = files.OpenSinks($"{S.NetworkLabel} on {S.Dataset}", job.TrainLoader.BatchesPerEpoch);
+        using var steps = IsWriter ? new StepLog(files.Steps) : StepLog.Discard();
+        var sinks = IsWriter ? files.OpenSinks($"{S.NetworkLabel} on {S.Dataset}", job.TrainLoader.BatchesPerEpoch) : [];
         try
         {
             for (int epoch = State.Epoch; epoch < S.Epochs; epoch++)
             {
                 long epochStart = Time.GetTimestamp();
-                if (!TrainEpoch(epoch, steps, sinks) || !Evaluate(epoch, sinks, steps))
-                {
-                    return cancellation.IsCancellationRequested ? Interrupted(steps) : StoppedAtTimeLimit(steps, midEpoch: true);
-                }
+                if (!TrainEpoch(epoch, steps, sinks)) return StoppedMidEpoch(steps);
+                bool evaluated = Evaluate(epoch, sinks, steps);
+                if (epoch + 1 == S.Epochs) { if (!evaluated) return StoppedMidEpoch(steps); continue; }
                 // Another epoch as long as this one would end past the limit: stop at this boundary.
-                if (epoch + 1 < S.Epochs && PastTimeLimit(Time.GetElapsedTime(epochStart).TotalSeconds)) return StoppedAtTimeLimit(steps, midEpoch: false);
+                bool stop = !evaluated || PastTimeLimit(Time.GetElapsedTime(epochStart).TotalSeconds);
+                if (Parallel is not null) stop = Parallel.Agree(stop);
+                if (!stop) continue;
+                return !evaluated ? StoppedMidEpoch(steps) : cancellation.IsCancellationRequested ? Interrupted(steps) : StoppedAtTimeLimit(steps, midEpoch: false);
             }
         }
         finally
@@ -87,6 +102,9 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         output.WriteLine($"Completed: {S.Epochs} {(S.Epochs == 1 ? "epoch" : "epochs")} trained.");
         return TrainOutcome.Completed;
     }
+
+    /// <summary>Stopped inside an epoch (its training or its evaluation): by Ctrl+C, or else the time limit.</summary>
+    private TrainOutcome StoppedMidEpoch(StepLog steps) => cancellation.IsCancellationRequested ? Interrupted(steps) : StoppedAtTimeLimit(steps, midEpoch: true);
 
     /// <summary>Steps between reads of loss and accuracy from the device (--log-every). A read
     /// waits for every queued step; on the CPU that costs nothing, on a GPU it would leave the
@@ -115,6 +133,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             // in step order: the figures are those of reading after every step.
             void ReadPending()
             {
+                if (!IsWriter) DiscardPending();
                 if (pending.Count == 0) return;
                 var losses = new List<double>(pending.Count);
                 foreach (var p in pending)
@@ -132,7 +151,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                     State.EpochLossSum += loss * p.Labels.Length;
                     State.EpochCorrect += correct;
                     State.EpochSeen += p.Labels.Length;
-                    sessionImages += p.Labels.Length;
+                    sessionImages += p.Labels.Length * WorldSize;
                     sessionSteps++;
                     losses.Add(loss);
                 }
@@ -154,6 +173,17 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                 pending.Clear();
             }
 
+            // Other ranks than 0 neither log nor check: their loss is not read back.
+            void DiscardPending()
+            {
+                foreach (var p in pending)
+                {
+                    p.Loss.Storage.Dispose();
+                    p.Logits.Storage.Dispose();
+                }
+                pending.Clear();
+            }
+
             foreach (var batch in loader.Epoch(epoch, State.Batch))
             {
                 double lr = job.Schedule.LearningRate(epoch, batch.Index, total);
@@ -163,12 +193,12 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                 // read holds the parameters of exactly these steps.
                 State.Batch = batch.Index + 1;
                 State.GlobalStep++;
-                State.ImagesTrained += batch.Count;
+                State.ImagesTrained += batch.Count * WorldSize;
                 // The loader refills its buffers for the next batches: the labels are copied.
                 pending.Add(new PendingStep(State.GlobalStep, State.Batch, lr, [.. batch.Labels], loss, logits));
                 if (pending.Count >= LogEvery) ReadPending();
                 AfterStep?.Invoke(State.GlobalStep);
-                if (cancellation.IsCancellationRequested || PastTimeLimit())
+                if (StopAfterStep())
                 {
                     cancelled = true;
                     break;
@@ -192,6 +222,15 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         return !cancelled;
     }
 
+    /// <summary>Ctrl+C or the time limit, after a step. Data-parallel ranks vote every --log-every
+    /// steps (where the host waits for the device anyway), so they all stop after the same step.</summary>
+    private bool StopAfterStep()
+    {
+        bool stop = cancellation.IsCancellationRequested || PastTimeLimit();
+        if (Parallel is null) return stop;
+        return State.GlobalStep % LogEvery == 0 && Parallel.Agree(stop);
+    }
+
     /// <summary>Queues one SGD step; returns its mean loss [] and logits [N, K], kept beyond the
     /// step's scope until they are read.</summary>
     private (Tensor Loss, Tensor Logits) Step(float[] images, int[] labels, double lr)
@@ -204,7 +243,8 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         var logits = network.Forward(x);                                      // [N, K]
         var loss = Ops.SoftmaxCrossEntropy(logits, y, S.LabelSmoothing);      // []
         job.Parameters.ZeroGrad();
-        loss.Backward();
+        if (Parallel is null) loss.Backward();
+        else Parallel.Buckets.Backward(loss); // the gradients of the mean loss over every rank's batch
         job.Optimizer.Step(lr);
         return (scope.Keep(loss), scope.Keep(logits));
     }
@@ -212,6 +252,11 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
     /// <summary>Evaluates after <paramref name="epoch"/>, logs, checkpoints; false when cancelled during evaluation.</summary>
     private bool Evaluate(int epoch, List<IMetricsSink> sinks, StepLog steps)
     {
+        if (!IsWriter)
+        {
+            State.StartEpoch(epoch + 1);
+            return true;
+        }
         var clock = Stopwatch.StartNew();
         EvalResult result;
         try
@@ -294,6 +339,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
     /// then summary.json) is written only once the file it names is in place.</summary>
     private void Save(string kind, bool alsoBest = false)
     {
+        if (!IsWriter) return;
         // A step whose loss was finite can still leave non-finite parameters: never save those.
         // Checked once for both files (on a GPU it is a download of every parameter).
         if (!job.Parameters.Values.ToFloatArray().All(float.IsFinite))
@@ -311,6 +357,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             [ConfigKey] = SettingsLoader.ToJsonText(S),
             [NetworkKey] = S.Network,
             [KindKey] = kind,
+            [WorldSizeKey] = WorldSize.ToString(CultureInfo.InvariantCulture),
         };
         BeforeCheckpoint?.Invoke(path);
         Checkpoint.Save(path, job.Parameters, job.Optimizer, metadata, State.ToExtras());
@@ -318,6 +365,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
 
     private void WriteSummary()
     {
+        if (!IsWriter) return;
         var summary = new RunSummary(S.Network, S.Dataset, job.Device, State.Epoch, State.BestTop1, State.BestTop5, State.BestEpoch,
             State.LastTop1, State.LastTop5, State.WallSeconds, State.ImagesTrained / Math.Max(State.TrainSeconds, 1e-9), job.Parameters.Count);
         summary.Save(job.Files.Summary);
