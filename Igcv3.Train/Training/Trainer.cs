@@ -278,7 +278,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         // The epoch's rate as logged: that of its last step (constant within an epoch for step and exponential).
         var metrics = new EpochMetrics(epoch + 1, job.Schedule.LearningRate(epoch, stepsPerEpoch - 1, stepsPerEpoch),
             State.EpochLossSum / Math.Max(1, State.EpochSeen), 100.0 * State.EpochCorrect / Math.Max(1, State.EpochSeen),
-            result.Loss, result.Top1, result.Top5, State.EpochSeen / Math.Max(State.EpochSeconds, 1e-9), State.EpochSeconds + clock.Elapsed.TotalSeconds);
+            result.Loss, result.Top1, result.Top5, State.EpochSeen * WorldSize / Math.Max(State.EpochSeconds, 1e-9), State.EpochSeconds + clock.Elapsed.TotalSeconds);
         foreach (var sink in sinks) sink.Write(metrics);
         progress.Line(string.Create(CultureInfo.InvariantCulture,
             $"epoch {epoch + 1}/{S.Epochs}: train loss {metrics.TrainLoss:F4} acc {metrics.TrainTop1:F2}% | test loss {result.Loss:F4} top-1 {result.Top1:F2}% top-5 {result.Top5:F2}% | lr {metrics.LearningRate:G4} | {metrics.ImagesPerSecond:F0} img/s"));
