@@ -46,16 +46,31 @@ public sealed class NcclCommunicator : ICommunicator
         return ((ReadOnlySpan<byte>)id).ToArray();
     }
 
-    /// <summary>Joins the group named by <paramref name="uniqueId"/> as <paramref name="rank"/> of
-    /// <paramref name="size"/> on <paramref name="backend"/>'s GPU; blocks until every rank has joined.</summary>
-    public static NcclCommunicator Create(CudaBackend backend, byte[] uniqueId, int size, int rank)
+    /// <summary>Joins the group named by <paramref name="uniqueId"/> with this process's ranks
+    /// <paramref name="firstRank"/>.. of <paramref name="size"/>, one per backend's GPU, inside one
+    /// ncclGroupStart/ncclGroupEnd (NCCL's way for one thread to initialise several devices).
+    /// Returns once every rank of the world has joined; all local communicators exist before any
+    /// worker starts, so a worker that fails later can abort all of them.</summary>
+    public static NcclCommunicator[] CreateGroup(IReadOnlyList<CudaBackend> backends, byte[] uniqueId, int size, int firstRank)
     {
         if (uniqueId.Length != Interop.Nccl.UniqueIdBytes) throw new ArgumentException($"nccl: a unique id has {Interop.Nccl.UniqueIdBytes} bytes, got {uniqueId.Length}");
         var id = default(Interop.Nccl.UniqueId);
         uniqueId.CopyTo((Span<byte>)id);
-        nint comm = 0;
-        backend.InContext(() => comm = Interop.Nccl.CommInitRank(size, id, rank));
-        return new NcclCommunicator(backend, comm, size, rank);
+        var comms = new nint[backends.Count];
+        Interop.Nccl.GroupStart();
+        try
+        {
+            for (int i = 0; i < backends.Count; i++)
+            {
+                int local = i;
+                backends[i].InContext(() => comms[local] = Interop.Nccl.CommInitRank(size, id, firstRank + local));
+            }
+        }
+        finally
+        {
+            Interop.Nccl.GroupEnd();
+        }
+        return [.. backends.Select((b, i) => new NcclCommunicator(b, comms[i], size, firstRank + i))];
     }
 
     public int Rank { get; }

@@ -9,25 +9,20 @@ namespace Igcv3.Train.Commands;
 /// <summary>
 /// The NCCL side of --gpus / --nodes: checks that libnccl.so.2 is there (probed like NVRTC and
 /// cuBLAS), gets the group's unique id (made here when this process holds rank 0, served to the
-/// other nodes by the <see cref="Rendezvous"/>, or fetched from node 0's), and makes each local
-/// worker's communicator on its own GPU. A failed worker aborts every local communicator.
+/// other nodes by the <see cref="Rendezvous"/>, or fetched from node 0's), and makes every local
+/// worker's communicator on its own GPU before the workers start.
 /// </summary>
 internal static class NcclLaunch
 {
     /// <summary>How long the rendezvous waits for the other nodes (a cluster's nodes may start minutes apart).</summary>
     public static readonly TimeSpan RendezvousTimeout = TimeSpan.FromMinutes(10);
 
-    public static (Func<int, IBackend, ICommunicator> For, Action<int, Exception> Abort) Communicators(CliEnvironment env, DataParallelLaunch launch)
+    /// <summary>The communicators of this process's ranks, one per backend (its GPU), in local order.</summary>
+    public static NcclCommunicator[] Create(CliEnvironment env, DataParallelLaunch launch, IReadOnlyList<IBackend> backends)
     {
         if (NcclCommunicator.Unavailable is { } reason)
             throw new DeviceException($"--gpus {string.Join(",", launch.Gpus)}: data-parallel training on GPUs needs NCCL ({reason}); install it (Debian/Ubuntu: libnccl2 from NVIDIA's repository, or pip install nvidia-nccl-cu12) or put its lib folder in CUDA_PATH, or train on one GPU (--gpus {launch.Gpus[0]})");
-        byte[] id = UniqueId(env, launch);
-        var created = new NcclCommunicator?[launch.LocalRanks];
-        return ((i, backend) => created[i] = NcclCommunicator.Create((CudaBackend)backend, id, launch.WorldSize, launch.FirstRank + i),
-            (i, e) =>
-            {
-                foreach (var communicator in created) communicator?.Abort($"worker {launch.FirstRank + i} failed: {DataParallelRun.ErrorLine(e)}");
-            });
+        return NcclCommunicator.CreateGroup([.. backends.Cast<CudaBackend>()], UniqueId(env, launch), launch.WorldSize, launch.FirstRank);
     }
 
     private static byte[] UniqueId(CliEnvironment env, DataParallelLaunch launch)

@@ -15,16 +15,16 @@ namespace Igcv3.Train.Training;
 public static class DataParallelTraining
 {
     /// <param name="jobFor">Builds local worker i's job (on its thread: a GPU context is current there).</param>
-    /// <param name="communicatorFor">Local worker i's communicator, given its job's backend.</param>
+    /// <param name="communicatorFor">Local worker i's communicator (its owner disposes of it).</param>
     /// <param name="abort">Gives up the group when local worker i fails with an exception.</param>
     /// <param name="trainerFor">The trainer of a job and its rank (rank 0 with the real output).</param>
-    public static TrainOutcome Run(DataParallelLaunch launch, Func<int, TrainingJob> jobFor, Func<int, IBackend, ICommunicator> communicatorFor,
+    public static TrainOutcome Run(DataParallelLaunch launch, Func<int, TrainingJob> jobFor, Func<int, ICommunicator> communicatorFor,
         Action<int, Exception> abort, Func<TrainingJob, DataParallelRank, Trainer> trainerFor, bool syncBn)
     {
         var outcomes = WorkerThreads.Run(launch.LocalRanks, i =>
         {
             var job = jobFor(i);
-            using var communicator = communicatorFor(i, job.Backend);
+            var communicator = communicatorFor(i);
             var rank = new DataParallelRank(communicator, job.Parameters);
             if (syncBn) SyncBatchNorm.Enable(job.Network, communicator);
             rank.BroadcastFromRankZero();
