@@ -16,7 +16,11 @@ public static class Autograd
         return output;
     }
 
-    internal static void Backward(Tensor root, Tensor? seed)
+    /// <param name="leafGradientDone">Called with each leaf (parameter) as soon as the last node
+    /// that accumulates into its gradient has run, so data-parallel training can start reducing a
+    /// bucket of gradients while the rest of backward runs. Leaves that backward does not reach
+    /// are not reported.</param>
+    internal static void Backward(Tensor root, Tensor? seed, Action<Tensor>? leafGradientDone = null)
     {
         if (!root.RequiresGrad)
         {
@@ -34,16 +38,38 @@ public static class Autograd
         }
         root.Backend.Accumulate(seed, root.GradForWriting());
 
-        foreach (var tensor in ReverseTopologicalOrder(root))
+        var order = ReverseTopologicalOrder(root);
+        var pendingWriters = leafGradientDone is null ? null : CountLeafWriters(order);
+        foreach (var tensor in order)
         {
             var node = tensor.Creator!;
             var grad = tensor.Grad;
-            if (grad is null) continue; // nothing flowed into this branch
-            node.BackwardFn(grad);
+            if (grad is not null) node.BackwardFn(grad); // else nothing flowed into this branch
             // An intermediate's gradient is spent once its node has run; drop it so that the
             // memory can go back to the allocator (leaves keep theirs).
             tensor.Grad = null;
+            if (pendingWriters is null) continue;
+            foreach (var input in node.Inputs)
+            {
+                if (input.IsLeaf && input.RequiresGrad && --pendingWriters[input] == 0) leafGradientDone!(input);
+            }
         }
+    }
+
+    /// <summary>For each leaf that needs a gradient, how many inputs slots of the nodes in
+    /// <paramref name="order"/> it fills (a tensor used twice by one node counts twice, and is
+    /// decremented twice).</summary>
+    private static Dictionary<Tensor, int> CountLeafWriters(List<Tensor> order)
+    {
+        var counts = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
+        foreach (var tensor in order)
+        {
+            foreach (var input in tensor.Creator!.Inputs)
+            {
+                if (input.IsLeaf && input.RequiresGrad) counts[input] = counts.GetValueOrDefault(input) + 1;
+            }
+        }
+        return counts;
     }
 
     /// <summary>Non-leaf tensors that need a gradient, each after every tensor that consumes it.</summary>

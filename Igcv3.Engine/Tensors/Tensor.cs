@@ -210,5 +210,9 @@ public sealed class Tensor
     /// an explicit seed gradient of its shape. Gradients accumulate into the leaves' Grad.</summary>
     public void Backward(Tensor? seed = null) => Autograd.Backward(this, seed);
 
+    /// <summary>Backpropagates from this scalar, calling <paramref name="leafGradientDone"/> with each
+    /// leaf as soon as its gradient is complete (see <see cref="Autograd"/>).</summary>
+    public void Backward(Action<Tensor> leafGradientDone) => Autograd.Backward(this, null, leafGradientDone);
+
     public override string ToString() => $"Tensor{(Name is null ? "" : " " + Name)} {Shape} {DType} on {Backend.Name}";
 }

@@ -59,3 +59,10 @@ public sealed class CublasException : CudaInteropException
     internal CublasException(string call, int code, string codeName)
         : base(call, code, codeName, null, null) { }
 }
+
+/// <summary>An NCCL call returned an ncclResult_t other than ncclSuccess.</summary>
+public sealed class NcclException : CudaInteropException
+{
+    internal NcclException(string call, int code, string codeName, string? description)
+        : base(call, code, codeName, description, null) { }
+}

@@ -13,5 +13,6 @@ internal static partial class Interop
         internal const string CudaDriver = "igcv3-cuda-driver";
         internal const string Nvrtc = "igcv3-nvrtc";
         internal const string Cublas = "igcv3-cublas";
+        internal const string Nccl = "igcv3-nccl";
     }
 }

@@ -7,7 +7,7 @@ namespace Igcv3.Kernels;
 public sealed record LoadedLibrary(string Library, string Path);
 
 /// <summary>
-/// Finds and loads the CUDA driver, NVRTC and cuBLAS for the [LibraryImport]s of this assembly.
+/// Finds and loads the CUDA driver, NVRTC, cuBLAS and NCCL for the [LibraryImport]s of this assembly.
 /// Each library is probed once: its candidate file names (newest major version first) in every
 /// folder of <see cref="LibraryProbeFolders"/>, then the same names through the default loader
 /// path. The outcome, a handle or the reason there is none, is cached, so a missing library costs
@@ -44,6 +44,9 @@ public static class NativeLibraries
     /// <summary>Whether a cuBLAS library can be loaded. Never throws.</summary>
     public static bool IsCublasAvailable => TryLoad(Interop.Libraries.Cublas, out _, out _);
 
+    /// <summary>Whether libnccl.so.2 can be loaded (multi-GPU training). Never throws.</summary>
+    public static bool IsNcclAvailable => TryLoad(Interop.Libraries.Nccl, out _, out _);
+
     /// <summary>Runs the static constructor (which registers the resolver); does nothing else.</summary>
     internal static void EnsureResolver() { }
 
@@ -69,12 +72,13 @@ public static class NativeLibraries
         TryLoad(library, out var handle, out var reason) ? handle : throw new DllNotFoundException(reason);
 
     static nint Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath) =>
-        name is Interop.Libraries.CudaDriver or Interop.Libraries.Nvrtc or Interop.Libraries.Cublas
+        name is Interop.Libraries.CudaDriver or Interop.Libraries.Nvrtc or Interop.Libraries.Cublas or Interop.Libraries.Nccl
             && TryLoad(name, out var handle, out _) ? handle : 0;
 
     static (nint Handle, string Reason) Probe(string library)
     {
-        int? driverMajor = library == Interop.Libraries.CudaDriver ? null : DriverCudaMajor();
+        // NCCL's soname carries its own major version (2), not CUDA's.
+        int? driverMajor = library is Interop.Libraries.CudaDriver or Interop.Libraries.Nccl ? null : DriverCudaMajor();
         var all = CandidateFileNames(library);
         var names = CompatibleFileNames(all, driverMajor);
         var loadErrors = new List<string>();
@@ -192,6 +196,8 @@ public static class NativeLibraries
             Interop.Libraries.Cublas => windows
                 ? ["cublas64_13.dll", "cublas64_12.dll", "cublas64_11.dll"]
                 : ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"],
+            // NCCL has no Windows build.
+            Interop.Libraries.Nccl => windows ? [] : ["libnccl.so.2", "libnccl.so"],
             _ => throw new ArgumentOutOfRangeException(nameof(library), library, "not a library of Interop.Libraries"),
         };
     }

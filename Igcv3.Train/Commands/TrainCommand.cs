@@ -36,6 +36,8 @@ public static class TrainCommand
             : checkpoint is null ? null : SettingsSources.CheckpointLayer(checkpoint);
         // The run folder may have moved since the checkpoint was written: resume where the checkpoint is.
         checkpointLayer?.Remove("output");
+        // Where to run is this invocation's: a run of N workers resumes on any number (and on the CPU).
+        foreach (string key in DataParallelPlacementKeys) checkpointLayer?.Remove(key);
         var s = SettingsLoader.Merge(("checkpoint", checkpointLayer), ("config", SettingsSources.ConfigLayer(configPath)), ("command line", cli));
         if (restart && s.Output is null) s = s with { Output = Path.GetFullPath(resumePath!) };
         if (checkpoint is not null && s.Output is null) s = s with { Output = Path.GetDirectoryName(Path.GetFullPath(checkpoint)) };
@@ -43,7 +45,8 @@ public static class TrainCommand
         // Stored in the checkpoints and config.json: a full path holds from whatever folder the run is resumed.
         s = s with { DataDir = Path.GetFullPath(s.DataDir), InitFrom = s.InitFrom is null ? null : Path.GetFullPath(s.InitFrom) };
 
-        var device = DeviceChoice.Select(s.Device, env.CudaBackend);
+        var launch = DataParallelLaunch.From(s, Environment.GetEnvironmentVariable);
+        var device = DeviceChoice.Select(launch is null ? DataParallelLaunch.SingleGpuDevice(s) ?? s.Device : launch.OnCpu ? "cpu" : $"cuda:{launch.Gpus[0]}", env.CudaBackend);
         var cuda = device.Backend as CudaBackend;
         if (cuda is not null) cuda.PointwiseGemm = Enum.Parse<PointwiseGemm>(s.PointwiseGemm, ignoreCase: true);
         var network = ModelBuilder.Network(s, DatasetLoader.ClassCount(s.Dataset));
@@ -55,9 +58,13 @@ public static class TrainCommand
 
         var data = DatasetLoader.Load(s, env.Out, env.CifarLayouts, cancellation: env.Cancellation);
         var augmentation = s.Augment == "none" ? Augmentation.None : Augmentation.PadCropFlip(s.Pad);
-        if (data.Train.Count < s.BatchSize)
-            throw new UsageException($"--batch-size {s.BatchSize} is larger than the training set ({data.Train.Count} images); lower it or use more images");
-        var trainLoader = new BatchLoader(data.Train, s.BatchSize, data.Normalization, augmentation, shuffle: true, dropLast: true, s.Seed);
+        int world = launch?.WorldSize ?? 1;
+        if (data.Train.Count / world < s.BatchSize)
+            throw new UsageException(world == 1
+                ? $"--batch-size {s.BatchSize} is larger than the training set ({data.Train.Count} images); lower it or use more images"
+                : $"--batch-size {s.BatchSize} (per worker) is larger than each of the {world} workers' share of the training set ({data.Train.Count / world} images); lower it or use more images");
+        BatchLoader TrainLoader(int rank) => new(data.Train, s.BatchSize, data.Normalization, augmentation, shuffle: true, dropLast: true, s.Seed, (rank, world));
+        var trainLoader = TrainLoader(launch?.FirstRank ?? 0);
         var testLoader = new BatchLoader(data.Test, s.EvalBatchSize, data.Normalization, Augmentation.None, shuffle: false, dropLast: false, s.Seed);
 
         var state = new TrainerState();
@@ -65,6 +72,7 @@ public static class TrainCommand
         {
             state = LoadForResume(checkpoint, parameters, optimizer, s);
             if (checkpointLayer is not null) RefuseNewEpochPlan(state, SettingsLoader.Merge(("checkpoint", checkpointLayer)), s);
+            RefuseNewWorldMidEpoch(state, checkpoint, world);
         }
 
         var files = new RunFiles(s.OutputFolder);
@@ -83,12 +91,13 @@ public static class TrainCommand
         foreach (string line in transfer?.Lines() ?? []) env.Out.WriteLine(line);
         if (device.Libraries is { Length: > 0 } libraries) env.Out.WriteLine($"CUDA libraries: {libraries}");
         if (s.CudaGraph is { } graph && cuda is null) env.Out.WriteLine($"--cuda-graph {graph}: ignored, CUDA graphs exist only on a CUDA device (this run is on {device.Description})");
+        if (launch is not null) env.Out.WriteLine($"Data parallel: {launch.Describe()}; --batch-size {s.BatchSize} per worker, {s.BatchSize * world} in all per step; batch norm {(s.SyncBn ? "synchronised over all workers (--sync-bn)" : "per worker")}");
         var job = new TrainingJob(s, device.Description, device.Backend, network, parameters, optimizer, schedule, trainLoader, testLoader, files, state);
         var trainer = new Trainer(job, env.Progress(), env.Out, env.Cancellation) { AfterStep = env.AfterStep, BeforeCheckpoint = env.BeforeCheckpoint, Time = env.Time };
         TrainOutcome outcome;
         try
         {
-            outcome = trainer.Run();
+            outcome = launch is null ? trainer.Run() : DataParallelRun.Run(env, launch, job, i => TrainLoader(launch.FirstRank + i), checkpoint);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not CheckpointException)
         {
@@ -117,7 +126,22 @@ public static class TrainCommand
         }
     }
 
-    private static TrainerState LoadForResume(string checkpoint, ParameterSet parameters, Sgd optimizer, RunSettings s)
+    /// <summary>The settings of where a run's workers are, left out of a resumed run's settings.</summary>
+    private static readonly string[] DataParallelPlacementKeys = ["gpus", "workers", "nodes", "node-rank", "master-address"];
+
+    /// <summary>Mid-epoch, the position is a step of the checkpoint's global batch (workers × batch
+    /// size); another number of workers would split the rest of the epoch differently.</summary>
+    private static void RefuseNewWorldMidEpoch(TrainerState state, string checkpoint, int world)
+    {
+        if (state.Batch == 0) return;
+        var metadata = SafeTensorsReader.Read(checkpoint).Metadata;
+        int saved = metadata.TryGetValue(Trainer.WorldSizeKey, out var text) ? int.Parse(text, System.Globalization.CultureInfo.InvariantCulture) : 1;
+        if (saved == world) return;
+        throw new UsageException($"the checkpoint stopped mid-epoch (epoch {state.Epoch + 1}, step {state.Batch}) on {saved} data-parallel worker(s), and {world} would split the rest of that epoch differently; " +
+                                 $"finish the epoch on {saved} (--resume with --epochs {state.Epoch + 1}), then resume on any number");
+    }
+
+    internal static TrainerState LoadForResume(string checkpoint, ParameterSet parameters, Sgd optimizer, RunSettings s)
     {
         LoadedCheckpoint loaded;
         try

@@ -11,8 +11,10 @@ namespace Igcv3.Train.Data;
 /// </summary>
 public sealed class BatchLoader : IBatchLoader
 {
+    /// <param name="shard">This data-parallel rank and the world size: the loader serves the rank's
+    /// <see cref="EpochPlan.Shard"/> of every epoch, so its epoch has Count / world images.</param>
     public BatchLoader(ImageDataset dataset, int batchSize, ChannelNormalization normalization, Augmentation augmentation,
-        bool shuffle, bool dropLast, int seed)
+        bool shuffle, bool dropLast, int seed, (int Rank, int World)? shard = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(normalization);
@@ -20,9 +22,13 @@ public sealed class BatchLoader : IBatchLoader
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch loader: batch size must be positive, got {batchSize}");
         if (normalization.Channels != dataset.Channels)
             throw new ArgumentException($"batch loader: normalisation has {normalization.Channels} channels, dataset {dataset.Name} has {dataset.Channels}");
-        if (dropLast && dataset.Count < batchSize)
+        Shard = shard ?? (0, 1);
+        if (Shard.World <= 0 || Shard.Rank < 0 || Shard.Rank >= Shard.World)
+            throw new ArgumentOutOfRangeException(nameof(shard), $"batch loader: rank {Shard.Rank} of a world of {Shard.World} does not exist");
+        Count = dataset.Count / Shard.World;
+        if (dropLast && Count < batchSize)
             throw new ArgumentException(
-                $"batch loader: batch size {batchSize} is larger than dataset {dataset.Name} ({dataset.Count} images), so dropping the last partial batch leaves nothing");
+                $"batch loader: batch size {batchSize} is larger than {(Shard.World > 1 ? $"a 1/{Shard.World} share of " : "")}dataset {dataset.Name} ({Count} images), so dropping the last partial batch leaves nothing");
         Dataset = dataset;
         BatchSize = batchSize;
         Normalization = normalization;
@@ -40,13 +46,18 @@ public sealed class BatchLoader : IBatchLoader
     public bool DropLast { get; }
     public int Seed { get; }
 
+    public (int Rank, int World) Shard { get; }
+
+    /// <summary>Images per epoch, N: the dataset's, or the rank's share of it.</summary>
+    public int Count { get; }
+
     /// <summary>Batches per epoch: floor(N / B) with drop-last (training), ceil(N / B) without (evaluation).</summary>
-    public int BatchesPerEpoch => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+    public int BatchesPerEpoch => DropLast ? Count / BatchSize : (Count + BatchSize - 1) / BatchSize;
 
     /// <summary>Called on the worker before each batch is filled, with the batch index: lets tests perturb timing or inject a failure.</summary>
     internal Action<int>? BeforeFill { get; set; }
 
-    public EpochPlan Plan(int epoch) => EpochPlan.Create(Dataset.Count, Seed, epoch, Shuffle, Augmentation);
+    public EpochPlan Plan(int epoch) => EpochPlan.Create(Dataset.Count, Seed, epoch, Shuffle, Augmentation).Shard(Shard.Rank, Shard.World);
 
     /// <summary>Builds batch <paramref name="batchIndex"/> of <paramref name="epoch"/> on the calling thread (no worker).</summary>
     public Batch ReadBatch(int epoch, int batchIndex)
@@ -122,7 +133,7 @@ public sealed class BatchLoader : IBatchLoader
         }
     }
 
-    private int SizeOf(int batchIndex) => Math.Min(BatchSize, Dataset.Count - batchIndex * BatchSize);
+    private int SizeOf(int batchIndex) => Math.Min(BatchSize, Count - batchIndex * BatchSize);
 
     private Batch NewBatch(int size) => new(size, Dataset.Height, Dataset.Width, Dataset.Channels);
 

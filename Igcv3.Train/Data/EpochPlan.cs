@@ -5,6 +5,7 @@ namespace Igcv3.Train.Data;
 /// images are visited and each visit's augmentation. Because nothing is drawn while batches are
 /// built, the batches do not depend on thread timing, and a run resumed at epoch e reproduces
 /// epoch e exactly.
+/// <para>Data-parallel training: every rank builds the same plan and takes its <see cref="Shard"/>.</para>
 /// </summary>
 public sealed class EpochPlan
 {
@@ -42,6 +43,34 @@ public sealed class EpochPlan
             // A separate stream from the order's, so that switching augmentation on or off does not change the order.
             var random = RandomFor(seed, epoch, Stream.Augmentation);
             for (int i = 0; i < count; i++) transforms[i] = augmentation.Draw(random);
+        }
+        return new EpochPlan(order, transforms);
+    }
+
+    /// <summary>
+    /// The share of rank <paramref name="rank"/> of <paramref name="worldSize"/>: positions
+    /// rank, rank + W, rank + 2W, ... of this plan (interleaved, as torch's DistributedSampler), with
+    /// each position's transform as drawn for the whole epoch. Interleaving makes batch k of a
+    /// per-rank batch size b, over all ranks, exactly batch k of one rank at batch size W·b, so
+    /// W workers step on the same images as one worker with the W-fold batch.
+    /// A count not divisible by W drops the last count mod W positions of the shuffled order (the
+    /// DistributedSampler's drop_last rule, not its padding by repetition): every rank gets
+    /// count / W positions, no image is seen twice in an epoch, and which ones are left out changes
+    /// with the epoch's shuffle. Training drops the last partial batch anyway, so with W·b
+    /// dividing nothing changes; evaluation does not shard (rank 0 evaluates the whole test set).
+    /// </summary>
+    public EpochPlan Shard(int rank, int worldSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(worldSize);
+        if (rank < 0 || rank >= worldSize) throw new ArgumentOutOfRangeException(nameof(rank), $"epoch plan: rank {rank} is outside [0, {worldSize - 1}]");
+        if (worldSize == 1) return this;
+        int share = Order.Length / worldSize;
+        var order = new int[share];
+        var transforms = new SampleTransform[share];
+        for (int i = 0; i < share; i++)
+        {
+            order[i] = Order[i * worldSize + rank];
+            transforms[i] = Transforms[i * worldSize + rank];
         }
         return new EpochPlan(order, transforms);
     }

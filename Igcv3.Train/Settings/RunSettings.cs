@@ -166,6 +166,26 @@ public sealed record RunSettings
     [Description("Fine-tuning: start from the weights of this checkpoint (or run folder: its best.safetensors), each tensor whose name and shape match; the others (a classifier for another class count) keep their fresh initialisation. Not used by --resume, whose checkpoint holds the weights.")]
     public string? InitFrom { get; init; }
 
+    // ---- data parallel (several GPUs, several machines) -------------------------------------
+
+    [Description("Data-parallel training on these GPUs of this machine, e.g. 0,1,2,3: one worker (a thread with its own CUDA context and stream) per GPU, gradients averaged by NCCL. --batch-size is then PER GPU (the global batch is GPUs x batch size, as in the official code); the learning rate is not scaled for you.")]
+    public string? Gpus { get; init; }
+
+    [Description("Data-parallel training on the CPU with N workers (threads, an in-process communicator in place of NCCL): the multi-GPU path without a GPU, for tests. --batch-size is per worker.")]
+    public int? Workers { get; init; }
+
+    [Description("Batch-norm statistics over the whole global batch (all-reduced across workers) instead of each GPU's own (the default, as the official MXNet training).")]
+    public bool SyncBn { get; init; }
+
+    [Description("Machines taking part (torchrun's --nnodes); each runs this command with its own --node-rank.")]
+    public int? Nodes { get; init; }
+
+    [Description("This machine's index in [0, nodes) (torchrun's --node-rank); node 0 hosts the rendezvous.")]
+    public int? NodeRank { get; init; }
+
+    [Description("host:port of node 0's rendezvous, where the other nodes fetch the NCCL id (default MASTER_ADDR:MASTER_PORT).")]
+    public string? MasterAddress { get; init; }
+
     [Description("Output folder (default runs/<network>-<dataset>).")]
     public string? Output { get; init; }
 

@@ -24,6 +24,11 @@ public sealed class StepLog : IDisposable
         if (fresh) _writer.WriteLine(Header);
     }
 
+    private StepLog(StreamWriter writer) => _writer = writer;
+
+    /// <summary>A log that keeps nothing: the data-parallel ranks other than 0.</summary>
+    public static StepLog Discard() => new(StreamWriter.Null);
+
     /// <summary>Epoch and batch 1-based as the user counts them.</summary>
     public void Write(long step, int epoch, int batch, double lr, double loss, double top1) =>
         _writer.WriteLine(string.Join(',', step.ToString(CultureInfo.InvariantCulture), epoch.ToString(CultureInfo.InvariantCulture),
@@ -33,7 +38,7 @@ public sealed class StepLog : IDisposable
     public void Flush()
     {
         _writer.Flush();
-        ((FileStream)_writer.BaseStream).Flush(flushToDisk: true);
+        (_writer.BaseStream as FileStream)?.Flush(flushToDisk: true);
     }
 
     public void Dispose() => _writer.Dispose();

@@ -21,7 +21,10 @@ namespace Igcv3.Train.Training;
 /// A replay computes bit for bit what the eager step computes: the same kernels, grids and
 /// arguments, the rate's float read from memory instead of passed.</para>
 /// </summary>
-public sealed class StepRunner(IBackend backend, Network network, ParameterSet parameters, Sgd optimizer, double labelSmoothing, bool cudaGraph, Action<string> say) : IDisposable
+/// <param name="backward">How the loss is backpropagated: loss.Backward() by default; a data-parallel
+/// rank's bucketed backward, which all-reduces the gradients as they complete.</param>
+public sealed class StepRunner(IBackend backend, Network network, ParameterSet parameters, Sgd optimizer, double labelSmoothing, bool cudaGraph, Action<string> say,
+    Action<Tensor>? backward = null) : IDisposable
 {
     private readonly CudaBackend? _cuda = cudaGraph ? backend as CudaBackend : null;
     private int _eagerSteps;
@@ -104,7 +107,8 @@ public sealed class StepRunner(IBackend backend, Network network, ParameterSet p
         var logits = network.Forward(x);                                   // [N, K]
         var loss = Ops.SoftmaxCrossEntropy(logits, y, labelSmoothing);     // []
         parameters.ZeroGrad();
-        loss.Backward();
+        if (backward is null) loss.Backward();
+        else backward(loss);
         update();
         return (loss, logits);
     }

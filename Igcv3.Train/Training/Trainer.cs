@@ -25,18 +25,31 @@ public enum TrainOutcome { Completed, Interrupted, TimeLimit }
 /// non-finite parameters about to be saved, stop the run with a <see cref="Commands.DivergedException"/>
 /// and nothing saved. Everything a resume needs is in the checkpoint,
 /// so a resumed run on the CPU repeats the uninterrupted run's losses bit for bit.
+/// <para>Data-parallel (<see cref="Parallel"/>): every rank runs this loop on its shard, the step
+/// averages the gradients over the ranks during backward, and only rank 0 evaluates and writes;
+/// a stop (Ctrl+C, time limit) is voted on by all ranks at the same steps, so none is left waiting
+/// in a collective.</para>
 /// </summary>
 public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWriter output, CancellationToken cancellation)
 {
     public const string ConfigKey = "train.config";
     public const string NetworkKey = "train.network";
     public const string KindKey = "train.kind";
+    public const string WorldSizeKey = "train.world-size";
 
     /// <summary>Called after each step with the global step count (tests use it to interrupt at a chosen step).</summary>
     public Action<long>? AfterStep { get; init; }
 
     /// <summary>Called with a checkpoint's path before it is written (tests fail it as a full disk would).</summary>
     public Action<string>? BeforeCheckpoint { get; init; }
+
+    /// <summary>This trainer's rank in a data-parallel run; null: training alone.</summary>
+    public DataParallelRank? Parallel { get; init; }
+
+    /// <summary>Rank 0 (or the only trainer): evaluates, logs, checkpoints.</summary>
+    private bool IsWriter => Parallel?.IsWriter ?? true;
+
+    private int WorldSize => Parallel?.Size ?? 1;
 
     private RunSettings S => job.Settings;
     private TrainerState State => job.State;
@@ -68,21 +81,26 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         _sessionStart = _lastCheckpoint = Time.GetTimestamp();
         var files = job.Files;
         _lastSaved = File.Exists(files.Last) ? $"{files.Last} is left as it was" : null;
-        using var steps = new StepLog(files.Steps);
+        using var steps = IsWriter ? new StepLog(files.Steps) : StepLog.Discard();
+        // A data-parallel rank's backward all-reduces its gradient buckets from the host as they
+        // complete, which a captured graph could not repeat: its steps stay eager.
         using var runner = _steps = new StepRunner(job.Backend, job.Network, job.Parameters, job.Optimizer, S.LabelSmoothing,
-            cudaGraph: S.CudaGraph != "off", progress.Line);
-        var sinks = files.OpenSinks($"{S.NetworkLabel} on {S.Dataset}", job.TrainLoader.BatchesPerEpoch);
+            cudaGraph: S.CudaGraph != "off" && Parallel is null, progress.Line,
+            backward: Parallel is { } parallel ? parallel.Buckets.Backward : null);
+        var sinks = IsWriter ? files.OpenSinks($"{S.NetworkLabel} on {S.Dataset}", job.TrainLoader.BatchesPerEpoch) : [];
         try
         {
             for (int epoch = State.Epoch; epoch < S.Epochs; epoch++)
             {
                 long epochStart = Time.GetTimestamp();
-                if (!TrainEpoch(epoch, steps, sinks) || !Evaluate(epoch, sinks, steps))
-                {
-                    return cancellation.IsCancellationRequested ? Interrupted(steps) : StoppedAtTimeLimit(steps, midEpoch: true);
-                }
+                if (!TrainEpoch(epoch, steps, sinks)) return StoppedMidEpoch(steps);
+                bool evaluated = Evaluate(epoch, sinks, steps);
+                if (epoch + 1 == S.Epochs) { if (!evaluated) return StoppedMidEpoch(steps); continue; }
                 // Another epoch as long as this one would end past the limit: stop at this boundary.
-                if (epoch + 1 < S.Epochs && PastTimeLimit(Time.GetElapsedTime(epochStart).TotalSeconds)) return StoppedAtTimeLimit(steps, midEpoch: false);
+                bool stop = !evaluated || PastTimeLimit(Time.GetElapsedTime(epochStart).TotalSeconds);
+                if (Parallel is not null) stop = Parallel.Agree(stop);
+                if (!stop) continue;
+                return !evaluated ? StoppedMidEpoch(steps) : cancellation.IsCancellationRequested ? Interrupted(steps) : StoppedAtTimeLimit(steps, midEpoch: false);
             }
         }
         finally
@@ -93,6 +111,9 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         output.WriteLine($"Completed: {S.Epochs} {(S.Epochs == 1 ? "epoch" : "epochs")} trained.");
         return TrainOutcome.Completed;
     }
+
+    /// <summary>Stopped inside an epoch (its training or its evaluation): by Ctrl+C, or else the time limit.</summary>
+    private TrainOutcome StoppedMidEpoch(StepLog steps) => cancellation.IsCancellationRequested ? Interrupted(steps) : StoppedAtTimeLimit(steps, midEpoch: true);
 
     /// <summary>Steps between reads of loss and accuracy from the device (--log-every). A read
     /// waits for every queued step; on the CPU that costs nothing, on a GPU it would leave the
@@ -121,6 +142,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             // in step order: the figures are those of reading after every step.
             void ReadPending()
             {
+                if (!IsWriter) DiscardPending();
                 if (pending.Count == 0) return;
                 var losses = new List<double>(pending.Count);
                 foreach (var p in pending)
@@ -138,7 +160,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                     State.EpochLossSum += loss * p.Labels.Length;
                     State.EpochCorrect += correct;
                     State.EpochSeen += p.Labels.Length;
-                    sessionImages += p.Labels.Length;
+                    sessionImages += p.Labels.Length * WorldSize;
                     sessionSteps++;
                     losses.Add(loss);
                 }
@@ -160,6 +182,17 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                 pending.Clear();
             }
 
+            // Other ranks than 0 neither log nor check: their loss is not read back.
+            void DiscardPending()
+            {
+                foreach (var p in pending)
+                {
+                    p.Loss.Storage.Dispose();
+                    p.Logits.Storage.Dispose();
+                }
+                pending.Clear();
+            }
+
             foreach (var batch in loader.Epoch(epoch, State.Batch))
             {
                 double lr = job.Schedule.LearningRate(epoch, batch.Index, total);
@@ -171,12 +204,12 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                 // read holds the parameters of exactly these steps.
                 State.Batch = batch.Index + 1;
                 State.GlobalStep++;
-                State.ImagesTrained += batch.Count;
+                State.ImagesTrained += batch.Count * WorldSize;
                 // The loader refills its buffers for the next batches: the labels are copied.
                 pending.Add(new PendingStep(State.GlobalStep, State.Batch, lr, [.. batch.Labels], loss, logits));
                 if (pending.Count >= LogEvery) ReadPending();
                 AfterStep?.Invoke(State.GlobalStep);
-                if (cancellation.IsCancellationRequested || PastTimeLimit())
+                if (StopAfterStep())
                 {
                     cancelled = true;
                     break;
@@ -200,9 +233,23 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         return !cancelled;
     }
 
+    /// <summary>Ctrl+C or the time limit, after a step. Data-parallel ranks vote every --log-every
+    /// steps (where the host waits for the device anyway), so they all stop after the same step.</summary>
+    private bool StopAfterStep()
+    {
+        bool stop = cancellation.IsCancellationRequested || PastTimeLimit();
+        if (Parallel is null) return stop;
+        return State.GlobalStep % LogEvery == 0 && Parallel.Agree(stop);
+    }
+
     /// <summary>Evaluates after <paramref name="epoch"/>, logs, checkpoints; false when cancelled during evaluation.</summary>
     private bool Evaluate(int epoch, List<IMetricsSink> sinks, StepLog steps)
     {
+        if (!IsWriter)
+        {
+            State.StartEpoch(epoch + 1);
+            return true;
+        }
         var clock = Stopwatch.StartNew();
         EvalResult result;
         try
@@ -224,7 +271,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         // The epoch's rate as logged: that of its last step (constant within an epoch for step and exponential).
         var metrics = new EpochMetrics(epoch + 1, job.Schedule.LearningRate(epoch, stepsPerEpoch - 1, stepsPerEpoch),
             State.EpochLossSum / Math.Max(1, State.EpochSeen), 100.0 * State.EpochCorrect / Math.Max(1, State.EpochSeen),
-            result.Loss, result.Top1, result.Top5, State.EpochSeen / Math.Max(State.EpochSeconds, 1e-9), State.EpochSeconds + clock.Elapsed.TotalSeconds);
+            result.Loss, result.Top1, result.Top5, State.EpochSeen * WorldSize / Math.Max(State.EpochSeconds, 1e-9), State.EpochSeconds + clock.Elapsed.TotalSeconds);
         foreach (var sink in sinks) sink.Write(metrics);
         progress.Line(string.Create(CultureInfo.InvariantCulture,
             $"epoch {epoch + 1}/{S.Epochs}: train loss {metrics.TrainLoss:F4} acc {metrics.TrainTop1:F2}% | test loss {result.Loss:F4} top-1 {result.Top1:F2}% top-5 {result.Top5:F2}% | lr {metrics.LearningRate:G4} | {metrics.ImagesPerSecond:F0} img/s"));
@@ -285,6 +332,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
     /// then summary.json) is written only once the file it names is in place.</summary>
     private void Save(string kind, bool alsoBest = false)
     {
+        if (!IsWriter) return;
         // A step whose loss was finite can still leave non-finite parameters: never save those.
         // Checked once for both files (on a GPU it is a download of every parameter).
         if (!job.Parameters.Values.ToFloatArray().All(float.IsFinite))
@@ -302,6 +350,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             [ConfigKey] = SettingsLoader.ToJsonText(S),
             [NetworkKey] = S.Network,
             [KindKey] = kind,
+            [WorldSizeKey] = WorldSize.ToString(CultureInfo.InvariantCulture),
         };
         BeforeCheckpoint?.Invoke(path);
         Checkpoint.Save(path, job.Parameters, job.Optimizer, metadata, State.ToExtras());
@@ -309,6 +358,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
 
     private void WriteSummary()
     {
+        if (!IsWriter) return;
         var summary = new RunSummary(S.Network, S.Dataset, job.Device, State.Epoch, State.BestTop1, State.BestTop5, State.BestEpoch,
             State.LastTop1, State.LastTop5, State.WallSeconds, State.ImagesTrained / Math.Max(State.TrainSeconds, 1e-9), job.Parameters.Count);
         summary.Save(job.Files.Summary);

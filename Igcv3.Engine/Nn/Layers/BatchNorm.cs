@@ -39,7 +39,15 @@ public sealed class BatchNorm : Layer
 
     public Parameter RunningVar { get; }
 
-    protected override Tensor Compute(Tensor x) =>
-        Ops.BatchNorm(x, Gamma.Value, Beta.Value, RunningMean.Value, RunningVar.Value,
-            new BatchNormSpec(Training, Momentum, Epsilon, Activation));
+    /// <summary>When set (--sync-bn), training mode normalises with the statistics of the batch over
+    /// all ranks of this communicator (<see cref="Distributed.SyncBatchNorm"/>); null: this rank's own.</summary>
+    public Distributed.ICommunicator? SyncStatistics { get; set; }
+
+    protected override Tensor Compute(Tensor x)
+    {
+        var spec = new BatchNormSpec(Training, Momentum, Epsilon, Activation);
+        return Training && SyncStatistics is { } communicator
+            ? Distributed.SyncBatchNorm.Forward(x, Gamma.Value, Beta.Value, RunningMean.Value, RunningVar.Value, spec, communicator)
+            : Ops.BatchNorm(x, Gamma.Value, Beta.Value, RunningMean.Value, RunningVar.Value, spec);
+    }
 }
