@@ -13,7 +13,7 @@ public static class EvalCommand
 {
     public static Command Create(CliEnvironment env)
     {
-        var settings = new SettingOptions([.. SettingOptions.NetworkKeys, "dataset", "data-dir", "download", "limit-test", "synthetic-train", "synthetic-test", "eval-batch-size", "seed", "device"]);
+        var settings = new SettingOptions([.. SettingOptions.NetworkKeys, "dataset", "data-dir", "download", "limit-test", "synthetic-train", "synthetic-test", "eval-batch-size", "crop-fraction", "workers", "seed", "device"]);
         var config = new Option<string>("--config") { Description = "JSON config file; options on the command line override it." };
         var checkpoint = new Option<string>("--checkpoint") { Description = "The checkpoint to evaluate, or a run folder (its best.safetensors).", Required = true };
         var command = new Command("eval", "Evaluate a checkpoint on the test set.");
@@ -33,7 +33,7 @@ public static class EvalCommand
         SettingsValidation.Validate(s);
 
         var device = DeviceChoice.Select(s.Device, env.CudaBackend);
-        var network = ModelBuilder.Network(s, DatasetLoader.ClassCount(s.Dataset));
+        var network = ModelBuilder.Network(s, DatasetLoader.ClassCount(s));
         var parameters = ParameterSet.Create(network, device.Backend, s.Seed);
         try
         {
@@ -43,11 +43,10 @@ public static class EvalCommand
         {
             throw new CheckpointException($"{e.Message} (evaluating as --network {s.Network} --width-multiplier {s.WidthMultiplier}; drop those options to use the checkpoint's own)", e);
         }
-        var data = DatasetLoader.Load(s, env.Out, env.CifarLayouts, testOnly: true, env.Cancellation);
-        var loader = new BatchLoader(data.Test, s.EvalBatchSize, data.Normalization, Augmentation.None, shuffle: false, dropLast: false, s.Seed);
-        var result = Evaluator.Run(network, device.Backend, loader, env.Cancellation);
+        var loaders = RunLoaders.Create(s, env.Out, env.CifarLayouts, testOnly: true, env.Cancellation);
+        var result = Evaluator.Run(network, device.Backend, loaders.Test, env.Cancellation);
         env.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{checkpoint}: {s.Network} on {data.Test.Name} ({result.Images:N0} images), device {device.Description}: loss {result.Loss:F4}  top-1 {result.Top1:F2}%  top-5 {result.Top5:F2}%"));
+            $"{checkpoint}: {s.Network} on {loaders.Name} ({result.Images:N0} images), device {device.Description}: loss {result.Loss:F4}  top-1 {result.Top1:F2}%  top-5 {result.Top5:F2}%"));
         return ExitCodes.Ok;
     }
 }

@@ -46,17 +46,13 @@ public static class TrainCommand
         var device = DeviceChoice.Select(s.Device, env.CudaBackend);
         var cuda = device.Backend as CudaBackend;
         if (cuda is not null) cuda.PointwiseGemm = Enum.Parse<PointwiseGemm>(s.PointwiseGemm, ignoreCase: true);
-        var network = ModelBuilder.Network(s, DatasetLoader.ClassCount(s.Dataset));
+        var network = ModelBuilder.Network(s, DatasetLoader.ClassCount(s));
         var parameters = ParameterSet.Create(network, device.Backend, s.Seed);
         var optimizer = ModelBuilder.Optimizer(s, parameters);
         var schedule = ModelBuilder.Schedule(s);
 
-        var data = DatasetLoader.Load(s, env.Out, env.CifarLayouts, cancellation: env.Cancellation);
-        var augmentation = s.Augment == "none" ? Augmentation.None : Augmentation.PadCropFlip(s.Pad);
-        if (data.Train.Count < s.BatchSize)
-            throw new UsageException($"--batch-size {s.BatchSize} is larger than the training set ({data.Train.Count} images); lower it or use more images");
-        var trainLoader = new BatchLoader(data.Train, s.BatchSize, data.Normalization, augmentation, shuffle: true, dropLast: true, s.Seed);
-        var testLoader = new BatchLoader(data.Test, s.EvalBatchSize, data.Normalization, Augmentation.None, shuffle: false, dropLast: false, s.Seed);
+        var loaders = RunLoaders.Create(s, env.Out, env.CifarLayouts, cancellation: env.Cancellation);
+        var (trainLoader, testLoader) = (loaders.Train, loaders.Test);
 
         var state = new TrainerState();
         if (checkpoint is not null)
@@ -77,7 +73,7 @@ public static class TrainCommand
         else files.PrepareResume(configJson, state.Epoch, state.GlobalStep);
 
         env.Out.WriteLine($"{(checkpoint is null ? "Training" : $"Resuming at epoch {state.Epoch + 1}, step {state.Batch}:")} {s.NetworkLabel} ({parameters.Count:N0} parameters) " +
-                          $"on {data.Train.Name} ({data.Train.Count:N0} train / {data.Test.Count:N0} test images), device {device.Description}, output {files.Folder}");
+                          $"on {loaders.Name} ({trainLoader.Count:N0} train / {testLoader.Count:N0} test images), device {device.Description}, output {files.Folder}");
         if (device.Libraries is { Length: > 0 } libraries) env.Out.WriteLine($"CUDA libraries: {libraries}");
         var job = new TrainingJob(s, device.Description, device.Backend, network, parameters, optimizer, schedule, trainLoader, testLoader, files, state);
         var trainer = new Trainer(job, env.Progress(), env.Out, env.Cancellation) { AfterStep = env.AfterStep, BeforeCheckpoint = env.BeforeCheckpoint, Time = env.Time };

@@ -40,6 +40,11 @@ public sealed class BatchLoader : IBatchLoader
     public bool DropLast { get; }
     public int Seed { get; }
 
+    public int Count => Dataset.Count;
+
+    /// <summary>None: assembling a batch from memory costs little next to a training step.</summary>
+    public Images.LoaderStatistics? Statistics => null;
+
     /// <summary>Batches per epoch: floor(N / B) with drop-last (training), ceil(N / B) without (evaluation).</summary>
     public int BatchesPerEpoch => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
 

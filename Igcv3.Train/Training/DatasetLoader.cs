@@ -1,4 +1,5 @@
 using Igcv3.Train.Data;
+using Igcv3.Train.Data.Images;
 using Igcv3.Train.Settings;
 
 namespace Igcv3.Train.Training;
@@ -17,7 +18,15 @@ public sealed record RunData(ImageDataset Train, ImageDataset Test, ChannelNorma
 public static class DatasetLoader
 {
     /// <summary>Classes of --dataset, known without reading any file (for summary and for building the network first).</summary>
-    public static int ClassCount(string dataset) => dataset == "cifar100" ? 100 : 10;
+    public static int ClassCount(string dataset) => dataset switch
+    {
+        "cifar100" => 100,
+        "imagenet" => ImageNetLayout.ImageNetClasses,
+        _ => 10,
+    };
+
+    /// <summary>Classes of the run's data: for imagenet the class folders in --data-dir (a subset trains with fewer), else as <see cref="ClassCount(string)"/>.</summary>
+    public static int ClassCount(RunSettings s) => s.Dataset == "imagenet" ? ImageNetLayout.ClassCount(s.DataDir) : ClassCount(s.Dataset);
 
     public static RunData Load(RunSettings s, TextWriter log, Func<CifarKind, CifarLayout> layouts, bool testOnly = false, CancellationToken cancellation = default)
     {
