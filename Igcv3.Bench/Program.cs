@@ -19,6 +19,8 @@ namespace Igcv3.Bench;
 ///                               real CPU training steps, time per backend op, GFLOP/s, images/s
 /// loader [--batch 128] [--epochs 5]  images/s of the trainer's data pipeline alone
 /// cpu-memory [--network N] [--batch 128] [--eval-batch 256] [--steps 3]  peak resident memory of CPU training vs live tensor bytes
+/// image-loader [--folder DIR] [--images 2000] [--workers N] [--batch 64] [--epochs 3] [--out FILE]
+///                               ImageNet loader images/s, train and eval transforms, beside torchvision's
 /// (anything else)               BenchmarkDotNet: --filter '*' etc.; IGCV3_BENCH_DEVICE=cpu|cuda picks the backend
 /// </code>
 /// </summary>
@@ -72,6 +74,11 @@ public static class BenchProgram
             {
                 var result = CpuMemory.Run(Option("--network") ?? "igcv3-d", Int("--batch", 128), Int("--eval-batch", 256), Int("--steps", 3), Console.Out);
                 return result.Ratio <= 1.5 ? 0 : 1;
+            }
+            case "image-loader":
+            {
+                string folder = Option("--folder") ?? Path.Combine(Path.GetTempPath(), "igcv3-bench-imagenet");
+                return ImageLoaderThroughput.Run(folder, Int("--images", 2000), Int("--workers", Environment.ProcessorCount), Int("--batch", 64), Int("--epochs", 3), Option("--out"), Console.Out);
             }
             case "loader":
             {

@@ -57,14 +57,17 @@ public sealed record RunSettings
 
     // ---- data ------------------------------------------------------------------------------
 
-    [Description("Dataset: cifar10, cifar100, imagenet or synthetic.")]
+    [Description("Dataset: cifar10, cifar100, svhn, imagenet or synthetic.")]
     public string Dataset { get; init; } = "cifar10";
 
     [Description("Folder with the CIFAR binary release (or its parent); for imagenet the folder holding train/ and val/ (class folders) or train.rec and val.rec (MXNet RecordIO).")]
     public string DataDir { get; init; } = "data";
 
-    [Description("Download the official CIFAR archive into --data-dir when the files are absent.")]
+    [Description("Download the official CIFAR archive (or the SVHN .mat files) into --data-dir when the files are absent.")]
     public bool Download { get; init; }
+
+    [Description("SVHN: add extra_32x32.mat (531,131 images) to the training set.")]
+    public bool SvhnExtra { get; init; }
 
     [Description("Use only the first N training images (quick runs).")]
     public int? LimitTrain { get; init; }

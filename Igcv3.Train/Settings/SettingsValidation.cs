@@ -10,7 +10,7 @@ namespace Igcv3.Train.Settings;
 /// </summary>
 public static class SettingsValidation
 {
-    public static readonly string[] Datasets = ["cifar10", "cifar100", "imagenet", "synthetic"];
+    public static readonly string[] Datasets = ["cifar10", "cifar100", "svhn", "imagenet", "synthetic"];
     public static readonly string[] Schedules = ["exponential", "step", "cosine", "onecycle"];
     public static readonly string[] Augmentations = ["standard", "pad-crop-flip", "random-resized-crop", "none"];
     public static readonly string[] Arithmetics = ["official", "clean"];

@@ -40,6 +40,8 @@ public static class DatasetLoader
             return new RunData(train, test, ChannelNormalization.FromDataset(full));
         }
 
+        if (s.Dataset == "svhn") return Svhn(s, log, testOnly, cancellation);
+
         var layout = layouts(s.Dataset == "cifar100" ? CifarKind.Cifar100 : CifarKind.Cifar10);
         string dataDir = s.DataDir;
         if (s.Download && !CifarDownloader.HasAllFiles(layout, layout.ResolveDirectory(dataDir)))
@@ -59,6 +61,36 @@ public static class DatasetLoader
         var testSet = CifarReader.Load(layout, dataDir, DataSplit.Test, s.LimitTest);
         var normalization = s.Dataset == "cifar100" ? ChannelNormalization.Cifar100 : ChannelNormalization.Cifar10;
         return new RunData(trainSet ?? testSet.Take(1), testSet, normalization);
+    }
+
+    /// <summary>
+    /// SVHN from the .mat files in --data-dir (or its svhn/ folder, where --download puts them);
+    /// --svhn-extra adds extra_32x32.mat to the training set. Normalised by the training set's statistics.
+    /// </summary>
+    private static RunData Svhn(RunSettings s, TextWriter log, bool testOnly, CancellationToken cancellation)
+    {
+        string folder = File.Exists(Path.Combine(s.DataDir, SvhnReader.Train.File)) || File.Exists(Path.Combine(s.DataDir, SvhnReader.Test.File))
+            ? s.DataDir
+            : Path.Combine(s.DataDir, SvhnReader.FolderName);
+        var parts = new List<(string File, string Md5)> { SvhnReader.Train, SvhnReader.Test };
+        if (s.SvhnExtra) parts.Add(SvhnReader.Extra);
+        if (s.Download)
+        {
+            log.WriteLine($"Fetching the SVHN files that are missing from {folder} ({SvhnReader.BaseUrl}, MD5-checked)...");
+            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(60) };
+            new SvhnDownloader(http).EnsureAsync(folder, parts, new TenthsProgress(log), cancellation).GetAwaiter().GetResult();
+        }
+        // Every file up front, so a missing test file is not found after an epoch of training.
+        foreach (var (file, _) in parts)
+            if (!File.Exists(Path.Combine(folder, file)))
+                throw new DataException($"{Path.GetFullPath(Path.Combine(folder, file))} is missing; add --download to fetch SVHN, or point --data-dir at the folder holding {string.Join(", ", parts.Select(p => p.File))}");
+        var test = SvhnReader.Load(Path.Combine(folder, SvhnReader.Test.File), "SVHN test", s.LimitTest);
+        // Normalised by the statistics of the whole of train_32x32.mat, whatever is trained on, so that eval normalises alike.
+        var train = SvhnReader.Load(Path.Combine(folder, SvhnReader.Train.File), "SVHN");
+        var normalization = ChannelNormalization.FromDataset(train);
+        if (testOnly) return new RunData(test.Take(1), test, normalization);
+        if (s.SvhnExtra) train = ImageDataset.Concat("SVHN train+extra", train, SvhnReader.Load(Path.Combine(folder, SvhnReader.Extra.File), "SVHN extra"));
+        return new RunData(s.LimitTrain is { } limit ? train.Take(limit) : train, test, normalization);
     }
 
     private static int Limit(int count, int? limit) => limit is { } l ? Math.Min(count, l) : count;
