@@ -29,6 +29,7 @@ public static class ImageLoaderThroughput
         }
         Line(string.Create(CultureInfo.InvariantCulture,
             $"image-loader: {source.Count} JPEGs (~500x375, q90) in {folder}, {workers} workers, batch {batch}, best of {epochs} epochs, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC"));
+        Line(Breakdown(source, Math.Min(100, source.Count)));
         string? python = FindTorchvision();
         foreach (string mode in new[] { "train", "eval" })
         {
@@ -61,6 +62,25 @@ public static class ImageLoaderThroughput
             log.WriteLine($"written {outFile}");
         }
         return 0;
+    }
+
+    /// <summary>One thread, the first <paramref name="count"/> images: milliseconds per image for reading + decoding, and for each transform after it.</summary>
+    private static string Breakdown(IImageSource source, int count)
+    {
+        var images = new List<RgbImage>();
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < count; i++) images.Add(ImageDecoder.Decode(source.Read(i), source.Describe(i)));
+        double decode = clock.Elapsed.TotalMilliseconds / count;
+        var output = new float[224 * 224 * 3];
+        double Time(IImageTransform transform)
+        {
+            var watch = Stopwatch.StartNew();
+            for (int i = 0; i < count; i++) transform.Write(images[i], new Random(i), ChannelNormalization.ImageNet, output);
+            return watch.Elapsed.TotalMilliseconds / count;
+        }
+        double train = Time(new TrainTransform()), eval = Time(new EvalTransform());
+        return string.Create(CultureInfo.InvariantCulture,
+            $"one thread, per image: read + decode {decode:F2} ms, train transform {train:F2} ms, eval transform {eval:F2} ms ({images.Average(im => im.Width):F0}x{images.Average(im => im.Height):F0} on average)");
     }
 
     /// <summary>Makes <paramref name="count"/> JPEGs once: smooth colour fields with noise and edges, so that they compress as photos do (~60-120 KB).</summary>

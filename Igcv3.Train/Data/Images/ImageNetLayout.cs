@@ -24,6 +24,17 @@ public static class ImageNetLayout
         return ImageNetClasses;
     }
 
+    /// <summary>Label files for a flat val/ (the images as distributed, not sorted into class folders), looked for in --data-dir.</summary>
+    public static readonly string[] ValLabelFiles = ["LOC_val_solution.csv", "val_labels.txt"];
+
+    private static ImageFolderSource FlatVal(string dataDir, string val, ImageFolderSource? train)
+    {
+        string? labels = ValLabelFiles.Select(f => Path.Combine(dataDir, f)).FirstOrDefault(File.Exists);
+        if (labels is null || train is null)
+            throw new DataException($"{Path.GetFullPath(val)} holds images but no class folders; sort them into val/<class>/, or put {string.Join(" or ", ValLabelFiles)} (lines '<image> <class folder>') in {Path.GetFullPath(dataDir)}, beside train/ whose folders name the classes");
+        return ImageFolderSource.OpenFlat(val, labels, train.ClassNames, "ImageNet val");
+    }
+
     /// <summary>Opens the training split (null when <paramref name="testOnly"/>) and the validation split.</summary>
     public static (IImageSource? Train, IImageSource Val) Open(string dataDir, bool testOnly)
     {
@@ -38,7 +49,7 @@ public static class ImageNetLayout
                     throw new DataException($"{full} has no {Path.GetFileName(folder)}/ folder for the {role} images; ImageNet's folder layout is train/<class>/*.JPEG and val/<class>/*.JPEG");
             // The validation classes must be the training ones, in the same order; eval alone reads val/ by itself.
             var trainSource = Directory.Exists(train) ? ImageFolderSource.Open(train, "ImageNet train") : null;
-            var valSource = ImageFolderSource.Open(val, "ImageNet val", trainSource?.ClassNames);
+            var valSource = Directory.GetDirectories(val).Length == 0 ? FlatVal(dataDir, val, trainSource) : ImageFolderSource.Open(val, "ImageNet val", trainSource?.ClassNames);
             return (testOnly ? null : trainSource, valSource);
         }
         string trainRec = Path.Combine(dataDir, "train.rec"), valRec = Path.Combine(dataDir, "val.rec");
