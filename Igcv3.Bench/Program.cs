@@ -3,6 +3,7 @@ using Igcv3.Bench.Modes;
 using Igcv3.Bench.Reports;
 using Igcv3.Bench.Workloads;
 using Igcv3.Engine.IO;
+using Igcv3.Networks;
 using BenchmarkDotNet.Running;
 
 namespace Igcv3.Bench;
@@ -19,6 +20,7 @@ namespace Igcv3.Bench;
 ///                               real CPU training steps, time per backend op, GFLOP/s, images/s
 /// loader [--batch 128] [--epochs 5]  images/s of the trainer's data pipeline alone
 /// cpu-memory [--network N] [--batch 128] [--eval-batch 256] [--steps 3]  peak resident memory of CPU training vs live tensor bytes
+/// step-accounting [--network N]... [--batch 128] [--out FILE]  launches and bytes per kernel of one CUDA training step, offline
 /// image-loader [--folder DIR] [--images 2000] [--workers N] [--batch 64] [--epochs 3] [--out FILE]
 ///                               ImageNet loader images/s, train and eval transforms, beside torchvision's
 /// (anything else)               BenchmarkDotNet: --filter '*' etc.; IGCV3_BENCH_DEVICE=cpu|cuda picks the backend
@@ -74,6 +76,14 @@ public static class BenchProgram
             {
                 var result = CpuMemory.Run(Option("--network") ?? "igcv3-d", Int("--batch", 128), Int("--eval-batch", 256), Int("--steps", 3), Console.Out);
                 return result.Ratio <= 1.5 ? 0 : 1;
+            }
+            case "step-accounting":
+            {
+                var networks = args.Select((a, i) => (a, i)).Where(p => p.a == "--network" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToList();
+                if (networks.Count == 0) networks = ["igcv3-d", "mobilenetv2"];
+                string report = Accounting.StepAccountingReport.Build(networks.Select(n => new Workload(n, InputKind.Cifar, Int("--batch", 128), 10)).ToList(), Console.Out);
+                if (Option("--out") is { } file) AtomicFile.WriteAllText(file, report);
+                return 0;
             }
             case "image-loader":
             {

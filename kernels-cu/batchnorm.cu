@@ -7,7 +7,9 @@
 //   Training: μ, σ² = batch mean and BIASED variance (M >= 2, checked by the op front-end);
 //     running ← (1 − m)·running + m·(μ, σ²·M/(M − 1))  (PyTorch momentum, unbiased running variance).
 //   Eval: μ = runningMean, σ² = runningVar.
-// Backward (ACCUMULATES into dx, dgamma, dbeta; each may be skipped): ĝ = dy·act'(y) (mask read off y),
+// Backward (ACCUMULATES into dx, dgamma, dbeta; each may be skipped): ĝ = dy·act'(y), the mask
+//   recomputed from x as the forward computed y (bn_passes: the same expression, so the same mask,
+//   and y is never read: one pass over memory fewer in each backward kernel),
 //   x̂ = (x − saveMean)·saveInvStd;  dβ += Σĝ;  dγ += Σĝ·x̂;
 //   training dx += γ·invstd·(ĝ − Σĝ/M − x̂·Σ(ĝ·x̂)/M);  eval dx += γ·invstd·ĝ.
 // Numerics: the statistics are per-thread Welford (float) over strided rows, combined across the
@@ -16,19 +18,24 @@
 // Dynamic shared memory 0 for every kernel.
 //
 // ---- launch contract (block = 256 threads, 1-D, for every kernel) -------------------------
-// Training forward: stats -> finalize -> apply. Eval forward: eval_stats -> apply.
-// Backward: if (dgamma || dbeta || (dx && training)) { backward_stats -> backward_finalize }; then
-// if (dx) backward_data.
+// Training forward: stats -> apply. Eval forward: eval_stats -> apply.
+// Backward: if (dgamma || dbeta || (dx && training)) backward_stats; then if (dx) backward_data.
+// The two stats kernels finalize in their LAST block (bn_last_block): every block writes its split's
+// partial, fences it and takes a ticket from a counter; the block that takes the last ticket combines
+// all the splits in split order, so the result is the same whichever block that is (deterministic,
+// no float atomics), and one launch does what a stats and a finalize kernel did. The counter is one
+// unsigned int of device memory, 0 before the launch and 0 again after it (atomicInc wraps it): the
+// host allocates it zeroed once and may share it between launches on one stream.
 //
-// batchnorm_forward_stats(const float* x, double* partial, int M, int C)
+// batchnorm_forward_stats(const float* x, double* partial, unsigned* counter, int M, int C,
+//                         float momentum, float eps, float* runningMean, float* runningVar,
+//                         float* saveMean, float* saveInvStd)
 //   grid = (ceil(C/32), splits), splits = gridDim.y in [1, 65535]; split s takes rows
 //   [s·per, min(M, (s+1)·per)), per = ceil(M / splits). OVERWRITES
-//     partial [splits, 3, C] doubles: (mean, M2 = Σ(x − mean)², count) of each split.
-//   Suggested splits = clamp(ceil(4·SMs / ceil(C/32)), 1, ceil(M / 64)). Static smem 3 KB.
-// batchnorm_forward_finalize(const double* partial, int splits, int M, int C, float momentum, float eps,
-//                            float* runningMean, float* runningVar, float* saveMean, float* saveInvStd)
-//   grid = ceil(C / 256). Combines the splits in order (Chan, double), writes saveMean/saveInvStd,
+//     partial [splits, 3, C] doubles: (mean, M2 = Σ(x − mean)², count) of each split;
+//   the last block combines the splits in order (Chan, double), writes saveMean/saveInvStd and
 //   updates runningMean/runningVar in place.
+//   Suggested splits = clamp(ceil(4·SMs / ceil(C/32)), 1, ceil(M / 64)). Static smem 3 KB.
 // batchnorm_eval_stats(const float* runningMean, const float* runningVar, float* saveMean,
 //                      float* saveInvStd, int C, float eps)
 //   grid = ceil(C / 256). saveMean = runningMean, saveInvStd = 1/√(runningVar + ε).
@@ -37,18 +44,17 @@
 //   y = act(γ·(x − mean)·invStd + β). Grid-stride: grid = min(ceil(M·C / 1024), 65535); any grid >= 1.
 //   x and y may alias (in-place) — each element is read then written by the same thread.
 //
-// batchnorm_backward_stats(const float* x, const float* y, const float* dy, const float* mean,
-//                          const float* invStd, double* partial, int M, int C, int act)
+// batchnorm_backward_stats(const float* x, const float* gamma, const float* beta, const float* dy,
+//                          const float* mean, const float* invStd, double* partial, unsigned* counter,
+//                          int M, int C, int act, float* dgamma, float* dbeta, float* sums)
 //   grid = (ceil(C/32), splits) as for forward_stats. OVERWRITES partial [splits, 2, C] doubles:
-//   (Σĝ, Σĝ·x̂) of each split.
-// batchnorm_backward_finalize(const double* partial, int splits, int C, float* dgamma, float* dbeta,
-//                             float* sums)
-//   grid = ceil(C / 256). dbeta[c] += Σĝ, dgamma[c] += Σĝ·x̂ (each skipped when null) and
-//   OVERWRITES sums [2, C] floats (Σĝ, Σĝ·x̂) for backward_data (skipped when null).
-// batchnorm_backward_data(const float* x, const float* y, const float* dy, const float* gamma,
+//   (Σĝ, Σĝ·x̂) of each split; the last block sums the splits in order, dbeta[c] += Σĝ,
+//   dgamma[c] += Σĝ·x̂ (each skipped when null), and OVERWRITES sums [2, C] floats (Σĝ, Σĝ·x̂) for
+//   backward_data (skipped when null).
+// batchnorm_backward_data(const float* x, const float* gamma, const float* beta, const float* dy,
 //                         const float* mean, const float* invStd, const float* sums, float* dx,
-//                         int M, int C, int act, int training)
-//   dx += ... (sums [2, C] from backward_finalize; ignored, may be null, when training == 0).
+//                         int M, int C, int act, int training, int accumulate)
+//   dx += ... (dx = ... when accumulate == 0: igc_write_grad) (sums [2, C] from backward_stats; ignored, may be null, when training == 0).
 //   Grid-stride: grid = min(ceil(M·C / 1024), 65535); any grid >= 1.
 #include "igc_common.cuh"
 
@@ -73,8 +79,23 @@ __device__ __forceinline__ void bn_chan_merge(double& nA, double& meanA, double&
     nA = n;
 }
 
+/// After this block wrote its partial: true in the one block that takes the grid's last ticket,
+/// which then sees every block's partial (each block fenced its writes before taking its ticket).
+/// atomicInc wraps the counter back to 0 on the last ticket, ready for the next launch.
+__device__ __forceinline__ bool bn_last_block(unsigned* counter)
+{
+    __shared__ bool sLast;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) sLast = atomicInc(counter, gridDim.x * gridDim.y - 1) == gridDim.x * gridDim.y - 1;
+    __syncthreads();
+    return sLast;
+}
+
 extern "C" __global__ void __launch_bounds__(IGC_THREADS)
-    batchnorm_forward_stats(const float* __restrict__ x, double* __restrict__ partial, int M, int C)
+    batchnorm_forward_stats(const float* __restrict__ x, double* __restrict__ partial, unsigned* __restrict__ counter,
+                            int M, int C, float momentum, float eps, float* __restrict__ runningMean,
+                            float* __restrict__ runningVar, float* __restrict__ saveMean, float* __restrict__ saveInvStd)
 {
     __shared__ float sMean[BN_PLANES][32], sM2[BN_PLANES][32];
     __shared__ int sCount[BN_PLANES][32];
@@ -113,27 +134,28 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
         out[C + c] = m2A;
         out[2 * C + c] = nA;
     }
-}
+    if (!bn_last_block(counter)) return;
 
-extern "C" __global__ void __launch_bounds__(IGC_THREADS)
-    batchnorm_forward_finalize(const double* __restrict__ partial, int splits, int M, int C, float momentum, float eps,
-                               float* __restrict__ runningMean, float* __restrict__ runningVar,
-                               float* __restrict__ saveMean, float* __restrict__ saveInvStd)
-{
-    const int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    double n = 0.0, mean = 0.0, m2 = 0.0;
-    for (int s = 0; s < splits; s++)
+    // The last block: every channel's splits combined in split order. __ldcg reads around L1, which
+    // may hold lines another block's writes made stale.
+    const int splits = gridDim.y;
+#pragma unroll 1
+    for (int ch = threadIdx.x; ch < C; ch += IGC_THREADS)
     {
-        const double* p = partial + (long long)s * 3 * C;
-        bn_chan_merge(n, mean, m2, p[2 * C + c], p[c], p[C + c]);
+        double n = 0.0, mu = 0.0, ss = 0.0;
+#pragma unroll 1
+        for (int s = 0; s < splits; s++)
+        {
+            const double* p = partial + (long long)s * 3 * C;
+            bn_chan_merge(n, mu, ss, __ldcg(p + 2 * C + ch), __ldcg(p + ch), __ldcg(p + C + ch));
+        }
+        const double biased = ss / M, unbiased = ss / (M - 1);
+        const double m = momentum;
+        saveMean[ch] = (float)mu;
+        saveInvStd[ch] = (float)(1.0 / sqrt(biased + (double)eps));
+        runningMean[ch] = (float)((1.0 - m) * (double)runningMean[ch] + m * mu);
+        runningVar[ch] = (float)((1.0 - m) * (double)runningVar[ch] + m * unbiased);
     }
-    const double biased = m2 / M, unbiased = m2 / (M - 1);
-    const double m = momentum;
-    saveMean[c] = (float)mean;
-    saveInvStd[c] = (float)(1.0 / sqrt(biased + (double)eps));
-    runningMean[c] = (float)((1.0 - m) * (double)runningMean[c] + m * mean);
-    runningVar[c] = (float)((1.0 - m) * (double)runningVar[c] + m * unbiased);
 }
 
 extern "C" __global__ void __launch_bounds__(IGC_THREADS)
@@ -176,10 +198,18 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
     }
 }
 
+/// Whether ĝ passes the activation at an element of x: y recomputed with batchnorm_forward_apply's
+/// own expression (so bit for bit the y it wrote) and judged by igc_passes.
+__device__ __forceinline__ bool bn_passes(int act, float x, float mean, float invStd, float gamma, float beta)
+{
+    return act == 0 || igc_passes(act, igc_activate(act, fmaf((x - mean) * invStd, gamma, beta)));
+}
+
 extern "C" __global__ void __launch_bounds__(IGC_THREADS)
-    batchnorm_backward_stats(const float* __restrict__ x, const float* __restrict__ y, const float* __restrict__ dy,
-                             const float* __restrict__ mean, const float* __restrict__ invStd,
-                             double* __restrict__ partial, int M, int C, int act)
+    batchnorm_backward_stats(const float* __restrict__ x, const float* __restrict__ gamma, const float* __restrict__ beta,
+                             const float* __restrict__ dy, const float* __restrict__ mean, const float* __restrict__ invStd,
+                             double* __restrict__ partial, unsigned* __restrict__ counter, int M, int C, int act,
+                             float* __restrict__ dgamma, float* __restrict__ dbeta, float* __restrict__ sums)
 {
     __shared__ double sG[BN_PLANES][32], sGX[BN_PLANES][32];
     const int lane = threadIdx.x % 32, plane = threadIdx.x / 32;
@@ -190,14 +220,15 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
     double sg = 0.0, sgx = 0.0; // Σĝ, Σĝ·x̂ of this thread's rows
     if (c < C)
     {
-        const float mu = __ldg(mean + c), is = __ldg(invStd + c);
+        const float mu = __ldg(mean + c), is = __ldg(invStd + c), ga = __ldg(gamma + c), be = __ldg(beta + c);
         for (int m = first + plane; m < last; m += BN_PLANES)
         {
             const long long i = (long long)m * C + c;
-            if (!igc_passes(act, __ldg(y + i))) continue;
+            const float xi = __ldg(x + i);
+            if (!bn_passes(act, xi, mu, is, ga, be)) continue;
             const float g = __ldg(dy + i);
             sg += g;
-            sgx += (double)(g * ((__ldg(x + i) - mu) * is));
+            sgx += (double)(g * ((xi - mu) * is));
         }
     }
     sG[plane][lane] = sg;
@@ -215,46 +246,46 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
         out[c] = a;
         out[C + c] = b;
     }
+    if (!bn_last_block(counter)) return;
+
+    // The last block: each channel's splits summed in split order (__ldcg: see forward_stats).
+    const int splits = gridDim.y;
+    for (int ch = threadIdx.x; ch < C; ch += IGC_THREADS)
+    {
+        double sg = 0.0, sgx = 0.0;
+        for (int s = 0; s < splits; s++)
+        {
+            sg += __ldcg(partial + (long long)s * 2 * C + ch);
+            sgx += __ldcg(partial + (long long)s * 2 * C + C + ch);
+        }
+        if (dbeta) dbeta[ch] += (float)sg;
+        if (dgamma) dgamma[ch] += (float)sgx;
+        if (sums)
+        {
+            sums[ch] = (float)sg;
+            sums[C + ch] = (float)sgx;
+        }
+    }
 }
 
 extern "C" __global__ void __launch_bounds__(IGC_THREADS)
-    batchnorm_backward_finalize(const double* __restrict__ partial, int splits, int C, float* __restrict__ dgamma,
-                                float* __restrict__ dbeta, float* __restrict__ sums)
-{
-    const int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    double sg = 0.0, sgx = 0.0;
-    for (int s = 0; s < splits; s++)
-    {
-        sg += partial[(long long)s * 2 * C + c];
-        sgx += partial[(long long)s * 2 * C + C + c];
-    }
-    if (dbeta) dbeta[c] += (float)sg;
-    if (dgamma) dgamma[c] += (float)sgx;
-    if (sums)
-    {
-        sums[c] = (float)sg;
-        sums[C + c] = (float)sgx;
-    }
-}
-
-extern "C" __global__ void __launch_bounds__(IGC_THREADS)
-    batchnorm_backward_data(const float* __restrict__ x, const float* __restrict__ y, const float* __restrict__ dy,
-                            const float* __restrict__ gamma, const float* __restrict__ mean,
+    batchnorm_backward_data(const float* __restrict__ x, const float* __restrict__ gamma, const float* __restrict__ beta,
+                            const float* __restrict__ dy, const float* __restrict__ mean,
                             const float* __restrict__ invStd, const float* __restrict__ sums, float* __restrict__ dx,
-                            int M, int C, int act, int training)
+                            int M, int C, int act, int training, int accumulate)
 {
     const float invM = 1.0f / (float)M;
     IGC_GRID_LOOP(i, M * C)
     {
         const int c = (int)(i % (unsigned)C);
-        const float is = __ldg(invStd + c);
-        float d = igc_passes(act, __ldg(y + i)) ? __ldg(dy + i) : 0.0f;
+        const float is = __ldg(invStd + c), mu = __ldg(mean + c), ga = __ldg(gamma + c);
+        const float xi = training || act != 0 ? __ldg(x + i) : 0.0f; // eval without activation needs no x
+        float d = bn_passes(act, xi, mu, is, ga, __ldg(beta + c)) ? __ldg(dy + i) : 0.0f;
         if (training)
         {
-            const float xhat = (__ldg(x + i) - __ldg(mean + c)) * is;
+            const float xhat = (xi - mu) * is;
             d = d - __ldg(sums + c) * invM - xhat * (__ldg(sums + C + c) * invM);
         }
-        dx[i] += __ldg(gamma + c) * is * d;
+        igc_write_grad(dx + i, ga * is * d, accumulate);
     }
 }

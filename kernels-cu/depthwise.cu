@@ -19,7 +19,8 @@
 //   stride ∈ {1, 2}. Grid-stride over N·Ho·ceil(Wo/4)·ceil(C/4) work items (4x more when C % 4 != 0):
 //   grid = min(ceil(N·Ho·ceil(Wo/4)·ceil(C/4) / 256), 65535); any grid >= 1 is correct.
 //
-// depthwise3x3_backward_data(const float* dy, const float* w, float* dx, int N, int H, int W, int C, int stride)
+// depthwise3x3_backward_data(const float* dy, const float* w, float* dx, int N, int H, int W, int C, int stride,
+//                            int accumulate)   (accumulate == 0: dx overwritten, igc_write_grad)
 //   dx += ...; H, W are the INPUT sizes (Ho, Wo derived). Grid-stride over N·H·ceil(W/4)·ceil(C/4):
 //   grid = min(ceil(N·H·ceil(W/4)·ceil(C/4) / 256), 65535); any grid >= 1 is correct.
 //
@@ -125,7 +126,8 @@ __device__ __forceinline__ void depthwise_forward_items(const float* __restrict_
 /// One thread: V channels × 4 input columns at (n, h, w0 .. w0+3), w0 a multiple of 4 (so of S).
 template <int S, int V>
 __device__ __forceinline__ void depthwise_backward_data_items(const float* __restrict__ dy, const float* __restrict__ w,
-                                                              float* __restrict__ dx, int N, int H, int W, int C)
+                                                              float* __restrict__ dx, int N, int H, int W, int C,
+                                                              int accumulate)
 {
     // Input column w0 + j receives dy column (w0 + j + 1 − kw)/S when that is exact; with
     // num = j + 1 − kw + S (always >= 0) the column is w0/S − 1 + num/S, i.e. dyc[num/S].
@@ -186,18 +188,11 @@ __device__ __forceinline__ void depthwise_backward_data_items(const float* __res
             if (w0 + j >= W) break;
             float* p = out + (long long)(w0 + j) * C;
             if constexpr (V == 4)
-            {
-                float4 t = *reinterpret_cast<float4*>(p);
-                t.x += acc[j][0];
-                t.y += acc[j][1];
-                t.z += acc[j][2];
-                t.w += acc[j][3];
-                *reinterpret_cast<float4*>(p) = t;
-            }
+                igc_write_grad4(reinterpret_cast<float4*>(p), make_float4(acc[j][0], acc[j][1], acc[j][2], acc[j][3]), accumulate);
             else
             {
 #pragma unroll
-                for (int v = 0; v < V; v++) p[v] += acc[j][v];
+                for (int v = 0; v < V; v++) igc_write_grad(p + v, acc[j][v], accumulate);
             }
         }
     }
@@ -222,18 +217,18 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
 
 extern "C" __global__ void __launch_bounds__(IGC_THREADS)
     depthwise3x3_backward_data(const float* __restrict__ dy, const float* __restrict__ w, float* __restrict__ dx,
-                               int N, int H, int W, int C, int stride)
+                               int N, int H, int W, int C, int stride, int accumulate)
 {
     const bool vec = C % 4 == 0 && igc_aligned16(dy) && igc_aligned16(dx);
     if (stride == 1)
     {
-        if (vec) depthwise_backward_data_items<1, 4>(dy, w, dx, N, H, W, C);
-        else depthwise_backward_data_items<1, 1>(dy, w, dx, N, H, W, C);
+        if (vec) depthwise_backward_data_items<1, 4>(dy, w, dx, N, H, W, C, accumulate);
+        else depthwise_backward_data_items<1, 1>(dy, w, dx, N, H, W, C, accumulate);
     }
     else
     {
-        if (vec) depthwise_backward_data_items<2, 4>(dy, w, dx, N, H, W, C);
-        else depthwise_backward_data_items<2, 1>(dy, w, dx, N, H, W, C);
+        if (vec) depthwise_backward_data_items<2, 4>(dy, w, dx, N, H, W, C, accumulate);
+        else depthwise_backward_data_items<2, 1>(dy, w, dx, N, H, W, C, accumulate);
     }
 }
 

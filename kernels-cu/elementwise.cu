@@ -4,7 +4,8 @@
 //   elementwise_add:                 y[i] = a[i] + b[i]                (overwrite; y may alias a or b)
 //   elementwise_accumulate:          dst[i] += src[i]                  (gradient accumulation)
 //   elementwise_activation_forward:  y[i] = act(x[i])                  (overwrite; may run in place)
-//   elementwise_activation_backward: dx[i] += dy[i] · act'(y[i])       (ACCUMULATE; the mask is read off
+//   elementwise_activation_backward: dx[i] (+)= dy[i] · act'(y[i])     (ACCUMULATE, or overwrite when
+//                                    accumulate == 0: igc_write_grad; the mask is read off
 //                                    the OUTPUT y: ReLU passes where y > 0, ReLU6 where 0 < y < 6)
 //   elementwise_fill:                p[i] = bits (any 32-bit pattern: a float's bits for F32, the
 //                                    value for I32)
@@ -15,7 +16,7 @@
 // elementwise_add(const float* a, const float* b, float* y, int n)
 // elementwise_accumulate(const float* src, float* dst, int n)
 // elementwise_activation_forward(const float* x, float* y, int n, int act)
-// elementwise_activation_backward(const float* y, const float* dy, float* dx, int n, int act)
+// elementwise_activation_backward(const float* y, const float* dy, float* dx, int n, int act, int accumulate)
 // elementwise_fill(unsigned int* p, int n, unsigned int bits)
 //   grid = max(1, min(ceil(n / 1024), 65535)) for every kernel (grid-stride: any grid >= 1 is correct).
 #include "igc_common.cuh"
@@ -80,22 +81,24 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
 
 extern "C" __global__ void __launch_bounds__(IGC_THREADS)
     elementwise_activation_backward(const float* __restrict__ y, const float* __restrict__ dy, float* __restrict__ dx,
-                                    int n, int act)
+                                    int n, int act, int accumulate)
 {
     const bool vec = igc_aligned16(y) && igc_aligned16(dy) && igc_aligned16(dx);
+    // Accumulating, a blocked element is left as it is (not + 0, which would turn −0 into +0).
     ew_for_each(
         n, vec,
         [&](unsigned q) {
             const float4 o = reinterpret_cast<const float4*>(y)[q], g = reinterpret_cast<const float4*>(dy)[q];
-            float4 d = reinterpret_cast<float4*>(dx)[q];
-            if (igc_passes(act, o.x)) d.x += g.x;
-            if (igc_passes(act, o.y)) d.y += g.y;
-            if (igc_passes(act, o.z)) d.z += g.z;
-            if (igc_passes(act, o.w)) d.w += g.w;
+            float4 d = accumulate ? reinterpret_cast<float4*>(dx)[q] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            if (igc_passes(act, o.x)) d.x = accumulate ? d.x + g.x : g.x;
+            if (igc_passes(act, o.y)) d.y = accumulate ? d.y + g.y : g.y;
+            if (igc_passes(act, o.z)) d.z = accumulate ? d.z + g.z : g.z;
+            if (igc_passes(act, o.w)) d.w = accumulate ? d.w + g.w : g.w;
             reinterpret_cast<float4*>(dx)[q] = d;
         },
         [&](unsigned i) {
-            if (igc_passes(act, y[i])) dx[i] += dy[i];
+            if (igc_passes(act, y[i])) igc_write_grad(dx + i, dy[i], accumulate);
+            else if (!accumulate) dx[i] = 0.0f;
         });
 }
 

@@ -47,6 +47,22 @@ __device__ __forceinline__ bool igc_passes(int act, float y)
     return true;
 }
 
+/// A backward kernel's write of an input gradient: *p += v when `accumulate` (the gradient already
+/// holds another consumer's share), *p = v when not: the host passes 0 to the gradient's first
+/// writer, whose memory is then never read (it may be uninitialised), so a step needs no pass
+/// zeroing its activation gradients. old + v, as the accumulating form always added.
+__device__ __forceinline__ void igc_write_grad(float* p, float v, int accumulate) { *p = accumulate ? *p + v : v; }
+
+__device__ __forceinline__ void igc_write_grad4(float4* p, float4 v, int accumulate)
+{
+    if (accumulate)
+    {
+        const float4 t = *p;
+        v = make_float4(t.x + v.x, t.y + v.y, t.z + v.z, t.w + v.w);
+    }
+    *p = v;
+}
+
 __device__ __forceinline__ float igc_neg_inf() { return __int_as_float(0xff800000); }
 
 __device__ __forceinline__ float igc_nan() { return __int_as_float(0x7fffffff); }

@@ -18,7 +18,8 @@
 // softmax_xent_forward_mean(const float* rowLoss, float* loss, int N)
 //   grid = 1. loss[0] = Σ_n rowLoss[n] / N (summed in double, fixed order).
 // softmax_xent_backward(const float* probabilities, const int* labels, const float* dloss,
-//                       float* dlogits, int N, int K, float smoothing)
+//                       float* dlogits, int N, int K, float smoothing, int accumulate)
+//   (accumulate == 0: dlogits overwritten, igc_write_grad)
 //   grid = min(ceil(N·K / 256), 65535) (grid-stride; any grid >= 1).
 #include "igc_common.cuh"
 
@@ -72,13 +73,14 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
 
 extern "C" __global__ void __launch_bounds__(IGC_THREADS)
     softmax_xent_backward(const float* __restrict__ probabilities, const int* __restrict__ labels,
-                          const float* __restrict__ dloss, float* __restrict__ dlogits, int N, int K, float smoothing)
+                          const float* __restrict__ dloss, float* __restrict__ dlogits, int N, int K, float smoothing,
+                          int accumulate)
 {
     const float scale = __ldg(dloss) / (float)N, off = smoothing / (float)K, on = 1.0f - smoothing + off;
     IGC_GRID_LOOP(i, N * K)
     {
         const int k = (int)(i % (unsigned)K), n = (int)(i / (unsigned)K);
         const float t = k == __ldg(labels + n) ? on : off;
-        dlogits[i] += scale * (__ldg(probabilities + i) - t);
+        igc_write_grad(dlogits + i, scale * (__ldg(probabilities + i) - t), accumulate);
     }
 }

@@ -29,8 +29,9 @@
 //   grid = (ceil(M / 64), ceil(Ng / BN), groups), BN = tile(Ng) from the kernel name.
 //
 // pointwise_backward_data_64x{16,32,64}(const float* dy, const float* w, float* dx,
-//                                       int M, int Cin, int Cout, int groups, int inShuffle, int outShuffle)
-//   dx += ...; grid = (ceil(M / 64), ceil(Kg / BN), groups), BN = tile(Kg).
+//                                       int M, int Cin, int Cout, int groups, int inShuffle, int outShuffle,
+//                                       int accumulate)
+//   dx += ... (dx = ... when accumulate == 0: igc_write_grad); grid = (ceil(M / 64), ceil(Kg / BN), groups), BN = tile(Kg).
 //
 // pointwise_backward_weight_{BM}x{BN}(const float* dy, const float* x, float* partial,
 //                                     int M, int Cin, int Cout, int groups, int inShuffle, int outShuffle,
@@ -49,8 +50,8 @@
 //
 // channel_shuffle_forward(const float* x, float* y, int rows, int C, int G)
 //   y[r, j*G + g] = x[r, g*(C/G) + j] (overwrite). x, y [rows, C]; must not alias.
-// channel_shuffle_backward(const float* dy, float* dx, int rows, int C, int G)
-//   dx += P(G)⁻¹(dy): dx[r, g*(C/G) + j] += dy[r, j*G + g]. Must not alias.
+// channel_shuffle_backward(const float* dy, float* dx, int rows, int C, int G, int accumulate)
+//   dx (+)= P(G)⁻¹(dy): dx[r, g*(C/G) + j] += dy[r, j*G + g]. Must not alias.
 //   Both: grid = min(ceil(rows·C / 256), 4096) (grid-stride, any grid >= 1 is correct).
 #include "igc_common.cuh"
 
@@ -97,7 +98,7 @@ __device__ __forceinline__ void pointwise_forward_impl(const float* __restrict__
 template <int TM, int TN>
 __device__ __forceinline__ void pointwise_backward_data_impl(const float* __restrict__ dy, const float* __restrict__ w,
                                                              float* __restrict__ dx, int M, int Cin, int Cout, int groups,
-                                                             int inShuffle, int outShuffle)
+                                                             int inShuffle, int outShuffle, int accumulate)
 {
     const int Kg = Cin / groups, Ng = Cout / groups, g = blockIdx.z;
     const int i0 = blockIdx.x * (16 * TM), j0 = blockIdx.y * (16 * TN);
@@ -122,20 +123,15 @@ __device__ __forceinline__ void pointwise_backward_data_impl(const float* __rest
         {
             if (vec && k + 3 < Kg)
             {
-                float4* p = reinterpret_cast<float4*>(row + g * Kg + k);
-                float4 t = *p;
-                t.x += acc[u][0];
-                t.y += acc[u][1];
-                t.z += acc[u][2];
-                t.w += acc[u][3];
-                *p = t;
+                igc_write_grad4(reinterpret_cast<float4*>(row + g * Kg + k), make_float4(acc[u][0], acc[u][1], acc[u][2], acc[u][3]),
+                                accumulate);
                 continue;
             }
         }
 #pragma unroll
         for (int v = 0; v < TN; v++)
         {
-            if (k + v < Kg) row[igc_perm_source(g * Kg + k + v, Cin, inShuffle)] += acc[u][v];
+            if (k + v < Kg) igc_write_grad(row + igc_perm_source(g * Kg + k + v, Cin, inShuffle), acc[u][v], accumulate);
         }
     }
 }
@@ -175,9 +171,9 @@ __device__ __forceinline__ void pointwise_backward_weight_impl(const float* __re
 #define IGC_PW_BACKWARD_DATA(TN, BN)                                                                            \
     extern "C" __global__ void __launch_bounds__(IGC_THREADS) pointwise_backward_data_64x##BN(                  \
         const float* __restrict__ dy, const float* __restrict__ w, float* __restrict__ dx, int M, int Cin,      \
-        int Cout, int groups, int inShuffle, int outShuffle)                                                    \
+        int Cout, int groups, int inShuffle, int outShuffle, int accumulate)                                    \
     {                                                                                                           \
-        pointwise_backward_data_impl<4, TN>(dy, w, dx, M, Cin, Cout, groups, inShuffle, outShuffle);            \
+        pointwise_backward_data_impl<4, TN>(dy, w, dx, M, Cin, Cout, groups, inShuffle, outShuffle, accumulate); \
     }
 
 #define IGC_PW_BACKWARD_WEIGHT(TM, TN, BM, BN)                                                                  \
@@ -213,11 +209,11 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
 
 // dx[r, s] += dy[r, dst(s)]: coalesced read-modify-write of dx.               dy, dx [rows, C]
 extern "C" __global__ void __launch_bounds__(IGC_THREADS)
-    channel_shuffle_backward(const float* __restrict__ dy, float* __restrict__ dx, int rows, int C, int G)
+    channel_shuffle_backward(const float* __restrict__ dy, float* __restrict__ dx, int rows, int C, int G, int accumulate)
 {
     IGC_GRID_LOOP(i, rows * C)
     {
         const int c = (int)(i % (unsigned)C), rowStart = (int)i - c;
-        dx[i] += dy[rowStart + igc_perm_destination(c, C, G)];
+        igc_write_grad(dx + i, dy[rowStart + igc_perm_destination(c, C, G)], accumulate);
     }
 }

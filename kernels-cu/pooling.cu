@@ -16,11 +16,13 @@
 // global_avgpool_forward(const float* x, float* y, int N, int HW, int C)
 //   grid = (ceil(C / 32), N). Block = 32 channel lanes × 8 pixel lanes, fixed-order reduction.
 //   Static shared memory 1 KB.
-// global_avgpool_backward(const float* dy, float* dx, int N, int HW, int C)
+// global_avgpool_backward(const float* dy, float* dx, int N, int HW, int C, int accumulate)
 //   grid = min(ceil(N·HW·C / 256), 65535) (grid-stride; any grid >= 1).
 // maxpool_forward(const float* x, float* y, int N, int H, int W, int C, int K, int S, int P)
 //   grid = min(ceil(N·Ho·Wo·C / 256), 65535) (grid-stride; any grid >= 1).
-// maxpool_backward(const float* x, const float* dy, float* dx, int N, int H, int W, int C, int K, int S, int P)
+// maxpool_backward(const float* x, const float* dy, float* dx, int N, int H, int W, int C, int K, int S, int P,
+//                  int accumulate)
+// Both backward kernels overwrite dx instead of accumulating when accumulate == 0 (igc_write_grad).
 //   H, W the input sizes. grid = min(ceil(N·H·W·C / 256), 65535) (grid-stride; any grid >= 1).
 #include "igc_common.cuh"
 
@@ -48,13 +50,13 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
 }
 
 extern "C" __global__ void __launch_bounds__(IGC_THREADS)
-    global_avgpool_backward(const float* __restrict__ dy, float* __restrict__ dx, int N, int HW, int C)
+    global_avgpool_backward(const float* __restrict__ dy, float* __restrict__ dx, int N, int HW, int C, int accumulate)
 {
     const float scale = 1.0f / (float)HW;
     IGC_GRID_LOOP(i, N * HW * C)
     {
         const int c = (int)(i % (unsigned)C), n = (int)(i / ((unsigned)HW * (unsigned)C));
-        dx[i] += __ldg(dy + (long long)n * C + c) * scale;
+        igc_write_grad(dx + i, __ldg(dy + (long long)n * C + c) * scale, accumulate);
     }
 }
 
@@ -98,7 +100,7 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
 
 extern "C" __global__ void __launch_bounds__(IGC_THREADS)
     maxpool_backward(const float* __restrict__ x, const float* __restrict__ dy, float* __restrict__ dx,
-                     int N, int H, int W, int C, int K, int S, int P)
+                     int N, int H, int W, int C, int K, int S, int P, int accumulate)
 {
     const int Ho = (H + 2 * P - K) / S + 1, Wo = (W + 2 * P - K) / S + 1;
     IGC_GRID_LOOP(i, N * H * W * C)
@@ -116,6 +118,6 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
             for (int wo = woLo; wo <= woHi; wo++)
                 if (maxpool_argmax(x, n, ho, wo, c, H, W, C, K, S, P) == (long long)i)
                     g += __ldg(dy + (((long long)n * Ho + ho) * Wo + wo) * C + c);
-        dx[i] += g;
+        igc_write_grad(dx + i, g, accumulate);
     }
 }

@@ -63,7 +63,7 @@ public sealed class OpReplay
         "depthwise.backward" => () => b.DepthwiseBackward(T("x"), T("w"), T("dy"), Opt("dx"), Opt("dw"), (int)call.Spec!),
         "batchnorm.forward" => () => b.BatchNormForward(T("x"), T("gamma"), T("beta"), T("runningMean"), T("runningVar"),
             T("y"), T("saveMean"), T("saveInvStd"), (BatchNormSpec)call.Spec!),
-        "batchnorm.backward" => () => b.BatchNormBackward(T("x"), T("y"), T("gamma"), T("saveMean"), T("saveInvStd"), T("dy"),
+        "batchnorm.backward" => () => b.BatchNormBackward(T("x"), T("gamma"), T("beta"), T("saveMean"), T("saveInvStd"), T("dy"),
             Opt("dx"), Opt("dgamma"), Opt("dbeta"), (BatchNormSpec)call.Spec!),
         "avgpool.forward" => () => b.GlobalAvgPoolForward(T("x"), T("y")),
         "avgpool.backward" => () => b.GlobalAvgPoolBackward(T("dy"), T("dx")),

@@ -93,10 +93,10 @@ public sealed class TimingBackend(CpuBackend inner) : IBackend
         Timed(() => _trace.BatchNormForward(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, spec),
             () => inner.BatchNormForward(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, spec));
 
-    public void BatchNormBackward(Tensor x, Tensor y, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dy,
+    public void BatchNormBackward(Tensor x, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd, Tensor dy,
         Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormSpec spec) =>
-        Timed(() => _trace.BatchNormBackward(x, y, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta, spec),
-            () => inner.BatchNormBackward(x, y, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta, spec));
+        Timed(() => _trace.BatchNormBackward(x, gamma, beta, saveMean, saveInvStd, dy, dx, dgamma, dbeta, spec),
+            () => inner.BatchNormBackward(x, gamma, beta, saveMean, saveInvStd, dy, dx, dgamma, dbeta, spec));
 
     public void GlobalAvgPoolForward(Tensor x, Tensor y) => Timed(() => _trace.GlobalAvgPoolForward(x, y), () => inner.GlobalAvgPoolForward(x, y));
 

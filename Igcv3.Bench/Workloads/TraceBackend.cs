@@ -26,6 +26,10 @@ public sealed class TraceBackend : IBackend
     public void Download<T>(Tensor source, Span<T> destination) where T : unmanaged =>
         throw new InvalidOperationException("trace backend: a traced tensor has no values to read");
 
+    /// <summary>A gradient argument: written only when it was unwritten (its first writer
+    /// overwrites it, <see cref="Tensor.TakeUnwritten"/>), else read and written.</summary>
+    private static Access Gradient(Tensor? g) => g is not null && g.TakeUnwritten() ? Access.Write : Access.ReadWrite;
+
     private void Record(string op, object? spec, long multiplyAdds, params (string Role, Tensor? Tensor, Access Access)[] args) =>
         _calls.Add(new OpCall(op,
             args.Where(a => a.Tensor is not null).Select(a => new TensorArg(a.Role, a.Tensor!.Shape, a.Tensor.DType, a.Access)).ToList(),
@@ -39,13 +43,13 @@ public sealed class TraceBackend : IBackend
 
     public void Add(Tensor a, Tensor b, Tensor y) => Record("add", null, 0, ("a", a, Access.Read), ("b", b, Access.Read), ("y", y, Access.Write));
 
-    public void Accumulate(Tensor source, Tensor destination) => Record("accumulate", null, 0, ("x", source, Access.Read), ("y", destination, Access.ReadWrite));
+    public void Accumulate(Tensor source, Tensor destination) => Record("accumulate", null, 0, ("x", source, Access.Read), ("y", destination, Gradient(destination)));
 
     public void ActivationForward(Activation activation, Tensor x, Tensor y) =>
         Record("activation.forward", activation, 0, ("x", x, Access.Read), ("y", y, Access.Write));
 
     public void ActivationBackward(Activation activation, Tensor y, Tensor dy, Tensor dx) =>
-        Record("activation.backward", activation, 0, ("y", y, Access.Read), ("dy", dy, Access.Read), ("dx", dx, Access.ReadWrite));
+        Record("activation.backward", activation, 0, ("y", y, Access.Read), ("dy", dy, Access.Read), ("dx", dx, Gradient(dx)));
 
     // Multiply-adds of a convolution: one product per output element per weight it reads.
     private static long ConvMacs(Tensor y, Tensor w) => y.Count * (w.Count / w.Shape[0]);
@@ -55,27 +59,27 @@ public sealed class TraceBackend : IBackend
 
     public void Conv2dBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, Conv2dSpec spec) =>
         Record("conv2d.backward", spec, ConvMacs(dy, w) * ((dx is null ? 0 : 1) + (dw is null ? 0 : 1)),
-            ("x", x, Access.Read), ("w", w, Access.Read), ("dy", dy, Access.Read), ("dx", dx, Access.ReadWrite), ("dw", dw, Access.ReadWrite));
+            ("x", x, Access.Read), ("w", w, Access.Read), ("dy", dy, Access.Read), ("dx", dx, Gradient(dx)), ("dw", dw, Gradient(dw)));
 
     public void PointwiseForward(Tensor x, Tensor w, Tensor y, PointwiseSpec spec) =>
         Record("pointwise.forward", spec, ConvMacs(y, w), ("x", x, Access.Read), ("w", w, Access.Read), ("y", y, Access.Write));
 
     public void PointwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, PointwiseSpec spec) =>
         Record("pointwise.backward", spec, ConvMacs(dy, w) * ((dx is null ? 0 : 1) + (dw is null ? 0 : 1)),
-            ("x", x, Access.Read), ("w", w, Access.Read), ("dy", dy, Access.Read), ("dx", dx, Access.ReadWrite), ("dw", dw, Access.ReadWrite));
+            ("x", x, Access.Read), ("w", w, Access.Read), ("dy", dy, Access.Read), ("dx", dx, Gradient(dx)), ("dw", dw, Gradient(dw)));
 
     public void ChannelShuffleForward(Tensor x, Tensor y, int groups) =>
         Record("shuffle.forward", groups, 0, ("x", x, Access.Read), ("y", y, Access.Write));
 
     public void ChannelShuffleBackward(Tensor dy, Tensor dx, int groups) =>
-        Record("shuffle.backward", groups, 0, ("dy", dy, Access.Read), ("dx", dx, Access.ReadWrite));
+        Record("shuffle.backward", groups, 0, ("dy", dy, Access.Read), ("dx", dx, Gradient(dx)));
 
     public void DepthwiseForward(Tensor x, Tensor w, Tensor y, int stride) =>
         Record("depthwise.forward", stride, y.Count * 9, ("x", x, Access.Read), ("w", w, Access.Read), ("y", y, Access.Write));
 
     public void DepthwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, int stride) =>
         Record("depthwise.backward", stride, dy.Count * 9 * ((dx is null ? 0 : 1) + (dw is null ? 0 : 1)),
-            ("x", x, Access.Read), ("w", w, Access.Read), ("dy", dy, Access.Read), ("dx", dx, Access.ReadWrite), ("dw", dw, Access.ReadWrite));
+            ("x", x, Access.Read), ("w", w, Access.Read), ("dy", dy, Access.Read), ("dx", dx, Gradient(dx)), ("dw", dw, Gradient(dw)));
 
     public void BatchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         Tensor y, Tensor saveMean, Tensor saveInvStd, BatchNormSpec spec) =>
@@ -83,27 +87,27 @@ public sealed class TraceBackend : IBackend
             ("runningMean", runningMean, Access.ReadWrite), ("runningVar", runningVar, Access.ReadWrite),
             ("y", y, Access.Write), ("saveMean", saveMean, Access.Write), ("saveInvStd", saveInvStd, Access.Write));
 
-    public void BatchNormBackward(Tensor x, Tensor y, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dy,
+    public void BatchNormBackward(Tensor x, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd, Tensor dy,
         Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormSpec spec) =>
-        Record("batchnorm.backward", spec, 0, ("x", x, Access.Read), ("y", y, Access.Read), ("gamma", gamma, Access.Read),
+        Record("batchnorm.backward", spec, 0, ("x", x, Access.Read), ("gamma", gamma, Access.Read), ("beta", beta, Access.Read),
             ("saveMean", saveMean, Access.Read), ("saveInvStd", saveInvStd, Access.Read), ("dy", dy, Access.Read),
-            ("dx", dx, Access.ReadWrite), ("dgamma", dgamma, Access.ReadWrite), ("dbeta", dbeta, Access.ReadWrite));
+            ("dx", dx, Gradient(dx)), ("dgamma", dgamma, Gradient(dgamma)), ("dbeta", dbeta, Gradient(dbeta)));
 
     public void GlobalAvgPoolForward(Tensor x, Tensor y) => Record("avgpool.forward", null, 0, ("x", x, Access.Read), ("y", y, Access.Write));
 
-    public void GlobalAvgPoolBackward(Tensor dy, Tensor dx) => Record("avgpool.backward", null, 0, ("dy", dy, Access.Read), ("dx", dx, Access.ReadWrite));
+    public void GlobalAvgPoolBackward(Tensor dy, Tensor dx) => Record("avgpool.backward", null, 0, ("dy", dy, Access.Read), ("dx", dx, Gradient(dx)));
 
     public void MaxPoolForward(Tensor x, Tensor y, PoolSpec spec) => Record("maxpool.forward", spec, 0, ("x", x, Access.Read), ("y", y, Access.Write));
 
     public void MaxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolSpec spec) =>
-        Record("maxpool.backward", spec, 0, ("x", x, Access.Read), ("dy", dy, Access.Read), ("dx", dx, Access.ReadWrite));
+        Record("maxpool.backward", spec, 0, ("x", x, Access.Read), ("dy", dy, Access.Read), ("dx", dx, Gradient(dx)));
 
     public void LinearForward(Tensor x, Tensor w, Tensor? b, Tensor y) =>
         Record("linear.forward", null, y.Count * x.Shape[-1], ("x", x, Access.Read), ("w", w, Access.Read), ("b", b, Access.Read), ("y", y, Access.Write));
 
     public void LinearBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, Tensor? db) =>
         Record("linear.backward", null, dy.Count * x.Shape[-1] * ((dx is null ? 0 : 1) + (dw is null ? 0 : 1)),
-            ("x", x, Access.Read), ("w", w, Access.Read), ("dy", dy, Access.Read), ("dx", dx, Access.ReadWrite), ("dw", dw, Access.ReadWrite), ("db", db, Access.ReadWrite));
+            ("x", x, Access.Read), ("w", w, Access.Read), ("dy", dy, Access.Read), ("dx", dx, Gradient(dx)), ("dw", dw, Gradient(dw)), ("db", db, Gradient(db)));
 
     public void SoftmaxCrossEntropyForward(Tensor logits, Tensor labels, Tensor probabilities, Tensor loss, double smoothing) =>
         Record("xent.forward", smoothing, 0, ("logits", logits, Access.Read), ("labels", labels, Access.Read),
@@ -111,7 +115,7 @@ public sealed class TraceBackend : IBackend
 
     public void SoftmaxCrossEntropyBackward(Tensor probabilities, Tensor labels, Tensor dloss, Tensor dlogits, double smoothing) =>
         Record("xent.backward", smoothing, 0, ("probabilities", probabilities, Access.Read), ("labels", labels, Access.Read),
-            ("dloss", dloss, Access.Read), ("dlogits", dlogits, Access.ReadWrite));
+            ("dloss", dloss, Access.Read), ("dlogits", dlogits, Gradient(dlogits)));
 
     public void SgdStep(Tensor parameters, Tensor gradients, Tensor momentum, SgdSpec spec) =>
         Record("sgd", spec, 0, ("p", parameters, Access.ReadWrite), ("g", gradients, Access.Read), ("m", momentum, Access.ReadWrite));

@@ -25,14 +25,14 @@ public static class Autograd
         if (seed is null)
         {
             if (root.Count != 1) throw new InvalidOperationException($"backward from {root} needs a seed gradient: only a one-element tensor has an implicit seed of 1");
-            seed = Tensor.Zeros(root.Backend, root.Shape, root.DType);
+            seed = Tensor.Empty(root.Backend, root.Shape, root.DType);
             root.Backend.Fill(seed, 1.0);
         }
         else if (seed.Shape != root.Shape || seed.DType != root.DType || seed.Backend != root.Backend)
         {
             throw new ArgumentException($"backward seed {seed.Shape} {seed.DType} does not match {root}");
         }
-        root.Backend.Accumulate(seed, root.GradOrZeros());
+        root.Backend.Accumulate(seed, root.GradForWriting());
 
         foreach (var tensor in ReverseTopologicalOrder(root))
         {

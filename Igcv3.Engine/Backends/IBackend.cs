@@ -10,7 +10,9 @@ namespace Igcv3.Engine;
 /// <item>Backward methods ACCUMULATE (+=) into every gradient they are given, and skip a gradient
 /// passed as null (the op's input does not need it). Accumulation is what lets a tensor used
 /// twice (a residual input) and a parameter view into the flat gradient buffer collect their
-/// gradients without extra passes.</item>
+/// gradients without extra passes. The exception: a gradient that is <see cref="Tensor.IsUnwritten"/>
+/// (autograd allocates activation gradients so) is OVERWRITTEN, whole, by the method that gets it
+/// first (<see cref="Tensor.TakeUnwritten"/>), so that no pass zeroes it beforehand.</item>
 /// </list>
 /// </summary>
 public interface IBackend
@@ -93,10 +95,12 @@ public interface IBackend
     void BatchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         Tensor y, Tensor saveMean, Tensor saveInvStd, BatchNormSpec spec);
 
-    /// <summary>Backward through the activation (read off y) and the normalisation. In training
-    /// mode the batch statistics depend on x, so dx has the full three-term form; in eval mode
+    /// <summary>Backward through the activation and the normalisation. The activation's mask is
+    /// judged on y = γ·x̂ + β recomputed from x with the saved statistics, so the forward's output
+    /// need not be kept for it nor read (a pass over memory fewer). In training mode the batch
+    /// statistics depend on x, so dx has the full three-term form; in eval mode
     /// dx = dy·gamma·invStd.</summary>
-    void BatchNormBackward(Tensor x, Tensor y, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dy,
+    void BatchNormBackward(Tensor x, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd, Tensor dy,
         Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormSpec spec);
 
     // ---- pooling, linear, loss ----------------------------------------------------------

@@ -35,4 +35,11 @@ public readonly record struct BatchNormSpec(bool Training, double Momentum = 0.1
 /// g = grad + wd·p (for the first <see cref="DecayedCount"/> elements only, so BN and bias
 /// parameters laid out after them are exempt); buf = μ·buf + g; g = g + μ·buf if Nesterov else buf;
 /// p -= lr·g.</summary>
-public readonly record struct SgdSpec(double LearningRate, double Momentum, bool Nesterov, double WeightDecay, long DecayedCount);
+public readonly record struct SgdSpec(double LearningRate, double Momentum, bool Nesterov, double WeightDecay, long DecayedCount)
+{
+    /// <summary>When set, the rate is this one-element tensor's value (F32 on the GPU), read by the
+    /// step itself, and <see cref="LearningRate"/> is ignored: a step captured once as a CUDA graph
+    /// and replayed keeps the kernel's arguments of the capture, so a rate that changes every step
+    /// must come from device memory written before each replay.</summary>
+    public Tensor? LearningRateTensor { get; init; }
+}

@@ -10,11 +10,14 @@ public sealed partial class CpuBackend
             () => BatchNormForwardKernel<float>(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, spec),
             () => BatchNormForwardKernel<double>(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, spec));
 
-    public void BatchNormBackward(Tensor x, Tensor y, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dy,
-        Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormSpec spec) =>
+    public void BatchNormBackward(Tensor x, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd, Tensor dy,
+        Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormSpec spec)
+    {
+        ZeroUnwritten(dx, dgamma, dbeta);
         ByType(x.DType,
-            () => BatchNormBackwardKernel<float>(x, y, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta, spec),
-            () => BatchNormBackwardKernel<double>(x, y, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta, spec));
+            () => BatchNormBackwardKernel<float>(x, gamma, beta, saveMean, saveInvStd, dy, dx, dgamma, dbeta, spec),
+            () => BatchNormBackwardKernel<double>(x, gamma, beta, saveMean, saveInvStd, dy, dx, dgamma, dbeta, spec));
+    }
 
     /// <summary>y = act(γ·(x − μ)·invstd + β), invstd = 1/√(σ² + ε). Training: μ, σ² are the batch
     /// mean and biased variance over the M = count/C rows, and running ← (1 − m)·running + m·(μ,
@@ -105,34 +108,46 @@ public sealed partial class CpuBackend
         });
     }
 
-    /// <summary>With ĝ = dy·act'(y) (the mask read off y) and x̂ = (x − μ)·invstd:
+    /// <summary>With ĝ = dy·act'(y) (y recomputed from x: the mask without keeping y) and x̂ = (x − μ)·invstd:
     /// dβ += Σ ĝ, dγ += Σ ĝ·x̂; training dx += γ·invstd·(ĝ − Σĝ/M − x̂·Σ(ĝ·x̂)/M) (the batch
     /// statistics depend on x), eval dx += γ·invstd·ĝ.</summary>
-    private static void BatchNormBackwardKernel<T>(Tensor x, Tensor y, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dy,
+    private static void BatchNormBackwardKernel<T>(Tensor x, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd, Tensor dy,
         Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormSpec spec) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int channels = x.Shape[-1];
         int rows = (int)(x.Count / channels);
         var mx = Memory<T>(x);   // x [M, C]
-        var my = Memory<T>(y);   // y [M, C]
         var mdy = Memory<T>(dy); // dy [M, C]
         double[] mean = ToDoubles<T>(saveMean);     // [C]
         double[] invStd = ToDoubles<T>(saveInvStd); // [C]
         double[] g = ToDoubles<T>(gamma);           // [C]
+        double[] b = ToDoubles<T>(beta);            // [C]
         var activation = spec.Activation;
+
+        // ĝ row r = dy·act'(y), y recomputed from x with the saved statistics as the forward's
+        // Normalize, rounding and activation made it (so y need not be kept, nor read).
+        void MaskedGradientRow(ReadOnlySpan<T> sx, ReadOnlySpan<T> sdy, int r, Span<T> gradRow, double[] xd, double[] yd, T[] yRow)
+        {
+            SpanMath.Widen(sx.Slice(r * channels, channels), xd);
+            BatchNormRows.Normalize(yd, xd, mean, invStd, g, b);
+            SpanMath.Narrow<T>(yd, yRow);
+            ActivationRows.ActivateInPlace(activation, yRow);
+            ActivationRows.MaskGradient(activation, yRow, sdy.Slice(r * channels, channels), gradRow);
+        }
 
         // sums[c] = Σ ĝ, sums[C + c] = Σ ĝ·x̂
         double[] sums = ChunkedRowSums(rows, 2 * channels, (start, end, partial) =>
         {
-            ReadOnlySpan<T> sx = mx.Span, sy = my.Span, sdy = mdy.Span;
+            ReadOnlySpan<T> sx = mx.Span, sdy = mdy.Span;
             var gradRow = new T[channels];     // ĝ row
             var gd = new double[channels];     // ĝ row in double
             var xd = new double[channels];     // x row in double
+            var yd = new double[channels];     // y row before rounding
+            var yRow = new T[channels];        // y row
             for (int r = start; r < end; r++)
             {
-                ActivationRows.MaskGradient(activation, sy.Slice(r * channels, channels), sdy.Slice(r * channels, channels), gradRow);
+                MaskedGradientRow(sx, sdy, r, gradRow, xd, yd, yRow);
                 SpanMath.Widen<T>(gradRow, gd);
-                SpanMath.Widen(sx.Slice(r * channels, channels), xd);
                 BatchNormRows.AddGradientSums(partial.AsSpan(0, channels), partial.AsSpan(channels, channels), gd, xd, mean, invStd);
             }
         });
@@ -161,20 +176,21 @@ public sealed partial class CpuBackend
         double[] sumGradXhat = sums[channels..];
         ForRowChunks(rows, (start, end) =>
         {
-            ReadOnlySpan<T> sx = mx.Span, sy = my.Span, sdy = mdy.Span;
+            ReadOnlySpan<T> sx = mx.Span, sdy = mdy.Span;
             Span<T> sdx = mdx.Span;
             var gradRow = new T[channels];
             var gd = new double[channels];
-            var xd = new double[channels];
+            var xd = new double[channels];   // x row in double (MaskedGradientRow widens it)
+            var yd = new double[channels];
+            var yRow = new T[channels];
             var dd = new double[channels];   // this row's dx term in double
             var dRow = new T[channels];      // ... rounded to T
             for (int r = start; r < end; r++)
             {
-                ActivationRows.MaskGradient(activation, sy.Slice(r * channels, channels), sdy.Slice(r * channels, channels), gradRow);
+                MaskedGradientRow(sx, sdy, r, gradRow, xd, yd, yRow);
                 SpanMath.Widen<T>(gradRow, gd);
                 if (training)
                 {
-                    SpanMath.Widen(sx.Slice(r * channels, channels), xd);
                     BatchNormRows.TrainingInputGradient(dd, gd, xd, mean, invStd, meanGrad, sumGradXhat, scale, rows);
                 }
                 else

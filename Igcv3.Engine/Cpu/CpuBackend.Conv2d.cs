@@ -12,10 +12,13 @@ public sealed partial class CpuBackend
     public void Conv2dForward(Tensor x, Tensor w, Tensor y, Conv2dSpec spec) =>
         ByType(y.DType, () => Conv2dForwardKernel<float>(x, w, y, spec), () => Conv2dForwardKernel<double>(x, w, y, spec));
 
-    public void Conv2dBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, Conv2dSpec spec) =>
+    public void Conv2dBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, Conv2dSpec spec)
+    {
+        ZeroUnwritten(dx, dw);
         ByType(dy.DType,
             () => Conv2dBackwardKernels<float>(x, w, dy, dx, dw, spec),
             () => Conv2dBackwardKernels<double>(x, w, dy, dx, dw, spec));
+    }
 
     private static ConvGeometry Geometry(Tensor x, Tensor y, Conv2dSpec spec) =>
         ConvGeometry.Of(x, y, spec.Kernel, spec.Stride, spec.Padding, spec.Groups);

@@ -14,10 +14,13 @@ public sealed partial class CpuBackend
     public void DepthwiseForward(Tensor x, Tensor w, Tensor y, int stride) =>
         ByType(y.DType, () => DepthwiseForwardKernel<float>(x, w, y, stride), () => DepthwiseForwardKernel<double>(x, w, y, stride));
 
-    public void DepthwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, int stride) =>
+    public void DepthwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, int stride)
+    {
+        ZeroUnwritten(dx, dw);
         ByType(dy.DType,
             () => DepthwiseBackwardKernels<float>(x, w, dy, dx, dw, stride),
             () => DepthwiseBackwardKernels<double>(x, w, dy, dx, dw, stride));
+    }
 
     private static ConvGeometry DepthwiseGeometry(Tensor x, Tensor y, int stride) =>
         ConvGeometry.Of(x, y, DepthwiseKernel, stride, DepthwisePadding, groups: x.Shape[3]);

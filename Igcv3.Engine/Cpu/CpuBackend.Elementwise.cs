@@ -7,14 +7,20 @@ public sealed partial class CpuBackend
     public void Add(Tensor a, Tensor b, Tensor y) =>
         ByType(y.DType, () => AddKernel<float>(a, b, y), () => AddKernel<double>(a, b, y));
 
-    public void Accumulate(Tensor source, Tensor destination) =>
+    public void Accumulate(Tensor source, Tensor destination)
+    {
+        ZeroUnwritten(destination);
         ByType(destination.DType, () => AccumulateKernel<float>(source, destination), () => AccumulateKernel<double>(source, destination));
+    }
 
     public void ActivationForward(Activation activation, Tensor x, Tensor y) =>
         ByType(y.DType, () => ActivationForwardKernel<float>(activation, x, y), () => ActivationForwardKernel<double>(activation, x, y));
 
-    public void ActivationBackward(Activation activation, Tensor y, Tensor dy, Tensor dx) =>
+    public void ActivationBackward(Activation activation, Tensor y, Tensor dy, Tensor dx)
+    {
+        ZeroUnwritten(dx);
         ByType(dx.DType, () => ActivationBackwardKernel<float>(activation, y, dy, dx), () => ActivationBackwardKernel<double>(activation, y, dy, dx));
+    }
 
     // y[i] = a[i] + b[i]
     private static void AddKernel<T>(Tensor a, Tensor b, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>

@@ -7,8 +7,11 @@ public sealed partial class CpuBackend
     public void LinearForward(Tensor x, Tensor w, Tensor? b, Tensor y) =>
         ByType(x.DType, () => LinearForwardKernel<float>(x, w, b, y), () => LinearForwardKernel<double>(x, w, b, y));
 
-    public void LinearBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, Tensor? db) =>
+    public void LinearBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, Tensor? db)
+    {
+        ZeroUnwritten(dx, dw, db);
         ByType(x.DType, () => LinearBackwardKernel<float>(x, w, dy, dx, dw, db), () => LinearBackwardKernel<double>(x, w, dy, dx, dw, db));
+    }
 
     /// <summary>y[n, o] = Σ_i x[n, i]·w[o, i] + b[o].</summary>
     private static void LinearForwardKernel<T>(Tensor x, Tensor w, Tensor? b, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>

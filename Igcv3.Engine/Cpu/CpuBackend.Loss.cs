@@ -9,10 +9,13 @@ public sealed partial class CpuBackend
             () => SoftmaxCrossEntropyForwardKernel<float>(logits, labels, probabilities, loss, smoothing),
             () => SoftmaxCrossEntropyForwardKernel<double>(logits, labels, probabilities, loss, smoothing));
 
-    public void SoftmaxCrossEntropyBackward(Tensor probabilities, Tensor labels, Tensor dloss, Tensor dlogits, double smoothing) =>
+    public void SoftmaxCrossEntropyBackward(Tensor probabilities, Tensor labels, Tensor dloss, Tensor dlogits, double smoothing)
+    {
+        ZeroUnwritten(dlogits);
         ByType(dlogits.DType,
             () => SoftmaxCrossEntropyBackwardKernel<float>(probabilities, labels, dloss, dlogits, smoothing),
             () => SoftmaxCrossEntropyBackwardKernel<double>(probabilities, labels, dloss, dlogits, smoothing));
+    }
 
     /// <summary>p = softmax(z) per row (the row max subtracted first, so exp never overflows);
     /// loss = (1/N)·Σ_n Σ_k −t[n, k]·log p[n, k] with t = (1 − ε)·onehot(label) + ε/K, which per row

@@ -22,14 +22,20 @@ public sealed partial class CpuBackend
     public void PointwiseForward(Tensor x, Tensor w, Tensor y, PointwiseSpec spec) =>
         ByType(y.DType, () => PointwiseForwardKernel<float>(x, w, y, spec), () => PointwiseForwardKernel<double>(x, w, y, spec));
 
-    public void PointwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, PointwiseSpec spec) =>
+    public void PointwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, PointwiseSpec spec)
+    {
+        ZeroUnwritten(dx, dw);
         ByType(dy.DType, () => PointwiseBackwardKernel<float>(x, w, dy, dx, dw, spec), () => PointwiseBackwardKernel<double>(x, w, dy, dx, dw, spec));
+    }
 
     public void ChannelShuffleForward(Tensor x, Tensor y, int groups) =>
         ByType(y.DType, () => ChannelShuffleForwardKernel<float>(x, y, groups), () => ChannelShuffleForwardKernel<double>(x, y, groups));
 
-    public void ChannelShuffleBackward(Tensor dy, Tensor dx, int groups) =>
+    public void ChannelShuffleBackward(Tensor dy, Tensor dx, int groups)
+    {
+        ZeroUnwritten(dx);
         ByType(dx.DType, () => ChannelShuffleBackwardKernel<float>(dy, dx, groups), () => ChannelShuffleBackwardKernel<double>(dy, dx, groups));
+    }
 
     /// <summary>The sizes and index tables shared by the pointwise forward and backward kernels.</summary>
     private readonly struct PointwiseLayout

@@ -7,14 +7,20 @@ public sealed partial class CpuBackend
     public void GlobalAvgPoolForward(Tensor x, Tensor y) =>
         ByType(x.DType, () => GlobalAvgPoolForwardKernel<float>(x, y), () => GlobalAvgPoolForwardKernel<double>(x, y));
 
-    public void GlobalAvgPoolBackward(Tensor dy, Tensor dx) =>
+    public void GlobalAvgPoolBackward(Tensor dy, Tensor dx)
+    {
+        ZeroUnwritten(dx);
         ByType(dx.DType, () => GlobalAvgPoolBackwardKernel<float>(dy, dx), () => GlobalAvgPoolBackwardKernel<double>(dy, dx));
+    }
 
     public void MaxPoolForward(Tensor x, Tensor y, PoolSpec spec) =>
         ByType(x.DType, () => MaxPoolForwardKernel<float>(x, y, spec), () => MaxPoolForwardKernel<double>(x, y, spec));
 
-    public void MaxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolSpec spec) =>
+    public void MaxPoolBackward(Tensor x, Tensor dy, Tensor dx, PoolSpec spec)
+    {
+        ZeroUnwritten(dx);
         ByType(x.DType, () => MaxPoolBackwardKernel<float>(x, dy, dx, spec), () => MaxPoolBackwardKernel<double>(x, dy, dx, spec));
+    }
 
     /// <summary>y[n, c] = Σ_{h,w} x[n, h, w, c] / (H·W).</summary>
     private static void GlobalAvgPoolForwardKernel<T>(Tensor x, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>

@@ -14,7 +14,7 @@ public sealed partial class CpuBackend
         Span<T> p = Span<T>(parameters), buf = Span<T>(momentum);
         ReadOnlySpan<T> g = Span<T>(gradients);
         if (g.Length != p.Length || buf.Length != p.Length) throw new ArgumentException("sgd: parameter, gradient and momentum buffers must have one length");
-        T lr = Cast<T>(spec.LearningRate), mu = Cast<T>(spec.Momentum), wd = Cast<T>(spec.WeightDecay);
+        T lr = spec.LearningRateTensor is { } rate ? Span<T>(rate)[0] : Cast<T>(spec.LearningRate), mu = Cast<T>(spec.Momentum), wd = Cast<T>(spec.WeightDecay);
         long decayed = Math.Clamp(spec.DecayedCount, 0, p.Length);
         for (int i = 0; i < p.Length; i++)
         {

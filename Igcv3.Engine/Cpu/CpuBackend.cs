@@ -57,6 +57,15 @@ public sealed partial class CpuBackend : IBackend
         }
     }
 
+    /// <summary>The reference's way of honouring the overwrite rule for unwritten gradients
+    /// (<see cref="Tensor.IsUnwritten"/>): zero them, then accumulate as always. Plain and obviously
+    /// right; the CUDA kernels overwrite instead, and the parity tests hold them to this.</summary>
+    private void ZeroUnwritten(params ReadOnlySpan<Tensor?> gradients)
+    {
+        foreach (var g in gradients)
+            if (g is not null && g.TakeUnwritten()) Fill(g, 0.0);
+    }
+
     public void Copy(Tensor source, Tensor destination)
     {
         if (source.DType != destination.DType || source.Count != destination.Count)

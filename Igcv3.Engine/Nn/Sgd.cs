@@ -34,9 +34,28 @@ public sealed class Sgd
 
     public void Step(double learningRate)
     {
-        if (!(learningRate >= 0) || double.IsInfinity(learningRate)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "sgd: learning rate must be finite and ≥ 0");
-        long decayed = ExemptNoDecay ? Parameters.DecayedCount : Parameters.Count;
-        Parameters.Backend.SgdStep(Parameters.Values, Parameters.Gradients, MomentumBuffer,
-            new SgdSpec(learningRate, Momentum, Nesterov, WeightDecay, decayed));
+        CheckRate(learningRate);
+        Parameters.Backend.SgdStep(Parameters.Values, Parameters.Gradients, MomentumBuffer, Spec(learningRate));
     }
+
+    /// <summary>A step whose rate is the value of <paramref name="learningRate"/> (one element, of
+    /// the parameters' backend) when the step runs, not when it is queued: for a step captured once
+    /// and replayed (<see cref="SgdSpec.LearningRateTensor"/>). The caller writes a finite rate ≥ 0
+    /// there (<see cref="CheckRate"/>) before each run.</summary>
+    public void Step(Tensor learningRate)
+    {
+        if (learningRate.Count != 1 || learningRate.Backend != Parameters.Backend || learningRate.DType != Parameters.Values.DType)
+        {
+            throw new ArgumentException($"sgd: the learning rate tensor must be one {Parameters.Values.DType} element of {Parameters.Backend.Name}, got {learningRate}", nameof(learningRate));
+        }
+        Parameters.Backend.SgdStep(Parameters.Values, Parameters.Gradients, MomentumBuffer, Spec(0) with { LearningRateTensor = learningRate });
+    }
+
+    public static void CheckRate(double learningRate)
+    {
+        if (!(learningRate >= 0) || double.IsInfinity(learningRate)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "sgd: learning rate must be finite and ≥ 0");
+    }
+
+    private SgdSpec Spec(double learningRate) =>
+        new(learningRate, Momentum, Nesterov, WeightDecay, ExemptNoDecay ? Parameters.DecayedCount : Parameters.Count);
 }

@@ -34,10 +34,10 @@ public static partial class Ops
         var saveMean = Tensor.Empty(x.Backend, perChannel, x.DType);
         var saveInvStd = Tensor.Empty(x.Backend, perChannel, x.DType);
         x.Backend.BatchNormForward(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, spec);
-        return Autograd.Record(y, op, [x, gamma, beta], dy => x.Backend.BatchNormBackward(x, y, gamma, saveMean, saveInvStd, dy,
-            x.RequiresGrad ? x.GradOrZeros() : null,
-            gamma.RequiresGrad ? gamma.GradOrZeros() : null,
-            beta.RequiresGrad ? beta.GradOrZeros() : null,
+        return Autograd.Record(y, op, [x, gamma, beta], dy => x.Backend.BatchNormBackward(x, gamma, beta, saveMean, saveInvStd, dy,
+            x.RequiresGrad ? x.GradForWriting() : null,
+            gamma.RequiresGrad ? gamma.GradForWriting() : null,
+            beta.RequiresGrad ? beta.GradForWriting() : null,
             spec));
     }
 }

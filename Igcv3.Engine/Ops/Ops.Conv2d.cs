@@ -32,8 +32,8 @@ public static partial class Ops
         var y = Tensor.Empty(x.Backend, [n, spec.OutputSize(h), spec.OutputSize(width), cout], x.DType);
         x.Backend.Conv2dForward(x, w, y, spec);
         return Autograd.Record(y, op, [x, w], dy => x.Backend.Conv2dBackward(x, w, dy,
-            x.RequiresGrad ? x.GradOrZeros() : null,
-            w.RequiresGrad ? w.GradOrZeros() : null,
+            x.RequiresGrad ? x.GradForWriting() : null,
+            w.RequiresGrad ? w.GradForWriting() : null,
             spec));
     }
 }

@@ -20,8 +20,8 @@ public static partial class Ops
         var y = Tensor.Empty(x.Backend, [n, (h - 1) / stride + 1, (width - 1) / stride + 1, c], x.DType);
         x.Backend.DepthwiseForward(x, w, y, stride);
         return Autograd.Record(y, op, [x, w], dy => x.Backend.DepthwiseBackward(x, w, dy,
-            x.RequiresGrad ? x.GradOrZeros() : null,
-            w.RequiresGrad ? w.GradOrZeros() : null,
+            x.RequiresGrad ? x.GradForWriting() : null,
+            w.RequiresGrad ? w.GradForWriting() : null,
             stride));
     }
 }

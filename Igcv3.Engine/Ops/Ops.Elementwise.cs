@@ -18,8 +18,8 @@ public static partial class Ops
         a.Backend.Add(a, b, y);
         return Autograd.Record(y, op, [a, b], dy =>
         {
-            if (a.RequiresGrad) a.Backend.Accumulate(dy, a.GradOrZeros());
-            if (b.RequiresGrad) b.Backend.Accumulate(dy, b.GradOrZeros());
+            if (a.RequiresGrad) a.Backend.Accumulate(dy, a.GradForWriting());
+            if (b.RequiresGrad) b.Backend.Accumulate(dy, b.GradForWriting());
         });
     }
 
@@ -35,7 +35,7 @@ public static partial class Ops
         Check.SameDeviceAndType(op, ("x", x));
         var y = Tensor.Empty(x.Backend, x.Shape, x.DType);
         x.Backend.ActivationForward(activation, x, y);
-        return Autograd.Record(y, op, [x], dy => x.Backend.ActivationBackward(activation, y, dy, x.GradOrZeros()));
+        return Autograd.Record(y, op, [x], dy => x.Backend.ActivationBackward(activation, y, dy, x.GradForWriting()));
     }
 
     /// <summary>The same elements under another shape (a view: no copy).</summary>
@@ -45,6 +45,6 @@ public static partial class Ops
         if (shape.Count != x.Count) throw Check.Fail(op, $"cannot view {x.Shape} ({x.Count} elements) as {shape} ({shape.Count} elements)");
         var y = Tensor.View(x.Storage, x.Offset, shape);
         return Autograd.Record(y, op, [x], dy =>
-            x.Backend.Accumulate(Tensor.View(dy.Storage, dy.Offset, x.Shape), x.GradOrZeros()));
+            x.Backend.Accumulate(Tensor.View(dy.Storage, dy.Offset, x.Shape), x.GradForWriting()));
     }
 }

@@ -15,8 +15,8 @@ public static partial class Ops
         x.Backend.LinearForward(x, w, b, y);
         Tensor[] inputs = b is null ? [x, w] : [x, w, b];
         return Autograd.Record(y, op, inputs, dy => x.Backend.LinearBackward(x, w, dy,
-            x.RequiresGrad ? x.GradOrZeros() : null,
-            w.RequiresGrad ? w.GradOrZeros() : null,
-            b is not null && b.RequiresGrad ? b.GradOrZeros() : null));
+            x.RequiresGrad ? x.GradForWriting() : null,
+            w.RequiresGrad ? w.GradForWriting() : null,
+            b is not null && b.RequiresGrad ? b.GradForWriting() : null));
     }
 }

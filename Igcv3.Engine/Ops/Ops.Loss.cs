@@ -26,6 +26,6 @@ public static partial class Ops
         var loss = Tensor.Empty(logits.Backend, Shape.Scalar, logits.DType);
         logits.Backend.SoftmaxCrossEntropyForward(logits, labels, probabilities, loss, labelSmoothing);
         return Autograd.Record(loss, op, [logits], dloss =>
-            logits.Backend.SoftmaxCrossEntropyBackward(probabilities, labels, dloss, logits.GradOrZeros(), labelSmoothing));
+            logits.Backend.SoftmaxCrossEntropyBackward(probabilities, labels, dloss, logits.GradForWriting(), labelSmoothing));
     }
 }

@@ -26,8 +26,8 @@ public static partial class Ops
         var y = Tensor.Empty(x.Backend, [x.Shape[0], x.Shape[1], x.Shape[2], cout], x.DType); // y [N, H, W, Cout]
         x.Backend.PointwiseForward(x, w, y, spec);
         return Autograd.Record(y, op, [x, w], dy => x.Backend.PointwiseBackward(x, w, dy,
-            x.RequiresGrad ? x.GradOrZeros() : null,
-            w.RequiresGrad ? w.GradOrZeros() : null,
+            x.RequiresGrad ? x.GradForWriting() : null,
+            w.RequiresGrad ? w.GradForWriting() : null,
             spec));
     }
 
@@ -43,7 +43,7 @@ public static partial class Ops
 
         var y = Tensor.Empty(x.Backend, x.Shape, x.DType); // y [.., C]
         x.Backend.ChannelShuffleForward(x, y, groups);
-        return Autograd.Record(y, op, [x], dy => x.Backend.ChannelShuffleBackward(dy, x.GradOrZeros(), groups));
+        return Autograd.Record(y, op, [x], dy => x.Backend.ChannelShuffleBackward(dy, x.GradForWriting(), groups));
     }
 
     /// <summary>A permutation group count: 0 or 1 (none), or a divisor of the channels it permutes.</summary>

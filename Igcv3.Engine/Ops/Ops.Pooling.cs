@@ -11,7 +11,7 @@ public static partial class Ops
         if (x.Shape[1] == 0 || x.Shape[2] == 0) throw Check.Fail(op, $"x {x.Shape} has no spatial positions to average");
         var y = Tensor.Empty(x.Backend, [x.Shape[0], x.Shape[3]], x.DType);
         x.Backend.GlobalAvgPoolForward(x, y);
-        return Autograd.Record(y, op, [x], dy => x.Backend.GlobalAvgPoolBackward(dy, x.GradOrZeros()));
+        return Autograd.Record(y, op, [x], dy => x.Backend.GlobalAvgPoolBackward(dy, x.GradForWriting()));
     }
 
     /// <summary>y[n, oh, ow, c] = max of x[n, ·, ·, c] over the K×K window at (oh·S − P, ow·S − P),
@@ -36,6 +36,6 @@ public static partial class Ops
         }
         var y = Tensor.Empty(x.Backend, [x.Shape[0], spec.OutputSize(h), spec.OutputSize(w), x.Shape[3]], x.DType);
         x.Backend.MaxPoolForward(x, y, spec);
-        return Autograd.Record(y, op, [x], dy => x.Backend.MaxPoolBackward(x, dy, x.GradOrZeros(), spec));
+        return Autograd.Record(y, op, [x], dy => x.Backend.MaxPoolBackward(x, dy, x.GradForWriting(), spec));
     }
 }

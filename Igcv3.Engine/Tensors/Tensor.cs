@@ -173,8 +173,38 @@ public sealed class Tensor
         RequiresGrad = true;
     }
 
-    /// <summary>The gradient, allocated (zeroed) on first use.</summary>
-    internal Tensor GradOrZeros() => Grad ??= Zeros(Backend, Shape, DType);
+    /// <summary>The gradient, allocated on first use UNWRITTEN (<see cref="IsUnwritten"/>): its first
+    /// writer overwrites it, so no pass zeroes it first.</summary>
+    internal Tensor GradForWriting()
+    {
+        if (Grad is null)
+        {
+            Grad = Empty(Backend, Shape, DType);
+            Grad.IsUnwritten = true;
+        }
+        return Grad;
+    }
+
+    /// <summary>
+    /// True while this tensor's values are undefined because it is a gradient that nothing has
+    /// written yet. Backward methods ACCUMULATE into the gradients they are given, except into an
+    /// unwritten one, which they overwrite (see <see cref="TakeUnwritten"/>). Autograd allocates
+    /// activation gradients so; what a GPU saves is a memset pass over each of them.
+    /// </summary>
+    public bool IsUnwritten { get; private set; }
+
+    /// <summary>For a backend about to write this gradient: true when it is unwritten, and so must
+    /// be overwritten rather than accumulated into; from then on it counts as written. The backend
+    /// must then write every element (or zero it first).</summary>
+    public bool TakeUnwritten()
+    {
+        bool unwritten = IsUnwritten;
+        IsUnwritten = false;
+        return unwritten;
+    }
+
+    /// <summary>Marks a tensor unwritten (tests: its first writer must not read it).</summary>
+    internal void MarkUnwritten() => IsUnwritten = true;
 
     /// <summary>Backpropagates from this tensor: from a scalar with seed 1, or from any tensor with
     /// an explicit seed gradient of its shape. Gradients accumulate into the leaves' Grad.</summary>

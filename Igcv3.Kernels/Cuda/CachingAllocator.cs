@@ -22,6 +22,7 @@ public readonly record struct CudaMemoryStatistics(long BytesInUse, long PeakByt
 /// retried once.</para>
 /// <para>Releases may come from any thread, a finalizer's included: they only move bookkeeping
 /// (under a lock) and never call the driver, so the finalizer thread never needs a context.</para>
+/// <para>A captured CUDA graph keeps its blocks in a <see cref="GraphPool"/> (see there).</para>
 /// </summary>
 public sealed class CachingAllocator : IDisposable
 {
@@ -35,6 +36,8 @@ public sealed class CachingAllocator : IDisposable
     private readonly Action<ulong> _driverFree;
     private readonly Action _synchronize;
     private readonly bool _caching;
+    private readonly Dictionary<ulong, GraphPool> _pooled = []; // block → the graph pool that owns it
+    private GraphPool? _collecting;                             // the pool of the capture in progress
     private long _inUse, _peak, _reserved, _allocations, _cacheHits, _driverAllocations;
     private bool _disposed;
 
@@ -72,10 +75,16 @@ public sealed class CachingAllocator : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             _allocations++;
+            // During a capture the pool's own released blocks first, as the cache serves eager steps.
+            if (_collecting?.TryTake(size) is { } reused)
+            {
+                _cacheHits++;
+                return HandOut(reused, size);
+            }
             if (_free.TryGetValue(size, out var stack) && stack.Count > 0)
             {
                 _cacheHits++;
-                return HandOut(stack.Pop(), size);
+                return HandOut(Collected(stack.Pop()), size);
             }
         }
         ulong pointer = AllocateFromDriver(size);
@@ -83,8 +92,19 @@ public sealed class CachingAllocator : IDisposable
         {
             _driverAllocations++;
             _reserved += size;
-            return HandOut(pointer, size);
+            return HandOut(Collected(pointer), size);
         }
+    }
+
+    /// <summary>A block handed out while a capture is collecting joins its pool.</summary>
+    private ulong Collected(ulong pointer)
+    {
+        if (_collecting is { } pool)
+        {
+            pool.Blocks.Add(pointer);
+            _pooled[pointer] = pool;
+        }
+        return pointer;
     }
 
     private ulong AllocateFromDriver(long size)
@@ -128,6 +148,14 @@ public sealed class CachingAllocator : IDisposable
             if (_disposed) return true;
             if (!_live.Remove(pointer, out size)) return false;
             _inUse -= size;
+            // A block released during a capture may be read by the graph (it was live when the
+            // capture began, and work captured before its release uses it): it joins the pool too.
+            if (!_pooled.ContainsKey(pointer) && _collecting is not null) Collected(pointer);
+            if (_pooled.TryGetValue(pointer, out var pool))
+            {
+                pool.Return(pointer, size);
+                return true;
+            }
             if (_caching)
             {
                 if (!_free.TryGetValue(size, out var stack)) _free[size] = stack = new Stack<ulong>();
@@ -160,6 +188,106 @@ public sealed class CachingAllocator : IDisposable
         }
     }
 
+    /// <summary>Starts collecting the blocks of a capture: until <see cref="EndCollecting"/>, every
+    /// block handed out or released belongs to the returned pool.</summary>
+    internal GraphPool BeginCollecting()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_collecting is not null) throw new InvalidOperationException("cuda allocator: a capture is already collecting blocks");
+            return _collecting = new GraphPool(this);
+        }
+    }
+
+    /// <summary>The capture has ended: the pool keeps what it holds, but takes no more.</summary>
+    internal void EndCollecting()
+    {
+        lock (_gate) _collecting = null;
+    }
+
+    /// <summary>The pool's graph is gone: its free blocks go back to the cache (to the driver
+    /// without caching), and its blocks still in use go back there when released.</summary>
+    private void Dissolve(GraphPool pool)
+    {
+        List<ulong> toDriver = [];
+        lock (_gate)
+        {
+            if (_collecting == pool) _collecting = null;
+            foreach (var pointer in pool.Blocks) _pooled.Remove(pointer);
+            if (_disposed) return;
+            foreach (var (size, stack) in pool.Free)
+            {
+                foreach (var pointer in stack)
+                {
+                    if (_caching)
+                    {
+                        if (!_free.TryGetValue(size, out var cached)) _free[size] = cached = new Stack<ulong>();
+                        cached.Push(pointer);
+                    }
+                    else
+                    {
+                        _reserved -= size;
+                        toDriver.Add(pointer);
+                    }
+                }
+            }
+            pool.Free.Clear();
+        }
+        foreach (var pointer in toDriver) _driverFree(pointer);
+    }
+
+    /// <summary>
+    /// The device memory of one captured graph. A graph replays with the addresses of its capture,
+    /// so every block the captured work touched must stay this graph's while the graph lives:
+    /// freed to the driver, a replay would write into memory the driver may have handed to
+    /// anyone; handed to a later tensor, a replay would overwrite that tensor. So from the start of
+    /// the capture every block handed out, and every block released (it may have been read by
+    /// work captured before its release), belongs to the pool, and a block released into the pool
+    /// is reused only by the capture itself (in the order of the stream, as the cache reuses blocks
+    /// in an eager step) and never by eager work, until the pool is disposed with its graph.
+    /// <para>Lending the pool's free blocks to eager work between replays (an evaluation between
+    /// epochs) would be safe only for blocks whose contents no replay reads before writing them,
+    /// and only if whatever was allocated there is gone by the next replay; the pool also holds the
+    /// step's outputs (loss, logits) that are read after each replay, and an evaluation's tensors
+    /// are not bound to be gone in time. Not lending costs the evaluation its own blocks, which the
+    /// cache keeps from one epoch to the next; that is the price of never corrupting a tensor.</para>
+    /// </summary>
+    internal sealed class GraphPool(CachingAllocator allocator) : IDisposable
+    {
+        /// <summary>Every block the pool owns, in use or free.</summary>
+        internal readonly HashSet<ulong> Blocks = [];
+
+        /// <summary>The pool's released blocks by size, for the capture to reuse.</summary>
+        internal readonly Dictionary<long, Stack<ulong>> Free = [];
+
+        private bool _disposed;
+
+        internal ulong? TryTake(long size) => Free.TryGetValue(size, out var stack) && stack.Count > 0 ? stack.Pop() : null;
+
+        internal void Return(ulong pointer, long size)
+        {
+            if (!Free.TryGetValue(size, out var stack)) Free[size] = stack = new Stack<ulong>();
+            stack.Push(pointer);
+        }
+
+        /// <summary>Blocks the pool holds (in use or free).</summary>
+        public int Count
+        {
+            get
+            {
+                lock (allocator._gate) return Blocks.Count;
+            }
+        }
+
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            allocator.Dissolve(this);
+        }
+    }
+
     public CudaMemoryStatistics Statistics
     {
         get
@@ -182,9 +310,11 @@ public sealed class CachingAllocator : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            all = [.. _free.Values.SelectMany(s => s), .. _live.Keys];
+            // Graph pools' free blocks are in neither list; their graphs are gone with the device.
+            all = [.. _free.Values.SelectMany(s => s), .. _live.Keys, .. _pooled.Keys.Where(p => !_live.ContainsKey(p))];
             _free.Clear();
             _live.Clear();
+            _pooled.Clear();
             _inUse = 0;
             _reserved = 0;
         }

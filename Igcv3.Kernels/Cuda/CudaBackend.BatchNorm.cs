@@ -3,10 +3,29 @@ using Igcv3.Engine;
 namespace Igcv3.Kernels.Cuda;
 
 // batchnorm.cu: statistics over the M = count/C rows of x [M, C], per channel, with a fused
-// activation. Training forward: stats → finalize → apply; eval forward: eval_stats → apply.
-// Backward: (stats → finalize when any of dgamma, dbeta, training dx is wanted), then data.
+// activation. Training forward: stats (finalized in its last block) → apply; eval forward:
+// eval_stats → apply. Backward: stats when any of dgamma, dbeta, training dx is wanted, then data.
 public sealed partial class CudaBackend
 {
+    private ulong _batchNormTickets;
+
+    /// <summary>The stats kernels' last-block ticket counter (batchnorm.cu: 0 between launches),
+    /// zeroed once at first use and held for the backend's life, straight from the allocator (a
+    /// Storage made inside a step would be released with the step's temporaries). One serves every
+    /// launch: the stream runs them one after another.</summary>
+    private DevicePointer BatchNormTickets
+    {
+        get
+        {
+            if (_batchNormTickets == 0)
+            {
+                _batchNormTickets = _allocator.Allocate(sizeof(uint));
+                _queue.MemsetD32(_batchNormTickets, 0, 1);
+            }
+            return new(_batchNormTickets);
+        }
+    }
+
     private (int M, int C) CheckBatchNorm(Tensor x, Tensor y, params ReadOnlySpan<Tensor> perChannel)
     {
         const string op = "batch_norm (cuda)";
@@ -39,9 +58,8 @@ public sealed partial class CudaBackend
             if (m < 2) throw new ArgumentException($"batch_norm (cuda): training needs at least 2 values per channel, x {x.Shape} has {m}");
             int splits = BatchNormSplits(m, c);
             using var partial = Scratch("batch_norm", 3L * splits * c, sizeof(double)); // partial [splits, 3, C] doubles
-            Launch(CudaKernels.BatchNormForwardStats, new Dim3((uint)GemmTiles.CeilDiv(c, 32), (uint)splits), F32(x), partial.Pointer, m, c);
-            Launch(CudaKernels.BatchNormForwardFinalize, channelGrid, partial.Pointer, splits, m, c, (float)spec.Momentum, (float)spec.Epsilon,
-                F32(runningMean), F32(runningVar), F32(saveMean), F32(saveInvStd));
+            Launch(CudaKernels.BatchNormForwardStats, new Dim3((uint)GemmTiles.CeilDiv(c, 32), (uint)splits), F32(x), partial.Pointer, BatchNormTickets,
+                m, c, (float)spec.Momentum, (float)spec.Epsilon, F32(runningMean), F32(runningVar), F32(saveMean), F32(saveInvStd));
         }
         else
         {
@@ -53,14 +71,15 @@ public sealed partial class CudaBackend
     }
 
     /// <summary>dβ += Σĝ, dγ += Σĝ·x̂, dx += γ·invstd·(ĝ − Σĝ/M − x̂·Σĝx̂/M) (training) or γ·invstd·ĝ (eval).</summary>
-    public void BatchNormBackward(Tensor x, Tensor y, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dy,
+    public void BatchNormBackward(Tensor x, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd, Tensor dy,
         Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormSpec spec)
     {
         Enter();
-        var (m, c) = CheckBatchNorm(x, y, gamma, saveMean, saveInvStd);
+        var (m, c) = CheckBatchNorm(x, dy, gamma, beta, saveMean, saveInvStd);
         if (dy.Shape != x.Shape || (dx is not null && dx.Shape != x.Shape)) throw new ArgumentException($"batch_norm backward (cuda): dy and dx must match x {x.Shape}");
         if ((dgamma is not null && dgamma.Count != c) || (dbeta is not null && dbeta.Count != c)) throw new ArgumentException($"batch_norm backward (cuda): dgamma and dbeta must hold {c} values");
         if (m == 0) return;
+        ZeroUnwritten(dgamma, dbeta); // the finalize kernel accumulates into them
         int act = ActivationCode(spec.Activation);
         bool training = spec.Training;
         bool dataNeedsSums = dx is not null && training;
@@ -70,14 +89,13 @@ public sealed partial class CudaBackend
             int splits = BatchNormSplits(m, c);
             using var partial = Scratch("batch_norm backward", 2L * splits * c, sizeof(double)); // partial [splits, 2, C] doubles
             Launch(CudaKernels.BatchNormBackwardStats, new Dim3((uint)GemmTiles.CeilDiv(c, 32), (uint)splits),
-                F32(x), F32(y), F32(dy), F32(saveMean), F32(saveInvStd), partial.Pointer, m, c, act);
-            Launch(CudaKernels.BatchNormBackwardFinalize, new Dim3((uint)GemmTiles.CeilDiv(c, BlockThreads)),
-                partial.Pointer, splits, c, F32OrNull(dgamma), F32OrNull(dbeta), sums.Pointer);
+                F32(x), F32(gamma), F32(beta), F32(dy), F32(saveMean), F32(saveInvStd), partial.Pointer, BatchNormTickets, m, c, act,
+                F32OrNull(dgamma), F32OrNull(dbeta), sums.Pointer);
         }
         if (dx is not null)
         {
             Launch(CudaKernels.BatchNormBackwardData, new Dim3(GemmTiles.StrideGrid((long)m * c, 1024, 65535)),
-                F32(x), F32(y), F32(dy), F32(gamma), F32(saveMean), F32(saveInvStd), sums.Pointer, F32(dx), m, c, act, training ? 1 : 0);
+                F32(x), F32(gamma), F32(beta), F32(dy), F32(saveMean), F32(saveInvStd), sums.Pointer, F32(dx), m, c, act, training ? 1 : 0, AccumulateFlag(dx));
         }
     }
 }

@@ -55,11 +55,19 @@ public sealed partial class CudaBackend
     {
         Enter();
         var g = CheckConv(x, w, dy, spec);
-        if (dy.Count == 0 || x.Count == 0) return;
+        if (dy.Count == 0 || x.Count == 0)
+        {
+            ZeroUnwritten(dx, dw);
+            return;
+        }
         if (dx is not null)
         {
             if (dx.Shape != x.Shape) throw new ArgumentException($"conv2d backward: dx {dx.Shape} must match x {x.Shape}");
-            // dx += ...; grid = (ceil(N·H·W / 64), ceil(Cig / BN), groups), BN = tile(Cig).
+            // dx += ...; grid = (ceil(N·H·W / 64), ceil(Cig / BN), groups), BN = tile(Cig). This kernel
+            // only accumulates: an overwrite flag cost its 64x32 and 64x64 tiles spills on sm_80/sm_90
+            // (ptxas), so an unwritten dx is zeroed first. No IGCV3 or MobileNetV2 step computes a
+            // conv2d input gradient (the stem's is not needed); the IGCV1 networks pay one memset each.
+            ZeroUnwritten(dx);
             int bn = GemmTiles.Tile(g.Cig);
             long pixels = (long)g.N * g.H * g.W;
             Launch(CudaKernels.Conv2dBackwardData[bn], new Dim3((uint)GemmTiles.CeilDiv(pixels, GemmTiles.RowTile), (uint)GemmTiles.CeilDiv(g.Cig, bn), (uint)g.Groups),
@@ -78,6 +86,7 @@ public sealed partial class CudaBackend
             using var partial = Scratch("conv2d backward", (long)splits * count, sizeof(float));
             Launch(CudaKernels.Conv2dBackwardWeight[(bm, bn)], new Dim3((uint)tilesO, (uint)tilesR, (uint)(g.Groups * splits)),
                 F32(dy), F32(x), partial.Pointer, g.N, g.H, g.W, g.Cin, g.Cout, g.K, g.S, g.P, g.Groups, splits, rowsPerSplit);
+            ZeroUnwritten(dw);
             Launch(CudaKernels.Conv2dBackwardWeightReduce, new Dim3(GemmTiles.StrideGrid(count, BlockThreads, 1024)),
                 partial.Pointer, F32(dw), count, splits);
         }

@@ -53,7 +53,7 @@ public sealed partial class CudaBackend
             // H, W are the input sizes; grid = min(ceil(N·H·ceil(W/4)·channelItems / 256), 65535).
             long items = (long)g.N * g.H * GemmTiles.CeilDiv(g.W, 4) * g.ChannelItems;
             Launch(CudaKernels.DepthwiseBackwardData, new Dim3(GemmTiles.StrideGrid(items, BlockThreads, 65535)),
-                F32(dy), F32(w), F32(dx), g.N, g.H, g.W, g.C, g.Stride);
+                F32(dy), F32(w), F32(dx), g.N, g.H, g.W, g.C, g.Stride, AccumulateFlag(dx));
         }
         if (dw is not null)
         {
@@ -67,6 +67,7 @@ public sealed partial class CudaBackend
             using var partial = Scratch("depthwise backward", (long)splits * count, sizeof(float));
             Launch(CudaKernels.DepthwiseBackwardWeight, new Dim3((uint)channelBlocks, (uint)splits),
                 F32(dy), F32(x), partial.Pointer, g.N, g.H, g.W, g.C, g.Stride);
+            ZeroUnwritten(dw);
             Launch(CudaKernels.DepthwiseBackwardWeightReduce, new Dim3(GemmTiles.StrideGrid(count, BlockThreads, 1024)),
                 partial.Pointer, F32(dw), count, splits);
         }

@@ -24,6 +24,12 @@ public sealed partial class CudaBackend
         if (source.Count != destination.Count) throw new ArgumentException($"accumulate {source} into {destination}: counts differ");
         int n = CheckedCount("accumulate", destination.Count, "destination");
         if (n == 0) return;
+        if (destination.TakeUnwritten())
+        {
+            // The first gradient to arrive: a copy, 2 of the 3 passes of an accumulation.
+            _queue.CopyDeviceToDevice(F32(destination).Address, F32(source).Address, (long)n * sizeof(float));
+            return;
+        }
         Launch(CudaKernels.Accumulate, ElementwiseGrid(n), F32(source), F32(destination), n); // src, dst [n]
     }
 
@@ -44,7 +50,7 @@ public sealed partial class CudaBackend
         if (y.Count != dx.Count || dy.Count != dx.Count) throw new ArgumentException($"activation backward: {y}, {dy} and {dx} must have one count");
         int n = CheckedCount("activation backward", dx.Count, "dx");
         if (n == 0) return;
-        Launch(CudaKernels.ActivationBackward, ElementwiseGrid(n), F32(y), F32(dy), F32(dx), n, ActivationCode(activation)); // y, dy, dx [n]
+        Launch(CudaKernels.ActivationBackward, ElementwiseGrid(n), F32(y), F32(dy), F32(dx), n, ActivationCode(activation), AccumulateFlag(dx)); // y, dy, dx [n]
     }
 
     /// <summary>The kernels' activation codes: 0 None, 1 ReLU, 2 ReLU6 (the enum's values, checked here

@@ -58,19 +58,26 @@ public sealed partial class CudaBackend
         if (dx is not null && dx.Shape != x.Shape) throw new ArgumentException($"linear backward (cuda): dx {dx.Shape} must match x {x.Shape}");
         if (dw is not null && dw.Shape != w.Shape) throw new ArgumentException($"linear backward (cuda): dw {dw.Shape} must match w {w.Shape}");
         if (db is not null && db.Count != outputs) throw new ArgumentException($"linear backward (cuda): db {db.Shape} must be [{outputs}]");
-        if (n == 0 || outputs == 0) return; // every gradient is an empty sum
+        if (n == 0 || outputs == 0)
+        {
+            ZeroUnwritten(dx, dw, db); // every gradient is an empty sum
+            return;
+        }
+        // beta 0 (an unwritten gradient) never reads C: the product overwrites it.
         if (inputs > 0 && dx is not null)
         {
             _queue.Sgemm(Cublas.Operation.N, Cublas.Operation.N, inputs, n, outputs,
-                1f, F32(w).Address, inputs, F32(dy).Address, outputs, 1f, F32(dx).Address, inputs);
+                1f, F32(w).Address, inputs, F32(dy).Address, outputs, AccumulateFlag(dx), F32(dx).Address, inputs);
         }
         if (inputs > 0 && dw is not null)
         {
             _queue.Sgemm(Cublas.Operation.N, Cublas.Operation.T, inputs, outputs, n,
-                1f, F32(x).Address, inputs, F32(dy).Address, outputs, 1f, F32(dw).Address, inputs);
+                1f, F32(x).Address, inputs, F32(dy).Address, outputs, AccumulateFlag(dw), F32(dw).Address, inputs);
         }
+        ZeroUnwritten(dx, dw); // inputs = 0: nothing above wrote them
         if (db is not null)
         {
+            ZeroUnwritten(db);
             // grid = ceil(Out / 32); 32 output lanes × 8 row lanes per block, fixed-order sums.
             Launch(CudaKernels.LinearBiasBackward, new Dim3((uint)GemmTiles.CeilDiv(outputs, 32)), F32(dy), F32(db), n, outputs);
         }

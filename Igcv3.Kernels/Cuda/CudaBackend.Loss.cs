@@ -38,6 +38,6 @@ public sealed partial class CudaBackend
         var (n, k) = CheckLoss(probabilities, labels, dlogits, dloss);
         if (probabilities.Count == 0) return;
         Launch(CudaKernels.SoftmaxXentBackward, new Dim3(GemmTiles.StrideGrid(probabilities.Count, BlockThreads, 65535)),
-            F32(probabilities), I32(labels), F32(dloss), F32(dlogits), n, k, (float)smoothing);
+            F32(probabilities), I32(labels), F32(dloss), F32(dlogits), n, k, (float)smoothing, AccumulateFlag(dlogits));
     }
 }

@@ -45,9 +45,13 @@ public sealed partial class CudaBackend
     {
         Enter();
         var g = CheckPointwise(x, w, dy, spec);
-        if (g.M == 0 || g.Cin == 0 || g.Cout == 0) return; // every gradient is an empty sum: += 0
         if (dx is not null && dx.Count != x.Count) throw new ArgumentException($"pointwise backward: dx {dx.Shape} must match x {x.Shape}");
         if (dw is not null && dw.Count != w.Count) throw new ArgumentException($"pointwise backward: dw {dw.Shape} must match w {w.Shape}");
+        if (g.M == 0 || g.Cin == 0 || g.Cout == 0)
+        {
+            ZeroUnwritten(dx, dw); // every gradient is an empty sum: += 0, or = 0
+            return;
+        }
         if (dx is null && dw is null) return;
         var how = PointwiseGemm == PointwiseGemm.Auto ? TunedBackward(x, w, dy, dx, dw, g) : PointwiseGemm;
         PointwiseBackward(how, x, w, dy, dx, dw, g);
@@ -78,7 +82,7 @@ public sealed partial class CudaBackend
             // dx += ...; grid = (ceil(M / 64), ceil(Kg / BN), groups), BN = tile(Kg).
             int bn = GemmTiles.Tile(g.Kg);
             Launch(CudaKernels.PointwiseBackwardData[bn], new Dim3((uint)GemmTiles.CeilDiv(g.M, GemmTiles.RowTile), (uint)GemmTiles.CeilDiv(g.Kg, bn), (uint)g.Groups),
-                F32(dy), F32(w), F32(dx), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle);
+                F32(dy), F32(w), F32(dx), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle, AccumulateFlag(dx));
         }
         if (dw is not null)
         {
@@ -91,6 +95,7 @@ public sealed partial class CudaBackend
             using var partial = Scratch("pointwise backward", (long)splits * count, sizeof(float));
             Launch(CudaKernels.PointwiseBackwardWeight[(bm, bn)], new Dim3((uint)tilesN, (uint)tilesK, (uint)(g.Groups * splits)),
                 F32(dy), F32(x), partial.Pointer, g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle, splits, rowsPerSplit);
+            ZeroUnwritten(dw);
             Launch(CudaKernels.PointwiseBackwardWeightReduce, new Dim3(GemmTiles.StrideGrid(count, BlockThreads, 1024)),
                 partial.Pointer, F32(dw), count, splits);
         }
@@ -111,13 +116,17 @@ public sealed partial class CudaBackend
         Enter();
         var (rows, channels) = CheckShuffle(dx, dy, groups);
         if (rows == 0 || channels == 0) return;
-        LaunchShuffle(CudaKernels.ChannelShuffleBackward, F32(dy), F32(dx), rows, channels, groups);
+        LaunchShuffle(CudaKernels.ChannelShuffleBackward, F32(dy), F32(dx), rows, channels, groups, AccumulateFlag(dx));
     }
 
-    /// <summary>channel_shuffle_forward (target = P(G)·source) or _backward (target += P(G)ᵀ·source)
-    /// over [rows, C]: a grid-stride loop over rows·C elements.</summary>
-    private void LaunchShuffle(KernelSignature kernel, DevicePointer source, DevicePointer target, int rows, int channels, int groups) =>
-        Launch(kernel, new Dim3(GemmTiles.StrideGrid((long)rows * channels, BlockThreads, 4096)), source, target, rows, channels, Math.Max(0, groups));
+    /// <summary>channel_shuffle_forward (target = P(G)·source) or _backward (target += P(G)ᵀ·source,
+    /// or = when <paramref name="accumulate"/> is 0) over [rows, C]: a grid-stride loop over rows·C elements.</summary>
+    private void LaunchShuffle(KernelSignature kernel, DevicePointer source, DevicePointer target, int rows, int channels, int groups, int? accumulate = null)
+    {
+        var grid = new Dim3(GemmTiles.StrideGrid((long)rows * channels, BlockThreads, 4096));
+        if (accumulate is int a) Launch(kernel, grid, source, target, rows, channels, Math.Max(0, groups), a);
+        else Launch(kernel, grid, source, target, rows, channels, Math.Max(0, groups));
+    }
 
     private static (int Rows, int Channels) CheckShuffle(Tensor a, Tensor b, int groups)
     {

@@ -71,14 +71,16 @@ public sealed partial class CudaBackend
             if (dx is not null)
             {
                 bool direct = g.InShuffle <= 1;
+                int accumulate = AccumulateFlag(dx);
                 var dxs = direct ? F32(dx) : ScratchRows(g.M, g.Cin, scratch);
+                // beta 0 never reads C, so an unwritten dx is overwritten as the contract asks.
                 _queue.SgemmStridedBatched(Cublas.Operation.N, Cublas.Operation.N, g.Kg, g.M, g.Ng,
                     1f, F32(w).Address, g.Kg, (long)g.Ng * g.Kg, dys.Address, g.Cout, g.Ng,
-                    direct ? 1f : 0f, dxs.Address, g.Cin, g.Kg, g.Groups);
+                    direct ? accumulate : 0f, dxs.Address, g.Cin, g.Kg, g.Groups);
                 if (!direct)
                 {
                     // dx += P(Gi)ᵀ·dxs
-                    LaunchShuffle(CudaKernels.ChannelShuffleBackward, dxs, F32(dx), g.M, g.Cin, g.InShuffle);
+                    LaunchShuffle(CudaKernels.ChannelShuffleBackward, dxs, F32(dx), g.M, g.Cin, g.InShuffle, accumulate);
                 }
             }
             if (dw is not null)
@@ -86,7 +88,7 @@ public sealed partial class CudaBackend
                 var xs = Shuffled(F32(x), g.M, g.Cin, g.InShuffle, scratch);
                 _queue.SgemmStridedBatched(Cublas.Operation.N, Cublas.Operation.T, g.Kg, g.Ng, g.M,
                     1f, xs.Address, g.Cin, g.Kg, dys.Address, g.Cout, g.Ng,
-                    1f, F32(dw).Address, g.Kg, (long)g.Ng * g.Kg, g.Groups);
+                    AccumulateFlag(dw), F32(dw).Address, g.Kg, (long)g.Ng * g.Kg, g.Groups);
             }
         }
         finally

@@ -28,7 +28,7 @@ public sealed partial class CudaBackend
         Enter();
         var (n, hw, c) = CheckGlobalPool(dx, dy);
         if (dx.Count == 0) return;
-        Launch(CudaKernels.GlobalAvgPoolBackward, new Dim3(GemmTiles.StrideGrid(dx.Count, BlockThreads, 65535)), F32(dy), F32(dx), n, hw, c);
+        Launch(CudaKernels.GlobalAvgPoolBackward, new Dim3(GemmTiles.StrideGrid(dx.Count, BlockThreads, 65535)), F32(dy), F32(dx), n, hw, c, AccumulateFlag(dx));
     }
 
     private static (int N, int HW, int C) CheckGlobalPool(Tensor x, Tensor y)
@@ -55,10 +55,14 @@ public sealed partial class CudaBackend
         Enter();
         CheckMaxPool(x, dy, spec);
         if (dx.Shape != x.Shape) throw new ArgumentException($"max_pool backward (cuda): dx {dx.Shape} must match x {x.Shape}");
-        if (dx.Count == 0 || dy.Count == 0) return;
+        if (dx.Count == 0 || dy.Count == 0)
+        {
+            ZeroUnwritten(dx);
+            return;
+        }
         // H, W are the input sizes; grid = min(ceil(N·H·W·C / 256), 65535).
         Launch(CudaKernels.MaxPoolBackward, new Dim3(GemmTiles.StrideGrid(dx.Count, BlockThreads, 65535)),
-            F32(x), F32(dy), F32(dx), x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], spec.Kernel, spec.Stride, spec.Padding);
+            F32(x), F32(dy), F32(dx), x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], spec.Kernel, spec.Stride, spec.Padding, AccumulateFlag(dx));
     }
 
     private static void CheckMaxPool(Tensor x, Tensor y, PoolSpec spec)

@@ -245,6 +245,20 @@ public sealed partial class CudaBackend : IBackend, IDisposable
     private DevicePointer F32OrNull(Tensor? t, [CallerArgumentExpression(nameof(t))] string? name = null) =>
         t is null ? DevicePointer.Null : F32(t, name);
 
+    /// <summary>A backward kernel's accumulate argument for gradient <paramref name="g"/>
+    /// (igc_write_grad): 0 when g is unwritten, so that the kernel overwrites it whole and no memset
+    /// precedes it; 1 when it accumulates. Taken at the launch, so the order of launches decides.</summary>
+    private static int AccumulateFlag(Tensor g) => g.TakeUnwritten() ? 0 : 1;
+
+    /// <summary>Zeroes the unwritten gradients among these, where the work only accumulates (the
+    /// weight-gradient reductions; parameters' gradients are views of the zeroed flat buffer, so in a
+    /// training step this finds nothing) or writes nothing (an empty sum).</summary>
+    private void ZeroUnwritten(params ReadOnlySpan<Tensor?> gradients)
+    {
+        foreach (var g in gradients)
+            if (g is not null && g.TakeUnwritten() && g.Count > 0) _queue.MemsetD32(Address(g), 0, g.Count);
+    }
+
     private DevicePointer I32(Tensor t, [CallerArgumentExpression(nameof(t))] string? name = null)
     {
         if (t.DType != DType.I32) throw new ArgumentException($"{Name}: {name} must be I32, got {t}");

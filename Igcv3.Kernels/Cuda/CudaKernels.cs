@@ -15,23 +15,24 @@ internal static class CudaKernels
     public static readonly KernelSignature Add = K("elementwise.cu", "elementwise_add", P, P, P, I);
     public static readonly KernelSignature Accumulate = K("elementwise.cu", "elementwise_accumulate", P, P, I);
     public static readonly KernelSignature ActivationForward = K("elementwise.cu", "elementwise_activation_forward", P, P, I, I);
-    public static readonly KernelSignature ActivationBackward = K("elementwise.cu", "elementwise_activation_backward", P, P, P, I, I);
+    public static readonly KernelSignature ActivationBackward = K("elementwise.cu", "elementwise_activation_backward", P, P, P, I, I, I);
     public static readonly KernelSignature Fill = K("elementwise.cu", "elementwise_fill", P, I, I);
 
     // ---- pointwise.cu --------------------------------------------------------------------------
     // (x, w, y, M, Cin, Cout, groups, inShuffle, outShuffle)
     public static readonly IReadOnlyDictionary<int, KernelSignature> PointwiseForward = ByTile(bn => K("pointwise.cu", $"pointwise_forward_64x{bn}", P, P, P, I, I, I, I, I, I));
-    public static readonly IReadOnlyDictionary<int, KernelSignature> PointwiseBackwardData = ByTile(bn => K("pointwise.cu", $"pointwise_backward_data_64x{bn}", P, P, P, I, I, I, I, I, I));
+    // (dy, w, dx, M, Cin, Cout, groups, inShuffle, outShuffle, accumulate)
+    public static readonly IReadOnlyDictionary<int, KernelSignature> PointwiseBackwardData = ByTile(bn => K("pointwise.cu", $"pointwise_backward_data_64x{bn}", P, P, P, I, I, I, I, I, I, I));
     // (dy, x, partial, M, Cin, Cout, groups, inShuffle, outShuffle, splits, rowsPerSplit)
     public static readonly IReadOnlyDictionary<(int, int), KernelSignature> PointwiseBackwardWeight = ByTilePair((bm, bn) => K("pointwise.cu", $"pointwise_backward_weight_{bm}x{bn}", P, P, P, I, I, I, I, I, I, I, I));
     public static readonly KernelSignature PointwiseBackwardWeightReduce = K("pointwise.cu", "pointwise_backward_weight_reduce", P, P, I, I);
     public static readonly KernelSignature ChannelShuffleForward = K("pointwise.cu", "channel_shuffle_forward", P, P, I, I, I);
-    public static readonly KernelSignature ChannelShuffleBackward = K("pointwise.cu", "channel_shuffle_backward", P, P, I, I, I);
+    public static readonly KernelSignature ChannelShuffleBackward = K("pointwise.cu", "channel_shuffle_backward", P, P, I, I, I, I);
 
     // ---- depthwise.cu --------------------------------------------------------------------------
     // (in, w, out, N, H, W, C, stride)
     public static readonly KernelSignature DepthwiseForward = K("depthwise.cu", "depthwise3x3_forward", P, P, P, I, I, I, I, I);
-    public static readonly KernelSignature DepthwiseBackwardData = K("depthwise.cu", "depthwise3x3_backward_data", P, P, P, I, I, I, I, I);
+    public static readonly KernelSignature DepthwiseBackwardData = K("depthwise.cu", "depthwise3x3_backward_data", P, P, P, I, I, I, I, I, I);
     public static readonly KernelSignature DepthwiseBackwardWeight = K("depthwise.cu", "depthwise3x3_backward_weight", P, P, P, I, I, I, I, I);
     public static readonly KernelSignature DepthwiseBackwardWeightReduce = K("depthwise.cu", "depthwise3x3_backward_weight_reduce", P, P, I, I);
 
@@ -42,24 +43,22 @@ internal static class CudaKernels
     public static readonly KernelSignature Conv2dBackwardWeightReduce = K("conv2d.cu", "conv2d_backward_weight_reduce", P, P, I, I);
 
     // ---- batchnorm.cu --------------------------------------------------------------------------
-    public static readonly KernelSignature BatchNormForwardStats = K("batchnorm.cu", "batchnorm_forward_stats", P, P, I, I);
-    // (partial, splits, M, C, momentum, eps, runningMean, runningVar, saveMean, saveInvStd)
-    public static readonly KernelSignature BatchNormForwardFinalize = K("batchnorm.cu", "batchnorm_forward_finalize", P, I, I, I, F, F, P, P, P, P);
+    // (x, partial, counter, M, C, momentum, eps, runningMean, runningVar, saveMean, saveInvStd): finalized by its last block
+    public static readonly KernelSignature BatchNormForwardStats = K("batchnorm.cu", "batchnorm_forward_stats", P, P, P, I, I, F, F, P, P, P, P);
     public static readonly KernelSignature BatchNormEvalStats = K("batchnorm.cu", "batchnorm_eval_stats", P, P, P, P, I, F);
     // (x, gamma, beta, mean, invStd, y, M, C, act)
     public static readonly KernelSignature BatchNormForwardApply = K("batchnorm.cu", "batchnorm_forward_apply", P, P, P, P, P, P, I, I, I);
-    // (x, y, dy, mean, invStd, partial, M, C, act)
-    public static readonly KernelSignature BatchNormBackwardStats = K("batchnorm.cu", "batchnorm_backward_stats", P, P, P, P, P, P, I, I, I);
-    // (partial, splits, C, dgamma, dbeta, sums)
-    public static readonly KernelSignature BatchNormBackwardFinalize = K("batchnorm.cu", "batchnorm_backward_finalize", P, I, I, P, P, P);
-    // (x, y, dy, gamma, mean, invStd, sums, dx, M, C, act, training)
-    public static readonly KernelSignature BatchNormBackwardData = K("batchnorm.cu", "batchnorm_backward_data", P, P, P, P, P, P, P, P, I, I, I, I);
+    // (x, gamma, beta, dy, mean, invStd, partial, counter, M, C, act, dgamma, dbeta, sums): the mask
+    // recomputed from x (y not read), finalized by its last block
+    public static readonly KernelSignature BatchNormBackwardStats = K("batchnorm.cu", "batchnorm_backward_stats", P, P, P, P, P, P, P, P, I, I, I, P, P, P);
+    // (x, gamma, beta, dy, mean, invStd, sums, dx, M, C, act, training, accumulate)
+    public static readonly KernelSignature BatchNormBackwardData = K("batchnorm.cu", "batchnorm_backward_data", P, P, P, P, P, P, P, P, I, I, I, I, I);
 
     // ---- pooling.cu ----------------------------------------------------------------------------
     public static readonly KernelSignature GlobalAvgPoolForward = K("pooling.cu", "global_avgpool_forward", P, P, I, I, I);
-    public static readonly KernelSignature GlobalAvgPoolBackward = K("pooling.cu", "global_avgpool_backward", P, P, I, I, I);
+    public static readonly KernelSignature GlobalAvgPoolBackward = K("pooling.cu", "global_avgpool_backward", P, P, I, I, I, I);
     public static readonly KernelSignature MaxPoolForward = K("pooling.cu", "maxpool_forward", P, P, I, I, I, I, I, I, I);
-    public static readonly KernelSignature MaxPoolBackward = K("pooling.cu", "maxpool_backward", P, P, P, I, I, I, I, I, I, I);
+    public static readonly KernelSignature MaxPoolBackward = K("pooling.cu", "maxpool_backward", P, P, P, I, I, I, I, I, I, I, I);
 
     // ---- linear.cu, loss.cu, sgd.cu ------------------------------------------------------------
     public static readonly KernelSignature LinearAddBias = K("linear.cu", "linear_add_bias", P, P, I, I);
@@ -67,10 +66,10 @@ internal static class CudaKernels
     // (logits, labels, probabilities, rowLoss, N, K, smoothing)
     public static readonly KernelSignature SoftmaxXentForwardRows = K("loss.cu", "softmax_xent_forward_rows", P, P, P, P, I, I, F);
     public static readonly KernelSignature SoftmaxXentForwardMean = K("loss.cu", "softmax_xent_forward_mean", P, P, I);
-    // (probabilities, labels, dloss, dlogits, N, K, smoothing)
-    public static readonly KernelSignature SoftmaxXentBackward = K("loss.cu", "softmax_xent_backward", P, P, P, P, I, I, F);
-    // (parameters, gradients, momentum, n, decayedCount, lr, mu, weightDecay, nesterov)
-    public static readonly KernelSignature SgdStep = K("sgd.cu", "sgd_step", P, P, P, I, I, F, F, F, I);
+    // (probabilities, labels, dloss, dlogits, N, K, smoothing, accumulate)
+    public static readonly KernelSignature SoftmaxXentBackward = K("loss.cu", "softmax_xent_backward", P, P, P, P, I, I, F, I);
+    // (parameters, gradients, momentum, n, decayedCount, lr, mu, weightDecay, nesterov, learningRate)
+    public static readonly KernelSignature SgdStep = K("sgd.cu", "sgd_step", P, P, P, I, I, F, F, F, I, P);
 
     /// <summary>Every declared kernel, tile variants included.</summary>
     public static IReadOnlyList<KernelSignature> All { get; } =
@@ -80,8 +79,8 @@ internal static class CudaKernels
         PointwiseBackwardWeightReduce, ChannelShuffleForward, ChannelShuffleBackward,
         DepthwiseForward, DepthwiseBackwardData, DepthwiseBackwardWeight, DepthwiseBackwardWeightReduce,
         .. Conv2dForward.Values, .. Conv2dBackwardData.Values, .. Conv2dBackwardWeight.Values, Conv2dBackwardWeightReduce,
-        BatchNormForwardStats, BatchNormForwardFinalize, BatchNormEvalStats, BatchNormForwardApply,
-        BatchNormBackwardStats, BatchNormBackwardFinalize, BatchNormBackwardData,
+        BatchNormForwardStats, BatchNormEvalStats, BatchNormForwardApply,
+        BatchNormBackwardStats, BatchNormBackwardData,
         GlobalAvgPoolForward, GlobalAvgPoolBackward, MaxPoolForward, MaxPoolBackward,
         LinearAddBias, LinearBiasBackward, SoftmaxXentForwardRows, SoftmaxXentForwardMean, SoftmaxXentBackward, SgdStep,
     ];

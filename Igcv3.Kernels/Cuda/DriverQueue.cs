@@ -26,6 +26,14 @@ internal sealed class DriverQueue : ICudaQueue
     private readonly Lazy<IReadOnlyDictionary<string, CudaModuleHandle>> _modules;
     private readonly Dictionary<string, CudaFunction> _functions = [];
     private readonly PinnedStaging _staging;
+    private readonly DeviceMemoryHandle _cublasWorkspace;
+    private bool _capturing;
+
+    /// <summary>cuBLAS's scratch memory, owned here (cublasSetWorkspace) so that a captured SGEMM
+    /// uses a block that lives as long as the queue, instead of one cuBLAS would allocate inside the
+    /// capture: with cudaMalloc before cuBLAS 12.2 (a call a capture refuses, and one block per
+    /// captured graph), stream-ordered since. 32 MiB is what cuBLAS itself reserves on Hopper.</summary>
+    private const long CublasWorkspaceBytes = 32L << 20;
 
     public DriverQueue(CudaDevice device, KernelCompiler compiler)
     {
@@ -40,12 +48,15 @@ internal sealed class DriverQueue : ICudaQueue
         {
             _cublas = CublasHandle.Create(device.Context);
             Cublas.SetStream(_cublas, _stream);
+            _cublasWorkspace = DeviceMemoryHandle.Allocate(device.Context, CublasWorkspaceBytes);
+            Cublas.SetWorkspace(_cublas, _cublasWorkspace.Pointer, _cublasWorkspace.Bytes);
             // Plain IEEE FP32 GEMMs: TF32 would differ from the CPU reference by ~1e-3.
             Cublas.SetMathMode(_cublas, Cublas.MathMode.Default);
         }
         catch
         {
             _cublas?.Dispose();
+            _cublasWorkspace?.Dispose();
             _stream.Dispose();
             throw;
         }
@@ -75,7 +86,7 @@ internal sealed class DriverQueue : ICudaQueue
             pointers[i] = &slots[i];
         }
         CudaDriver.LaunchKernel(function, grid, new Dim3(BlockThreads), 0, _stream, pointers);
-        if (!s_syncLaunches) return;
+        if (!s_syncLaunches || _capturing) return;
         try
         {
             _stream.Synchronize();
@@ -101,11 +112,13 @@ internal sealed class DriverQueue : ICudaQueue
     // way the source may change as soon as the call returns, and the copy is ordered on the stream.
     public unsafe void CopyHostToDevice(ulong destination, void* source, long bytes)
     {
+        if (_capturing) throw StreamCapture.Refused(StreamCapture.Upload);
         if (!_staging.TryCopy(destination, source, bytes)) CudaDriver.MemcpyHtoDAsync(destination, source, bytes, _stream);
     }
 
     public unsafe void CopyDeviceToHost(void* destination, ulong source, long bytes)
     {
+        if (_capturing) throw StreamCapture.Refused(StreamCapture.Download);
         CudaDriver.MemcpyDtoHAsync(destination, source, bytes, _stream);
         // The host reads the values next: wait while the buffer is still pinned.
         _stream.Synchronize();
@@ -114,10 +127,15 @@ internal sealed class DriverQueue : ICudaQueue
     public void CopyDeviceToDevice(ulong destination, ulong source, long bytes) =>
         CudaDriver.MemcpyDtoDAsync(destination, source, bytes, _stream);
 
-    public void Synchronize() => _stream.Synchronize();
+    public void Synchronize()
+    {
+        if (_capturing) throw StreamCapture.Refused(StreamCapture.Wait);
+        _stream.Synchronize();
+    }
 
     public double TimeMilliseconds(Action enqueue)
     {
+        if (_capturing) throw StreamCapture.Refused(StreamCapture.Timing);
         using var start = CudaEventHandle.Create(_device.Context);
         using var end = CudaEventHandle.Create(_device.Context);
         start.Record(_stream);
@@ -125,6 +143,49 @@ internal sealed class DriverQueue : ICudaQueue
         end.Record(_stream);
         end.Synchronize();
         return end.MillisecondsSince(start);
+    }
+
+    // Thread-local mode: a call on this thread that a capture must not contain (cuMemAlloc from an
+    // allocator that ran out of cached blocks, a synchronisation this class did not refuse itself)
+    // fails and invalidates the capture, so EndCapture reports it instead of a graph that would
+    // silently miss work.
+    public void BeginCapture()
+    {
+        if (_capturing) throw new InvalidOperationException("a stream capture is already in progress");
+        CudaDriver.StreamBeginCapture(_stream, CudaDriver.CuStreamCaptureMode.ThreadLocal);
+        _capturing = true;
+    }
+
+    public ICapturedWork EndCapture()
+    {
+        if (!_capturing) throw new InvalidOperationException("no stream capture is in progress");
+        _capturing = false;
+        try
+        {
+            using var graph = CudaGraphHandle.EndCapture(_device.Context, _stream);
+            return new Graph(CudaGraphExecHandle.Instantiate(_device.Context, graph), _stream);
+        }
+        catch (CudaInteropException e)
+        {
+            throw new StreamCaptureException($"the driver ended the capture without a usable graph: {e.Message}", e);
+        }
+    }
+
+    public void AbandonCapture()
+    {
+        if (!_capturing) return;
+        _capturing = false;
+        // An invalidated capture ends with an error status and no graph; a valid one with a graph
+        // that nobody wants.
+        if (CudaDriver.StreamEndCapture(_stream, out nint graph) == CudaDriver.CuResult.Success && graph != 0) CudaDriver.GraphDestroy(graph);
+    }
+
+    /// <summary>An instantiated graph, launched whole on the queue's stream.</summary>
+    private sealed class Graph(CudaGraphExecHandle exec, CudaStreamHandle stream) : ICapturedWork
+    {
+        public void Replay() => exec.Launch(stream);
+
+        public void Dispose() => exec.Dispose();
     }
 
     private CudaFunction Function(KernelSignature kernel)
@@ -172,6 +233,7 @@ internal sealed class DriverQueue : ICudaQueue
         }
         _staging.Dispose();
         _cublas.Dispose();
+        _cublasWorkspace.Dispose();
         _stream.Dispose();
         _device.Dispose();
     }

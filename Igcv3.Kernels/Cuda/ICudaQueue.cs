@@ -45,4 +45,18 @@ internal interface ICudaQueue : IDisposable
     /// <summary>Device milliseconds of the work that <paramref name="enqueue"/> queues, between two
     /// events recorded around it; waits for that work (for autotuning, not inside a step).</summary>
     double TimeMilliseconds(Action enqueue);
+
+    /// <summary>From now until <see cref="EndCapture"/>, kernels, SGEMMs, memsets and device-to-device
+    /// copies are captured, not run (CUDA stream capture); uploads, downloads, waits and timing throw
+    /// <see cref="StreamCapture.Refused"/>'s <see cref="StreamCaptureException"/>.</summary>
+    void BeginCapture();
+
+    /// <summary>The work queued since <see cref="BeginCapture"/>, to replay; throws
+    /// <see cref="StreamCaptureException"/> where the driver invalidated the capture. The capture
+    /// has ended either way.</summary>
+    ICapturedWork EndCapture();
+
+    /// <summary>Ends a capture that an exception interrupted, discarding it; does nothing when no
+    /// capture is in progress. Never throws for the capture's own failure.</summary>
+    void AbandonCapture();
 }

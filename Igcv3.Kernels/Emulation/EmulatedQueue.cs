@@ -15,10 +15,16 @@ namespace Igcv3.Kernels.Emulation;
 /// nothing to synchronise, and "device time" is the host's wall-clock time of the emulation.
 /// A failed launch throws <see cref="EmulatedKernelException"/> naming the kernel, the launch and
 /// what went wrong.
+/// <para>Stream capture records each launch (kernel, grid, argument bits), SGEMM, memset and
+/// device-to-device copy as it is queued, without running it, and a replay runs them again in
+/// order, bounds- and address-checked at each run as a first run is: so that CI checks, without a
+/// GPU, that a replayed step computes what an eager one does, and that nothing it touches was
+/// freed in between.</para>
 /// </summary>
 internal sealed unsafe class EmulatedQueue(EmulatedDeviceLibrary device, int multiprocessors = 8) : ICudaQueue
 {
     private long _launches;
+    private List<Action>? _captured; // null: not capturing
 
     /// <summary>A CUDA backend over a new emulated queue. Its allocator does not cache, so every
     /// tensor has its own guarded allocation, ending at its last element.</summary>
@@ -39,6 +45,17 @@ internal sealed unsafe class EmulatedQueue(EmulatedDeviceLibrary device, int mul
 
     public void Launch(KernelSignature kernel, Dim3 grid, ReadOnlySpan<KernelArg> args)
     {
+        if (_captured is not null)
+        {
+            var copy = args.ToArray();
+            _captured.Add(() => Run(kernel, grid, copy));
+            return;
+        }
+        Run(kernel, grid, args);
+    }
+
+    private void Run(KernelSignature kernel, Dim3 grid, ReadOnlySpan<KernelArg> args)
+    {
         long number = ++_launches;
         Span<ulong> slots = stackalloc ulong[args.Length];
         for (int i = 0; i < args.Length; i++)
@@ -55,28 +72,73 @@ internal sealed unsafe class EmulatedQueue(EmulatedDeviceLibrary device, int mul
 
     public void Sgemm(Cublas.Operation transA, Cublas.Operation transB, int m, int n, int k,
         float alpha, ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc) =>
-        SgemmInterpreter.Sgemm(Floats, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        RunOrCapture(() => SgemmInterpreter.Sgemm(Floats, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
 
     public void SgemmStridedBatched(Cublas.Operation transA, Cublas.Operation transB, int m, int n, int k,
         float alpha, ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float beta, ulong c, int ldc, long strideC, int batchCount) =>
-        SgemmInterpreter.SgemmStridedBatched(Floats, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
+        RunOrCapture(() => SgemmInterpreter.SgemmStridedBatched(Floats, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount));
 
     public void MemsetD32(ulong destination, uint value, long count) =>
-        MemoryMarshal.Cast<byte, uint>(Bytes("cuMemsetD32", destination, count * 4)).Fill(value);
+        RunOrCapture(() => MemoryMarshal.Cast<byte, uint>(Bytes("cuMemsetD32", destination, count * 4)).Fill(value));
 
-    public void CopyHostToDevice(ulong destination, void* source, long bytes) =>
+    public void CopyHostToDevice(ulong destination, void* source, long bytes)
+    {
+        if (_captured is not null) throw StreamCapture.Refused(StreamCapture.Upload);
         new ReadOnlySpan<byte>(source, checked((int)bytes)).CopyTo(Bytes("cuMemcpyHtoD", destination, bytes));
+    }
 
-    public void CopyDeviceToHost(void* destination, ulong source, long bytes) =>
+    public void CopyDeviceToHost(void* destination, ulong source, long bytes)
+    {
+        if (_captured is not null) throw StreamCapture.Refused(StreamCapture.Download);
         Bytes("cuMemcpyDtoH", source, bytes).CopyTo(new Span<byte>(destination, checked((int)bytes)));
+    }
 
     public void CopyDeviceToDevice(ulong destination, ulong source, long bytes) =>
-        Bytes("cuMemcpyDtoD", source, bytes).CopyTo(Bytes("cuMemcpyDtoD", destination, bytes));
+        RunOrCapture(() => Bytes("cuMemcpyDtoD", source, bytes).CopyTo(Bytes("cuMemcpyDtoD", destination, bytes)));
 
-    public void Synchronize() { }
+    public void Synchronize()
+    {
+        if (_captured is not null) throw StreamCapture.Refused(StreamCapture.Wait);
+    }
+
+    public void BeginCapture()
+    {
+        if (_captured is not null) throw new InvalidOperationException("a stream capture is already in progress");
+        _captured = [];
+    }
+
+    public ICapturedWork EndCapture()
+    {
+        var calls = _captured ?? throw new InvalidOperationException("no stream capture is in progress");
+        _captured = null;
+        return new Replayed([.. calls]);
+    }
+
+    public void AbandonCapture() => _captured = null;
+
+    private void RunOrCapture(Action call)
+    {
+        if (_captured is not null) _captured.Add(call);
+        else call();
+    }
+
+    /// <summary>The captured calls, run again in their order at each replay.</summary>
+    private sealed class Replayed(Action[] calls) : ICapturedWork
+    {
+        private bool _disposed;
+
+        public void Replay()
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            foreach (var call in calls) call();
+        }
+
+        public void Dispose() => _disposed = true;
+    }
 
     public double TimeMilliseconds(Action enqueue)
     {
+        if (_captured is not null) throw StreamCapture.Refused(StreamCapture.Timing);
         long start = Stopwatch.GetTimestamp();
         enqueue();
         return Stopwatch.GetElapsedTime(start).TotalMilliseconds;

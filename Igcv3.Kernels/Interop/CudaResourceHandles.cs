@@ -96,6 +96,38 @@ internal sealed class CudaEventHandle : ContextBoundHandle
     protected override bool Release(nint evt) => Released(EventDestroy(evt));
 }
 
+/// <summary>A graph captured from a stream (cuStreamEndCapture / cuGraphDestroy): only the template
+/// that <see cref="CudaGraphExecHandle.Instantiate"/> makes an executable graph of.</summary>
+internal sealed class CudaGraphHandle : ContextBoundHandle
+{
+    CudaGraphHandle(CudaContextHandle context, Func<nint> create) : base(context, create) { }
+
+    /// <summary>Ends <paramref name="stream"/>'s capture; throws (the capture ended either way)
+    /// when it was invalidated or produced no graph.</summary>
+    public static CudaGraphHandle EndCapture(CudaContextHandle context, CudaStreamHandle stream) => new(context, () =>
+    {
+        var status = StreamEndCapture(stream, out nint graph);
+        if (status != CuResult.Success) throw Failure(status, "cuStreamEndCapture(stream, out graph)");
+        if (graph == 0) throw new CudaException("cuStreamEndCapture(stream, out graph)", 0, "CUDA_SUCCESS", "the capture returned no graph");
+        return graph;
+    });
+
+    protected override bool Release(nint graph) => Released(GraphDestroy(graph));
+}
+
+/// <summary>An executable graph (cuGraphInstantiateWithFlags / cuGraphExecDestroy), launched whole
+/// on a stream by <see cref="Launch"/>. Independent of its template once instantiated.</summary>
+internal sealed class CudaGraphExecHandle : ContextBoundHandle
+{
+    CudaGraphExecHandle(CudaContextHandle context, CudaGraphHandle graph) : base(context, () => GraphInstantiate(graph.DangerousGetHandle())) { }
+
+    public static CudaGraphExecHandle Instantiate(CudaContextHandle context, CudaGraphHandle graph) => new(context, graph);
+
+    public void Launch(CudaStreamHandle stream) => GraphLaunch(this, stream);
+
+    protected override bool Release(nint exec) => Released(GraphExecDestroy(exec));
+}
+
 /// <summary>A loaded CUBIN or PTX module (cuModuleLoadDataEx / cuModuleUnload), with the JIT's info log.</summary>
 internal sealed class CudaModuleHandle : ContextBoundHandle
 {

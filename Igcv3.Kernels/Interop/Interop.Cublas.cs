@@ -65,6 +65,12 @@ internal static partial class Interop
 
         internal static void SetMathMode(CublasHandle handle, MathMode mode) => ThrowIfFailed(cublasSetMathMode(handle, mode));
 
+        /// <summary>cublasSetWorkspace_v2 (cublas_api.h, cuBLAS 11.4 and later): the handle's scratch
+        /// memory, instead of the pool cuBLAS would allocate itself (with cudaMalloc before 12.2, a
+        /// call that must not happen inside a stream capture, and once per captured graph).</summary>
+        internal static void SetWorkspace(CublasHandle handle, ulong workspace, long bytes) =>
+            ThrowIfFailed(cublasSetWorkspace_v2(handle, workspace, checked((nuint)bytes)));
+
         /// <summary>cuBLAS version as major*10000 + minor*100 + patch (12.4.5 → 120405).</summary>
         internal static int GetVersion(CublasHandle handle)
         {
@@ -92,6 +98,7 @@ internal static partial class Interop
         [LibraryImport(Libraries.Cublas)] private static partial int cublasDestroy_v2(nint handle);
         [LibraryImport(Libraries.Cublas)] private static partial int cublasSetStream_v2(CublasHandle handle, CudaStreamHandle stream);
         [LibraryImport(Libraries.Cublas)] private static partial int cublasSetMathMode(CublasHandle handle, MathMode mode);
+        [LibraryImport(Libraries.Cublas)] private static partial int cublasSetWorkspace_v2(CublasHandle handle, ulong workspace, nuint workspaceSizeInBytes);
         [LibraryImport(Libraries.Cublas)] private static partial int cublasGetVersion_v2(CublasHandle handle, out int version);
         [LibraryImport(Libraries.Cublas)]
         private static partial int cublasSgemm_v2(CublasHandle handle, Operation transA, Operation transB, int m, int n, int k,

@@ -45,6 +45,16 @@ internal static partial class Interop
             LogVerbose = 12,
         }
 
+        /// <summary>CUstreamCaptureMode (cuda.h). Thread-local: a call on the capturing thread that
+        /// is not allowed during capture (cuMemAlloc, a synchronisation) fails and invalidates the
+        /// capture, while other threads are left alone.</summary>
+        internal enum CuStreamCaptureMode
+        {
+            Global = 0,
+            ThreadLocal = 1,
+            Relaxed = 2,
+        }
+
         /// <summary>CU_STREAM_NON_BLOCKING: the stream does not synchronise with the legacy default stream.</summary>
         internal const uint StreamNonBlocking = 0x1;
 

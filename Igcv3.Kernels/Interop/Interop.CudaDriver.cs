@@ -203,6 +203,38 @@ internal static partial class Interop
         [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuEventSynchronize(CudaEventHandle evt);
         [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuEventElapsedTime(out float milliseconds, CudaEventHandle start, CudaEventHandle end);
 
+        // ---- stream capture and graphs --------------------------------------------------------
+        // Signatures as declared in cuda.h (CUDA 12.6), where cuStreamBeginCapture is #defined to
+        // cuStreamBeginCapture_v2 and cuGraphInstantiate to cuGraphInstantiateWithFlags; both
+        // exports exist in every CUDA 12 and 13 driver (the latter since 11.4).
+
+        /// <summary>Starts capturing the stream's work into a graph instead of running it.</summary>
+        internal static void StreamBeginCapture(CudaStreamHandle stream, CuStreamCaptureMode mode) =>
+            ThrowIfFailed(cuStreamBeginCapture_v2(stream, mode));
+
+        /// <summary>Ends the capture; returns the status, since a capture that an unsupported call
+        /// invalidated ends with CUDA_ERROR_STREAM_CAPTURE_INVALIDATED and no graph.</summary>
+        internal static CuResult StreamEndCapture(CudaStreamHandle stream, out nint graph) => cuStreamEndCapture(stream, out graph);
+
+        internal static nint GraphInstantiate(nint graph)
+        {
+            ThrowIfFailed(cuGraphInstantiateWithFlags(out nint exec, graph, 0));
+            return exec;
+        }
+
+        internal static void GraphLaunch(CudaGraphExecHandle exec, CudaStreamHandle stream) => ThrowIfFailed(cuGraphLaunch(exec, stream));
+
+        internal static CuResult GraphExecDestroy(nint exec) => cuGraphExecDestroy(exec);
+
+        internal static CuResult GraphDestroy(nint graph) => cuGraphDestroy(graph);
+
+        [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuStreamBeginCapture_v2(CudaStreamHandle stream, CuStreamCaptureMode mode);
+        [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuStreamEndCapture(CudaStreamHandle stream, out nint graph);
+        [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuGraphInstantiateWithFlags(out nint graphExec, nint graph, ulong flags);
+        [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuGraphLaunch(CudaGraphExecHandle graphExec, CudaStreamHandle stream);
+        [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuGraphExecDestroy(nint graphExec);
+        [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuGraphDestroy(nint graph);
+
         // ---- modules, functions, launches ------------------------------------------------------
 
         /// <summary>

@@ -80,6 +80,28 @@ public class SgdTests
         return set.Values.ToDoubleArray();
     }
 
+    /// <summary>The rate read from a tensor when the step runs (a replayed graph's form) gives the
+    /// same parameters as the same rates passed as numbers.</summary>
+    [Fact]
+    public void RateFromATensor_MatchesTheRateAsANumber()
+    {
+        var expected = ThreeDecayedSteps(0.9, true, 5e-4);
+        var set = ParameterSet.Create(new TwoParameters(), Make.Cpu, seed: 11, DType.F64);
+        var sgd = new Sgd(set, 0.9, true, 5e-4, exemptNoDecay: false);
+        var rate = Tensor.Zeros(Make.Cpu, [1], DType.F64);
+        var random = new Random(12);
+        for (int step = 0; step < 3; step++)
+        {
+            var g = Enumerable.Range(0, (int)set.Count).Select(_ => random.NextDouble() - 0.5).ToArray();
+            set.Gradients.Backend.Upload<double>(g, set.Gradients);
+            rate.UploadDoubles([0.1 / (step + 1)]);
+            sgd.Step(rate);
+        }
+        Assert.Equal(expected, set.Values.ToDoubleArray());
+        Assert.Contains("one F64 element", Assert.Throws<ArgumentException>(() => sgd.Step(Tensor.Zeros(Make.Cpu, [2], DType.F64))).Message);
+        Assert.Contains("one F64 element", Assert.Throws<ArgumentException>(() => sgd.Step(Tensor.Zeros(Make.Cpu, [1], DType.F32))).Message);
+    }
+
     [Fact]
     public void RejectsImpossibleSettings()
     {

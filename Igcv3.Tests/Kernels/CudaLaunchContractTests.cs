@@ -188,12 +188,12 @@ public sealed class CudaLaunchContractTests
     }
 
     [Theory]
-    [InlineData(true, true, true, true, "batchnorm_backward_stats batchnorm_backward_finalize batchnorm_backward_data")]
-    [InlineData(true, true, false, false, "batchnorm_backward_stats batchnorm_backward_finalize batchnorm_backward_data")]
-    [InlineData(true, false, true, false, "batchnorm_backward_stats batchnorm_backward_finalize")]
+    [InlineData(true, true, true, true, "batchnorm_backward_stats batchnorm_backward_data")]
+    [InlineData(true, true, false, false, "batchnorm_backward_stats batchnorm_backward_data")]
+    [InlineData(true, false, true, false, "batchnorm_backward_stats")]
     [InlineData(false, true, false, false, "batchnorm_backward_data")]
-    [InlineData(false, true, true, true, "batchnorm_backward_stats batchnorm_backward_finalize batchnorm_backward_data")]
-    [InlineData(false, false, false, true, "batchnorm_backward_stats batchnorm_backward_finalize")]
+    [InlineData(false, true, true, true, "batchnorm_backward_stats batchnorm_backward_data")]
+    [InlineData(false, false, false, true, "batchnorm_backward_stats")]
     public void BatchNormBackward_RunsTheKernelsTheContractNames_WithSumsOnlyForATrainingDx(bool training, bool wantDx, bool wantDgamma, bool wantDbeta, string kernels)
     {
         const int m = 300, c = 7;
@@ -201,29 +201,26 @@ public sealed class CudaLaunchContractTests
         using var gpu = queue.Backend();
         Tensor T(int count, params int[] shape) => RecordingQueue.UnalignedView(gpu, Random(count), shape);
         var x = T(m * c, m, c);
-        var y = T(m * c, m, c);
         var dy = T(m * c, m, c);
-        Tensor gamma = T(c, c), mean = T(c, c), invStd = T(c, c);
+        Tensor gamma = T(c, c), beta = T(c, c), mean = T(c, c), invStd = T(c, c);
         Tensor? dx = wantDx ? T(m * c, m, c) : null, dgamma = wantDgamma ? T(c, c) : null, dbeta = wantDbeta ? T(c, c) : null;
 
-        gpu.BatchNormBackward(x, y, gamma, mean, invStd, dy, dx, dgamma, dbeta, new BatchNormSpec(training, Activation: Activation.Relu6));
+        gpu.BatchNormBackward(x, gamma, beta, mean, invStd, dy, dx, dgamma, dbeta, new BatchNormSpec(training, Activation: Activation.Relu6));
 
         Assert.Equal(kernels, string.Join(" ", queue.Launches.Select(l => l.Kernel)));
         ulong Address(Tensor? t) => t is null ? 0 : Base(t) + (ulong)(t.Offset * sizeof(float));
         if (queue.Launches[0].Kernel == "batchnorm_backward_stats")
         {
+            // (x, gamma, beta, dy, mean, invStd, partial, counter, M, C, act, dgamma, dbeta, sums)
             var stats = queue.Launches[0];
-            var finalize = queue.Launches[1];
             uint splits = stats.Grid.Y;
             Assert.Equal((uint)((c + 31) / 32), stats.Grid.X);
-            Assert.True(queue.BytesFrom(stats.Pointer(5)) >= splits * 2L * c * sizeof(double), "partial holds [splits, 2, C] doubles");
-            Assert.Equal(new[] { m, c, 2 }, Enumerable.Range(6, 3).Select(stats.Int));
-            Assert.Equal(stats.Pointer(5), finalize.Pointer(0));
-            Assert.Equal((int)splits, finalize.Int(1));
-            Assert.Equal(c, finalize.Int(2));
-            Assert.Equal(Address(dgamma), finalize.Pointer(3));
-            Assert.Equal(Address(dbeta), finalize.Pointer(4));
-            ulong sums = finalize.Pointer(5);
+            Assert.True(queue.BytesFrom(stats.Pointer(6)) >= splits * 2L * c * sizeof(double), "partial holds [splits, 2, C] doubles");
+            Assert.True(queue.BytesFrom(stats.Pointer(7)) >= sizeof(uint), "the last-block ticket counter");
+            Assert.Equal(new[] { m, c, 2 }, Enumerable.Range(8, 3).Select(stats.Int));
+            Assert.Equal(Address(dgamma), stats.Pointer(11));
+            Assert.Equal(Address(dbeta), stats.Pointer(12));
+            ulong sums = stats.Pointer(13);
             Assert.Equal(training && wantDx, sums != 0);
             if (sums != 0) Assert.True(queue.BytesFrom(sums) >= 2L * c * sizeof(float));
         }
@@ -233,7 +230,7 @@ public sealed class CudaLaunchContractTests
             Assert.Equal(Address(dx), data.Pointer(7));
             Assert.Equal(training ? 1 : 0, data.Int(11));
             Assert.Equal(training, data.Pointer(6) != 0);
-            if (training) Assert.Equal(queue.Launches[1].Pointer(5), data.Pointer(6));
+            if (training) Assert.Equal(queue.Launches[0].Pointer(13), data.Pointer(6));
         }
     }
 
@@ -259,7 +256,23 @@ public sealed class CudaLaunchContractTests
         Assert.Equal(0.9f, launch.Float(6));
         Assert.Equal(4e-5f, launch.Float(7));
         Assert.Equal(1, launch.Int(8));
+        Assert.Equal(0UL, launch.Pointer(9)); // no rate tensor: the kernel takes lr
         Assert.Equal((uint)Math.Min((n + 255) / 256, 65535), launch.Grid.X);
+    }
+
+    [Fact]
+    public void SgdStep_WithARateTensor_PassesItsAddress()
+    {
+        var queue = new RecordingQueue();
+        using var gpu = queue.Backend();
+        var p = RecordingQueue.UnalignedView(gpu, Random(10), 10);
+        var rate = RecordingQueue.UnalignedView(gpu, [0.3f], 1);
+        var spec = new SgdSpec(0.05, 0.9, false, 0, 10) { LearningRateTensor = rate };
+
+        gpu.SgdStep(p, p, p, spec);
+
+        Assert.Equal(queue.Launches[^1].Pointer(9), ((CudaStorage)rate.Storage).Pointer + 3 * sizeof(float));
+        Assert.Throws<ArgumentException>(() => gpu.SgdStep(p, p, p, spec with { LearningRateTensor = p }));
     }
 
     [Fact]

@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace Igcv3.Train.Commands;
 
 /// <summary>
-/// The command line: <c>train</c>, <c>eval</c>, <c>summary</c>. <see cref="Run"/> is the whole
+/// The command line: <c>train</c>, <c>eval</c>, <c>summary</c>, <c>export</c>, <c>predict</c>. <see cref="Run"/> is the whole
 /// program behind an argument list and an environment, so tests run it in-process.
 /// </summary>
 public static class Cli
@@ -15,6 +15,8 @@ public static class Cli
             TrainCommand.Create(env),
             EvalCommand.Create(env),
             SummaryCommand.Create(env),
+            ExportCommand.Create(env),
+            PredictCommand.Create(env),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -1,9 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using Igcv3.Engine.Checkpoints;
-using Igcv3.Engine.Nn;
 using Igcv3.Train.Data;
-using Igcv3.Train.Settings;
 using Igcv3.Train.Training;
 
 namespace Igcv3.Train.Commands;
@@ -26,23 +23,10 @@ public static class EvalCommand
 
     public static int Run(CliEnvironment env, System.Text.Json.Nodes.JsonObject cli, string? configPath, string checkpointPath)
     {
-        string checkpoint = Directory.Exists(checkpointPath) && File.Exists(Path.Combine(checkpointPath, "best.safetensors"))
-            ? Path.Combine(checkpointPath, "best.safetensors")
-            : SettingsSources.ResolveCheckpoint(checkpointPath, "--checkpoint");
-        var s = SettingsLoader.Merge(("checkpoint", SettingsSources.CheckpointLayer(checkpoint)), ("config", SettingsSources.ConfigLayer(configPath)), ("command line", cli));
-        SettingsValidation.Validate(s);
-
+        string checkpoint = TrainedModel.Resolve(checkpointPath);
+        var s = TrainedModel.SettingsOf(checkpoint, cli, configPath);
         var device = DeviceChoice.Select(s.Device, env.CudaBackend);
-        var network = ModelBuilder.Network(s, DatasetLoader.ClassCount(s));
-        var parameters = ParameterSet.Create(network, device.Backend, s.Seed);
-        try
-        {
-            Checkpoint.Load(checkpoint, parameters);
-        }
-        catch (CheckpointException e)
-        {
-            throw new CheckpointException($"{e.Message} (evaluating as --network {s.Network} --width-multiplier {s.WidthMultiplier}; drop those options to use the checkpoint's own)", e);
-        }
+        var network = TrainedModel.Load(checkpoint, s, device.Backend).Network;
         var loaders = RunLoaders.Create(s, env.Out, env.CifarLayouts, testOnly: true, env.Cancellation);
         var result = Evaluator.Run(network, device.Backend, loaders.Test, env.Cancellation);
         env.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,

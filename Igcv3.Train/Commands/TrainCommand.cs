@@ -41,13 +41,15 @@ public static class TrainCommand
         if (checkpoint is not null && s.Output is null) s = s with { Output = Path.GetDirectoryName(Path.GetFullPath(checkpoint)) };
         SettingsValidation.Validate(s);
         // Stored in the checkpoints and config.json: a full path holds from whatever folder the run is resumed.
-        s = s with { DataDir = Path.GetFullPath(s.DataDir) };
+        s = s with { DataDir = Path.GetFullPath(s.DataDir), InitFrom = s.InitFrom is null ? null : Path.GetFullPath(s.InitFrom) };
 
         var device = DeviceChoice.Select(s.Device, env.CudaBackend);
         var cuda = device.Backend as CudaBackend;
         if (cuda is not null) cuda.PointwiseGemm = Enum.Parse<PointwiseGemm>(s.PointwiseGemm, ignoreCase: true);
         var network = ModelBuilder.Network(s, DatasetLoader.ClassCount(s));
         var parameters = ParameterSet.Create(network, device.Backend, s.Seed);
+        // Fine-tuning: a new run (not a resume, whose checkpoint holds the weights) starts from another's.
+        var transfer = checkpoint is null && s.InitFrom is { } initFrom ? WeightTransfer.Apply(TrainedModel.Resolve(initFrom, "--init-from"), parameters) : null;
         var optimizer = ModelBuilder.Optimizer(s, parameters);
         var schedule = ModelBuilder.Schedule(s);
 
@@ -74,7 +76,9 @@ public static class TrainCommand
 
         env.Out.WriteLine($"{(checkpoint is null ? "Training" : $"Resuming at epoch {state.Epoch + 1}, step {state.Batch}:")} {s.NetworkLabel} ({parameters.Count:N0} parameters) " +
                           $"on {loaders.Name} ({trainLoader.Count:N0} train / {testLoader.Count:N0} test images), device {device.Description}, output {files.Folder}");
+        foreach (string line in transfer?.Lines() ?? []) env.Out.WriteLine(line);
         if (device.Libraries is { Length: > 0 } libraries) env.Out.WriteLine($"CUDA libraries: {libraries}");
+        if (s.CudaGraph is { } graph && cuda is null) env.Out.WriteLine($"--cuda-graph {graph}: ignored, CUDA graphs exist only on a CUDA device (this run is on {device.Description})");
         var job = new TrainingJob(s, device.Description, device.Backend, network, parameters, optimizer, schedule, trainLoader, testLoader, files, state);
         var trainer = new Trainer(job, env.Progress(), env.Out, env.Cancellation) { AfterStep = env.AfterStep, BeforeCheckpoint = env.BeforeCheckpoint, Time = env.Time };
         TrainOutcome outcome;

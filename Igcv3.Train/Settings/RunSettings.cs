@@ -178,6 +178,12 @@ public sealed record RunSettings
     [Description("CUDA 1x1 convolutions: auto (per layer shape, the faster of our tiled kernels and cuBLAS, timed on the GPU at the first step), tiled or cublas (one way for every shape, so that a rerun repeats the same arithmetic).")]
     public string PointwiseGemm { get; init; } = "auto";
 
+    [Description("CUDA graph of the training step: on (the default on a GPU: the first step runs eagerly, the second is captured once and every later step is one graph launch; where capture is not possible a line says why and steps stay eager) or off (every step eager). Ignored on the CPU.")]
+    public string? CudaGraph { get; init; }
+
+    [Description("Fine-tuning: start from the weights of this checkpoint (or run folder: its best.safetensors), each tensor whose name and shape match; the others (a classifier for another class count) keep their fresh initialisation. Not used by --resume, whose checkpoint holds the weights.")]
+    public string? InitFrom { get; init; }
+
     [Description("Output folder (default runs/<network>-<dataset>).")]
     public string? Output { get; init; }
 

@@ -16,6 +16,7 @@ public static class SettingsValidation
     public static readonly string[] Arithmetics = ["official", "clean"];
     public static readonly string[] Inits = ["torchvision-fan-out", "msra-fan-in"];
     public static readonly string[] ReluPositions = ["expand", "depthwise", "project"];
+    public static readonly string[] CudaGraphs = ["on", "off"];
     /// <summary>--pointwise-gemm: the backend's <see cref="Igcv3.Kernels.Cuda.PointwiseGemm"/> names, lower-cased.</summary>
     public static readonly string[] PointwiseGemms = [.. Enum.GetNames<Igcv3.Kernels.Cuda.PointwiseGemm>().Select(n => n.ToLowerInvariant())];
 
@@ -44,6 +45,7 @@ public static class SettingsValidation
         OneOf("--augment", s.Augment, Augmentations);
         OneOf("--arithmetic", s.Arithmetic, Arithmetics);
         OneOf("--pointwise-gemm", s.PointwiseGemm, PointwiseGemms);
+        if (s.CudaGraph is not null) OneOf("--cuda-graph", s.CudaGraph, CudaGraphs);
         ReluPlacementOf(s.Relu);
         if (s.Init is not null) OneOf("--init", s.Init, Inits);
 

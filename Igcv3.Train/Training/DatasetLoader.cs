@@ -33,7 +33,7 @@ public static class DatasetLoader
         if (s.Dataset == "synthetic")
         {
             // Different seeds for the two splits: the test images are not copies of training images.
-            var full = SyntheticDataset.Create(s.SyntheticTrain, seed: s.Seed * 2 + 1);
+            var full = SyntheticTrainSet(s);
             var test = SyntheticDataset.Create(Limit(s.SyntheticTest, s.LimitTest), seed: s.Seed * 2 + 2);
             // Statistics of the whole training set, so that --limit-train and eval normalise alike.
             var train = s.LimitTrain is { } limit ? full.Take(limit) : full;
@@ -59,8 +59,7 @@ public static class DatasetLoader
                 CifarReader.ValidateFile(layout, directory, file, layout.RecordsPerFile(split));
         var trainSet = testOnly ? null : CifarReader.Load(layout, dataDir, DataSplit.Train, s.LimitTrain);
         var testSet = CifarReader.Load(layout, dataDir, DataSplit.Test, s.LimitTest);
-        var normalization = s.Dataset == "cifar100" ? ChannelNormalization.Cifar100 : ChannelNormalization.Cifar10;
-        return new RunData(trainSet ?? testSet.Take(1), testSet, normalization);
+        return new RunData(trainSet ?? testSet.Take(1), testSet, Normalization(s));
     }
 
     /// <summary>
@@ -69,9 +68,7 @@ public static class DatasetLoader
     /// </summary>
     private static RunData Svhn(RunSettings s, TextWriter log, bool testOnly, CancellationToken cancellation)
     {
-        string folder = File.Exists(Path.Combine(s.DataDir, SvhnReader.Train.File)) || File.Exists(Path.Combine(s.DataDir, SvhnReader.Test.File))
-            ? s.DataDir
-            : Path.Combine(s.DataDir, SvhnReader.FolderName);
+        string folder = SvhnFolder(s);
         var parts = new List<(string File, string Md5)> { SvhnReader.Train, SvhnReader.Test };
         if (s.SvhnExtra) parts.Add(SvhnReader.Extra);
         if (s.Download)
@@ -92,6 +89,40 @@ public static class DatasetLoader
         if (s.SvhnExtra) train = ImageDataset.Concat("SVHN train+extra", train, SvhnReader.Load(Path.Combine(folder, SvhnReader.Extra.File), "SVHN extra"));
         return new RunData(s.LimitTrain is { } limit ? train.Take(limit) : train, test, normalization);
     }
+
+    /// <summary>How --dataset's pixels are normalised, known without reading its files (a
+    /// synthetic set's statistics are those of its generated training split): what export and
+    /// predict apply to images outside the dataset.</summary>
+    public static ChannelNormalization Normalization(RunSettings s) => s.Dataset switch
+    {
+        "synthetic" => ChannelNormalization.FromDataset(SyntheticTrainSet(s)),
+        "cifar100" => ChannelNormalization.Cifar100,
+        "imagenet" => ChannelNormalization.ImageNet,
+        // SVHN's are its training file's statistics: that file is read (it must be in --data-dir).
+        "svhn" => ChannelNormalization.FromDataset(SvhnReader.Load(Path.Combine(SvhnFolder(s), SvhnReader.Train.File), "SVHN")),
+        _ => ChannelNormalization.Cifar10,
+    };
+
+    /// <summary>--dataset's class names in label order: the release's names file where --data-dir
+    /// holds it, else the built-in names ("class_0".. for CIFAR-100 and synthetic data).</summary>
+    public static IReadOnlyList<string> ClassNames(RunSettings s, Func<CifarKind, CifarLayout> layouts)
+    {
+        if (s.Dataset == "svhn") return SvhnReader.ClassNames;
+        if (s.Dataset == "imagenet") return ImageNetLayout.ClassNames(s.DataDir);
+        int classes = ClassCount(s.Dataset);
+        if (s.Dataset == "synthetic") return Enumerable.Range(0, classes).Select(i => $"class_{i}").ToArray();
+        var layout = layouts(s.Dataset == "cifar100" ? CifarKind.Cifar100 : CifarKind.Cifar10);
+        return CifarClassNames.Load(layout, layout.ResolveDirectory(s.DataDir));
+    }
+
+    // The whole synthetic training split, before --limit-train (its statistics normalise every split).
+    private static ImageDataset SyntheticTrainSet(RunSettings s) => SyntheticDataset.Create(s.SyntheticTrain, seed: s.Seed * 2 + 1);
+
+    /// <summary>Where SVHN's files are: --data-dir itself when it holds them, else its svhn/ folder (where --download puts them).</summary>
+    private static string SvhnFolder(RunSettings s) =>
+        File.Exists(Path.Combine(s.DataDir, SvhnReader.Train.File)) || File.Exists(Path.Combine(s.DataDir, SvhnReader.Test.File))
+            ? s.DataDir
+            : Path.Combine(s.DataDir, SvhnReader.FolderName);
 
     private static int Limit(int count, int? limit) => limit is { } l ? Math.Min(count, l) : count;
 

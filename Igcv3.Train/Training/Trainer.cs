@@ -14,8 +14,9 @@ namespace Igcv3.Train.Training;
 public enum TrainOutcome { Completed, Interrupted, TimeLimit }
 
 /// <summary>
-/// The training loop. A step: forward, loss, zero-grad, backward, SGD step at the schedule's rate
-/// for (epoch, step), inside a tensor scope. After each epoch: evaluation, the metrics to every
+/// The training loop. A step (<see cref="StepRunner"/>): forward, loss, zero-grad, backward, SGD
+/// step at the schedule's rate for (epoch, step), eagerly inside a tensor scope or, with
+/// --cuda-graph on a GPU, as one replayed CUDA graph. After each epoch: evaluation, the metrics to every
 /// sink, last.safetensors (and best.safetensors when the test top-1 improved). A cancellation
 /// (Ctrl+C) lets the current step finish, saves last.safetensors with the position reached, and
 /// returns <see cref="TrainOutcome.Interrupted"/>; --time-limit-minutes stops the same way
@@ -45,6 +46,9 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
 
     private long _sessionStart;
 
+    /// <summary>This run's steps (eager, or CUDA graph replays), for the length of <see cref="Run"/>.</summary>
+    private StepRunner _steps = null!;
+
     /// <summary>What last.safetensors holds (null: nothing yet), for the message of a run that diverges.</summary>
     private string? _lastSaved;
 
@@ -65,6 +69,8 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         var files = job.Files;
         _lastSaved = File.Exists(files.Last) ? $"{files.Last} is left as it was" : null;
         using var steps = new StepLog(files.Steps);
+        using var runner = _steps = new StepRunner(job.Backend, job.Network, job.Parameters, job.Optimizer, S.LabelSmoothing,
+            cudaGraph: S.CudaGraph != "off", progress.Line);
         var sinks = files.OpenSinks($"{S.NetworkLabel} on {S.Dataset}", job.TrainLoader.BatchesPerEpoch);
         try
         {
@@ -162,7 +168,9 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             foreach (var batch in loader.Epoch(epoch, State.Batch))
             {
                 double lr = job.Schedule.LearningRate(epoch, batch.Index, total);
-                var (loss, logits) = Step(batch.Images, batch.Labels, lr);
+                // The steps still held keep blocks that the capture must find in the cache.
+                if (_steps.CapturesNext) ReadPending();
+                var (loss, logits) = _steps.Step(batch.Images, batch.Labels, lr);
 
                 // The position advances with every queued step: a checkpoint taken after the next
                 // read holds the parameters of exactly these steps.
@@ -195,23 +203,6 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             }
         });
         return !cancelled;
-    }
-
-    /// <summary>Queues one SGD step; returns its mean loss [] and logits [N, K], kept beyond the
-    /// step's scope until they are read.</summary>
-    private (Tensor Loss, Tensor Logits) Step(float[] images, int[] labels, double lr)
-    {
-        var network = job.Network;
-        using var scope = TensorScope.Begin();
-        int n = labels.Length;
-        var x = Tensor.FromArray(job.Backend, images, network.InputShape(n)); // [N, R, R, 3]
-        var y = Tensor.FromArray(job.Backend, labels, [n]);                   // [N]
-        var logits = network.Forward(x);                                      // [N, K]
-        var loss = Ops.SoftmaxCrossEntropy(logits, y, S.LabelSmoothing);      // []
-        job.Parameters.ZeroGrad();
-        loss.Backward();
-        job.Optimizer.Step(lr);
-        return (scope.Keep(loss), scope.Keep(logits));
     }
 
     /// <summary>Evaluates after <paramref name="epoch"/>, logs, checkpoints; false when cancelled during evaluation.</summary>

@@ -71,6 +71,23 @@ struct alignas(16) uint4 { unsigned x, y, z, w; };
 inline float4 make_float4(float a, float b, float c, float d) { return {a, b, c, d}; }
 inline uint4 make_uint4(unsigned a, unsigned b, unsigned c, unsigned d) { return {a, b, c, d}; }
 template <class T> inline T __ldg(const T* p) { return *p; }
+// Blocks run on several worker threads at once: the device-wide fence and atomics are the host's.
+template <class T> inline T __ldcg(const T* p) { return std::atomic_ref<T>(*const_cast<T*>(p)).load(std::memory_order_acquire); }
+#ifdef IGC_EMU_TSAN
+// ThreadSanitizer does not model fences (-Wtsan); the atomics below, which it does see, already
+// order a block's writes (its fibers share one OS thread) before its ticket.
+inline void __threadfence() {}
+#else
+inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+#endif
+/// CUDA's atomicInc: old = *p; *p = old >= limit ? 0 : old + 1; returns old.
+inline unsigned atomicInc(unsigned* p, unsigned limit)
+{
+    std::atomic_ref<unsigned> a(*p);
+    unsigned old = a.load(std::memory_order_relaxed);
+    while (!a.compare_exchange_weak(old, old >= limit ? 0u : old + 1u, std::memory_order_acq_rel, std::memory_order_relaxed)) {}
+    return old;
+}
 inline float __int_as_float(unsigned i) { float f; std::memcpy(&f, &i, 4); return f; }
 
 // The runtime's own bookkeeping is shared by the fibers of a block, which ThreadSanitizer sees as

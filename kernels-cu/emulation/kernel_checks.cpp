@@ -20,6 +20,12 @@
 static std::mt19937 rng(1234);
 static int failures = 0, checks = 0;
 
+static void fail(const std::string& what)
+{
+    failures++;
+    printf("FAIL %s\n", what.c_str());
+}
+
 // A kernel argument: n floats at p, 16-byte aligned plus off elements (the float4 and scalar
 // paths). Under AddressSanitizer the slack around them is poisoned, so a kernel that reads or
 // writes outside [p, p + n) is reported there.
@@ -53,6 +59,7 @@ static int psrc(int d, int C, int G) { return G <= 1 ? d : (d % G) * (C / G) + d
 
 // ---------------------------------------------------------------- pointwise
 using PwFwd = void (*)(const float*, const float*, float*, int, int, int, int, int, int);
+using PwBwd = void (*)(const float*, const float*, float*, int, int, int, int, int, int, int); // + accumulate
 using PwBw = void (*)(const float*, const float*, float*, int, int, int, int, int, int, int, int);
 static void test_pointwise(int M, int Cin, int Cout, int groups, int gin, int gout, int off)
 {
@@ -81,14 +88,14 @@ static void test_pointwise(int M, int Cin, int Cout, int groups, int gin, int go
             dwref[(size_t)s * Kg + k] += dz[(size_t)m * Cout + s] * x[m * Cin + c];
         } }
     PwFwd fwd[3] = {pointwise_forward_64x16, pointwise_forward_64x32, pointwise_forward_64x64};
-    PwFwd bwd[3] = {pointwise_backward_data_64x16, pointwise_backward_data_64x32, pointwise_backward_data_64x64};
+    PwBwd bwd[3] = {pointwise_backward_data_64x16, pointwise_backward_data_64x32, pointwise_backward_data_64x64};
     int bns[3] = {16, 32, 64};
     for (int v = 0; v < 3; v++) {
         y.fill(12345);
         launch(fwd[v], dim3{cdiv(M, 64), cdiv(Ng, bns[v]), (unsigned)groups}, 256, (const float*)x.p, (const float*)w.p, y.p, M, Cin, Cout, groups, gin, gout);
         check(std::string(tag) + " fwd" + std::to_string(bns[v]), y.p, yref);
         for (int i = 0; i < M * Cin; i++) dx[i] = dx0[i];
-        launch(bwd[v], dim3{cdiv(M, 64), cdiv(Kg, bns[v]), (unsigned)groups}, 256, (const float*)dy.p, (const float*)w.p, dx.p, M, Cin, Cout, groups, gin, gout);
+        launch(bwd[v], dim3{cdiv(M, 64), cdiv(Kg, bns[v]), (unsigned)groups}, 256, (const float*)dy.p, (const float*)w.p, dx.p, M, Cin, Cout, groups, gin, gout, 1);
         check(std::string(tag) + " bwd-data" + std::to_string(bns[v]), dx.p, dxref);
     }
     PwBw bww[9] = {pointwise_backward_weight_16x16, pointwise_backward_weight_16x32, pointwise_backward_weight_16x64,
@@ -116,7 +123,7 @@ static void test_shuffle(int rows, int C, int G)
     y.fill(4242);
     launch(channel_shuffle_forward, dim3{2, 1, 1}, 256, (const float*)x.p, y.p, rows, C, G);
     check("shuffle fwd C" + std::to_string(C) + " G" + std::to_string(G), y.p, yref, 0);
-    launch(channel_shuffle_backward, dim3{3, 1, 1}, 256, (const float*)dy.p, dx.p, rows, C, G);
+    launch(channel_shuffle_backward, dim3{3, 1, 1}, 256, (const float*)dy.p, dx.p, rows, C, G, 1);
     check("shuffle bwd C" + std::to_string(C) + " G" + std::to_string(G), dx.p, dxref, 1e-6);
 }
 
@@ -139,7 +146,7 @@ static void test_depthwise(int N, int H, int W, int C, int S, int off)
     y.fill(999);
     launch(depthwise3x3_forward, dim3{3, 1, 1}, 256, (const float*)x.p, (const float*)w.p, y.p, N, H, W, C, S);
     check(std::string(tag) + " fwd", y.p, yref);
-    launch(depthwise3x3_backward_data, dim3{2, 1, 1}, 256, (const float*)dy.p, (const float*)w.p, dx.p, N, H, W, C, S);
+    launch(depthwise3x3_backward_data, dim3{2, 1, 1}, 256, (const float*)dy.p, (const float*)w.p, dx.p, N, H, W, C, S, 1);
     check(std::string(tag) + " bwd-data", dx.p, dxref);
     for (int splits : {1, 3, 7}) {
         Buf partial(splits * C * 9); partial.fill(555);
@@ -215,12 +222,14 @@ static void test_batchnorm(int M, int C, int act, bool training, int splits, int
         } else { mean[c] = rm[c]; inv[c] = 1 / std::sqrt((double)rv[c] + eps); } }
     auto actf = [&](double v) { return act == 1 ? std::max(v, 0.0) : act == 2 ? std::min(std::max(v, 0.0), 6.0) : v; };
     for (int m = 0; m < M; m++) for (int c = 0; c < C; c++) yref[m * C + c] = actf(gamma[c] * (x[m * C + c] - mean[c]) * inv[c] + beta[c]);
-    Buf partial(splits * 3 * C * 2);
+    Buf partial(splits * 3 * C * 2), tickets(1);
     double* part = reinterpret_cast<double*>(partial.p);
+    unsigned* counter = reinterpret_cast<unsigned*>(tickets.p);
+    *counter = 0; // the stats kernels' last-block counter: 0 before a launch, and again after it
     sm.fill(4242); si.fill(4242); y.fill(4242); // forward outputs are overwritten, never read first
     if (training) {
-        launch(batchnorm_forward_stats, dim3{cdiv(C, 32), (unsigned)splits, 1}, 256, (const float*)x.p, part, M, C);
-        launch(batchnorm_forward_finalize, dim3{cdiv(C, 256), 1, 1}, 256, (const double*)part, splits, M, C, mom, eps, rm.p, rv.p, sm.p, si.p);
+        launch(batchnorm_forward_stats, dim3{cdiv(C, 32), (unsigned)splits, 1}, 256, (const float*)x.p, part, counter, M, C, mom, eps, rm.p, rv.p, sm.p, si.p);
+        if (*counter != 0) fail(std::string(tag) + " forward stats left the ticket counter at " + std::to_string(*counter));
         check(std::string(tag) + " running mean", rm.p, rmref, 1e-6); check(std::string(tag) + " running var", rv.p, rvref, 1e-5);
     } else launch(batchnorm_eval_stats, dim3{1, 1, 1}, 256, (const float*)rm.p, (const float*)rv.p, sm.p, si.p, C, eps);
     check(std::string(tag) + " saveMean", sm.p, mean, 1e-6); check(std::string(tag) + " saveInvStd", si.p, inv, 1e-4);
@@ -237,10 +246,10 @@ static void test_batchnorm(int M, int C, int act, bool training, int splits, int
         if (training) { double xh = (x[m * C + c] - (double)sm[c]) * si[c]; d = g - sg[c] / M - xh * sgx[c] / M; }
         dxref[m * C + c] += gamma[c] * (double)si[c] * d; }
     Buf sums(2 * C);
-    launch(batchnorm_backward_stats, dim3{cdiv(C, 32), (unsigned)splits, 1}, 256, (const float*)x.p, (const float*)y.p, (const float*)dy.p, (const float*)sm.p, (const float*)si.p, part, M, C, act);
-    launch(batchnorm_backward_finalize, dim3{cdiv(C, 256), 1, 1}, 256, (const double*)part, splits, C, dg.p, db.p, sums.p);
+    launch(batchnorm_backward_stats, dim3{cdiv(C, 32), (unsigned)splits, 1}, 256, (const float*)x.p, (const float*)gamma.p, (const float*)beta.p, (const float*)dy.p, (const float*)sm.p, (const float*)si.p, part, counter, M, C, act, dg.p, db.p, sums.p);
+    if (*counter != 0) fail(std::string(tag) + " backward stats left the ticket counter at " + std::to_string(*counter));
     check(std::string(tag) + " dgamma", dg.p, dgref, 1e-3); check(std::string(tag) + " dbeta", db.p, dbref, 1e-5);
-    launch(batchnorm_backward_data, dim3{3, 1, 1}, 256, (const float*)x.p, (const float*)y.p, (const float*)dy.p, (const float*)gamma.p, (const float*)sm.p, (const float*)si.p, (const float*)(training ? sums.p : nullptr), dx.p, M, C, act, (int)training);
+    launch(batchnorm_backward_data, dim3{3, 1, 1}, 256, (const float*)x.p, (const float*)gamma.p, (const float*)beta.p, (const float*)dy.p, (const float*)sm.p, (const float*)si.p, (const float*)(training ? sums.p : nullptr), dx.p, M, C, act, (int)training, 1);
     check(std::string(tag) + " dx", dx.p, dxref, 2e-3);
 }
 
@@ -258,7 +267,7 @@ static void test_pool(int N, int H, int W, int C, int K, int S, int P)
     y.fill(4242);
     launch(global_avgpool_forward, dim3{cdiv(C, 32), (unsigned)N, 1}, 256, (const float*)x.p, y.p, N, HW, C);
     check(std::string(tag) + " gap fwd", y.p, yref);
-    launch(global_avgpool_backward, dim3{2, 1, 1}, 256, (const float*)dy.p, dx.p, N, HW, C);
+    launch(global_avgpool_backward, dim3{2, 1, 1}, 256, (const float*)dy.p, dx.p, N, HW, C, 1);
     check(std::string(tag) + " gap bwd", dx.p, dxref);
     int Ho = (H + 2 * P - K) / S + 1, Wo = (W + 2 * P - K) / S + 1;
     Buf my(N * Ho * Wo * C), mdy(N * Ho * Wo * C), mdx(N * HW * C); mdy.rand(); mdx.rand();
@@ -272,7 +281,7 @@ static void test_pool(int N, int H, int W, int C, int K, int S, int P)
     my.fill(4242);
     launch(maxpool_forward, dim3{2, 1, 1}, 256, (const float*)x.p, my.p, N, H, W, C, K, S, P);
     check(std::string(tag) + " maxpool fwd", my.p, myref, 0);
-    launch(maxpool_backward, dim3{3, 1, 1}, 256, (const float*)x.p, (const float*)mdy.p, mdx.p, N, H, W, C, K, S, P);
+    launch(maxpool_backward, dim3{3, 1, 1}, 256, (const float*)x.p, (const float*)mdy.p, mdx.p, N, H, W, C, K, S, P, 1);
     check(std::string(tag) + " maxpool bwd", mdx.p, mdxref, 1e-6);
 }
 static void test_loss(int N, int K, float eps)
@@ -292,15 +301,17 @@ static void test_loss(int N, int K, float eps)
     check(std::string(tag) + " probs", p.p, pref, 1e-5);
     check(std::string(tag) + " loss", loss.p, {total / N}, 1e-5);
     for (int n = 0; n < N; n++) for (int k = 0; k < K; k++) dzref[n * K + k] += 0.7 * (p[n * K + k] - ((k == lab[n] ? 1 - eps : 0) + eps / K)) / N;
-    launch(softmax_xent_backward, dim3{2, 1, 1}, 256, (const float*)p.p, (const int*)lab.data(), (const float*)dl.p, dz.p, N, K, eps);
+    launch(softmax_xent_backward, dim3{2, 1, 1}, 256, (const float*)p.p, (const int*)lab.data(), (const float*)dl.p, dz.p, N, K, eps, 1);
     check(std::string(tag) + " dlogits", dz.p, dzref, 1e-6);
 }
-static void test_sgd(int n, int decayed, bool nesterov, float mu)
+static void test_sgd(int n, int decayed, bool nesterov, float mu, bool rateInMemory = false)
 {
-    Buf p(n), g(n), b(n); p.rand(); g.rand(); b.rand();
-    std::vector<double> pr = p.d(), br = b.d(); float lr = 0.05f, wd = 0.01f;
+    Buf p(n), g(n), b(n), rate(1); p.rand(); g.rand(); b.rand();
+    std::vector<double> pr = p.d(), br = b.d(); float lr = 0.05f, wd = 0.01f; rate[0] = lr;
     for (int i = 0; i < n; i++) { double gg = g[i] + (i < decayed ? wd * p[i] : 0); br[i] = mu * b[i] + gg; gg = nesterov ? gg + mu * br[i] : br[i]; pr[i] = p[i] - lr * gg; }
-    launch(sgd_step, dim3{2, 1, 1}, 256, p.p, (const float*)g.p, b.p, n, decayed, lr, mu, wd, (int)nesterov);
+    // With the rate in memory the scalar is a decoy the kernel must ignore.
+    launch(sgd_step, dim3{2, 1, 1}, 256, p.p, (const float*)g.p, b.p, n, decayed, rateInMemory ? 7.0f : lr, mu, wd, (int)nesterov,
+           rateInMemory ? (const float*)rate.p : (const float*)nullptr);
     check("sgd p", p.p, pr, 1e-6); check("sgd buf", b.p, br, 1e-6);
 }
 static void test_elementwise(int n, int off)
@@ -318,7 +329,7 @@ static void test_elementwise(int n, int off)
             bool ps = act == 0 || (act == 1 ? f[i] > 0 : (f[i] > 0 && f[i] < 6)); if (ps) bw[i] += dy[i]; }
         y.fill(4242);
         launch(elementwise_activation_forward, dim3{3, 1, 1}, 256, (const float*)a.p, y.p, n, act); check("act fwd " + std::to_string(act), y.p, f, 0);
-        launch(elementwise_activation_backward, dim3{3, 1, 1}, 256, (const float*)y.p, (const float*)dy.p, dx.p, n, act); check("act bwd " + std::to_string(act), dx.p, bw, 2e-7);
+        launch(elementwise_activation_backward, dim3{3, 1, 1}, 256, (const float*)y.p, (const float*)dy.p, dx.p, n, act, 1); check("act bwd " + std::to_string(act), dx.p, bw, 2e-7);
     }
     float v = -2.5f; unsigned bits; memcpy(&bits, &v, 4);
     launch(elementwise_fill, dim3{1, 1, 1}, 256, (unsigned*)y.p, n, bits); check("fill", y.p, std::vector<double>(n, -2.5), 0);
@@ -337,7 +348,7 @@ int main(int argc, char** argv)
     std::string only = argc > 1 ? argv[1] : "";
     auto want = [&](const char* s) { return only.empty() || only == s; };
     if (want("ew")) { for (int n : {1, 3, 4, 1000, 1027}) for (int off : {0, 1}) test_elementwise(n, off); test_linear(5, 37); test_linear(3, 10);
-        test_sgd(1000, 613, false, 0.9f); test_sgd(999, 999, true, 0.9f); test_sgd(37, 0, false, 0.0f); }
+        test_sgd(1000, 613, false, 0.9f); test_sgd(999, 999, true, 0.9f); test_sgd(37, 0, false, 0.0f); test_sgd(999, 500, true, 0.9f, true); }
     if (want("loss")) { test_loss(5, 10, 0.1f); test_loss(3, 1000, 0.0f); test_loss(1, 300, 0.2f); }
     if (want("pool")) { test_pool(3, 5, 5, 7, 3, 2, 1); test_pool(1, 1, 1, 33, 1, 1, 0); test_pool(2, 8, 6, 4, 3, 2, 1); test_pool(2, 7, 7, 5, 2, 2, 0); test_pool(1, 4, 4, 3, 3, 1, 1); }
     if (want("shuffle")) { test_shuffle(5, 12, 3); test_shuffle(3, 12, 2); test_shuffle(2, 7, 7); test_shuffle(2, 8, 1); }

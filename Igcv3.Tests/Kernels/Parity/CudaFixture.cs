@@ -97,6 +97,19 @@ public static class Parity
         return (Tensor.Zeros(Cpu, shape), g);
     }
 
+    /// <summary>Unwritten gradients (<see cref="Tensor.IsUnwritten"/>) holding NaN on both sides: the
+    /// backward method that gets one first must overwrite every element without reading any, or a
+    /// NaN survives into the comparison.</summary>
+    public static (Tensor Cpu, Tensor Gpu) Unwritten(IBackend gpu, Shape shape)
+    {
+        var (cpu, g) = (Tensor.Zeros(Cpu, shape), Tensor.Zeros(gpu, shape));
+        Cpu.Fill(cpu, double.NaN);
+        gpu.Fill(g, double.NaN);
+        cpu.MarkUnwritten();
+        g.MarkUnwritten();
+        return (cpu, g);
+    }
+
     /// <summary>Gradients pre-filled with the same random values on both sides: a backward kernel
     /// that overwrote instead of accumulating would lose them and fail the comparison.</summary>
     public static (Tensor Cpu, Tensor Gpu) Prefilled(IBackend gpu, Shape shape, int seed) => Random(gpu, shape, seed, -0.5, 0.5);

@@ -75,21 +75,27 @@ public abstract class LinearLossSgdParityTests(DeviceFixture fixture)
     }
 
     [Theory]
-    [InlineData(false, 0.9, 5e-4)]
-    [InlineData(true, 0.9, 5e-4)]
-    [InlineData(false, 0.0, 0.0)]
-    public void Sgd_ThreeSteps(bool nesterov, double momentum, double weightDecay)
+    [InlineData(false, 0.9, 5e-4, false)]
+    [InlineData(true, 0.9, 5e-4, false)]
+    [InlineData(false, 0.0, 0.0, false)]
+    [InlineData(true, 0.9, 5e-4, true)]
+    public void Sgd_ThreeSteps(bool nesterov, double momentum, double weightDecay, bool rateOnDevice)
     {
         var gpu = fixture.BackendOrSkip();
         const int n = 1003;
         var p = Random(gpu, [n], 1);
         var buf = Prefilled(gpu, [n], 2);
-        var spec = new SgdSpec(0.1, momentum, nesterov, weightDecay, DecayedCount: 500);
+        // With the rate on the device, the spec's own rate is a decoy that must be ignored, and
+        // the rate changes between steps as a schedule's does in a replayed graph.
+        var rate = (Cpu: Tensor.Zeros(Cpu, [1]), Gpu: Tensor.Zeros(gpu, [1]));
+        var spec = new SgdSpec(rateOnDevice ? 7.0 : 0.1, momentum, nesterov, weightDecay, DecayedCount: 500);
         for (int step = 0; step < 3; step++)
         {
             var g = Random(gpu, [n], 10 + step);
-            Cpu.SgdStep(p.Cpu, g.Cpu, buf.Cpu, spec);
-            gpu.SgdStep(p.Gpu, g.Gpu, buf.Gpu, spec);
+            rate.Cpu.UploadDoubles([0.1 / (step + 1)]);
+            rate.Gpu.UploadDoubles([0.1 / (step + 1)]);
+            Cpu.SgdStep(p.Cpu, g.Cpu, buf.Cpu, rateOnDevice ? spec with { LearningRate = 0.1 / (step + 1) } : spec);
+            gpu.SgdStep(p.Gpu, g.Gpu, buf.Gpu, rateOnDevice ? spec with { LearningRateTensor = rate.Gpu } : spec);
         }
         AssertClose($"sgd nesterov={nesterov} parameters", p.Cpu, p.Gpu, Typical);
         AssertClose($"sgd nesterov={nesterov} momentum", buf.Cpu, buf.Gpu, Typical);

@@ -14,14 +14,18 @@ public static class ImageNetLayout
     public static bool IsFolderLayout(string dataDir) => Directory.Exists(Path.Combine(dataDir, "train")) || Directory.Exists(Path.Combine(dataDir, "val"));
 
     /// <summary>The class count, known without reading any image: the class folders of train/ (or val/), else 1000 for RecordIO.</summary>
-    public static int ClassCount(string dataDir)
+    public static int ClassCount(string dataDir) => ClassNames(dataDir).Count;
+
+    /// <summary>The class names without reading any image: the class folders of train/ (or val/) in ordinal order, else "0" to "999" (RecordIO).</summary>
+    public static IReadOnlyList<string> ClassNames(string dataDir)
     {
         foreach (string split in new[] { "train", "val" })
         {
             string folder = Path.Combine(dataDir, split);
-            if (Directory.Exists(folder)) return Math.Max(1, Directory.GetDirectories(folder).Length);
+            if (Directory.Exists(folder) && Directory.GetDirectories(folder).Length > 0)
+                return [.. Directory.GetDirectories(folder).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)];
         }
-        return ImageNetClasses;
+        return [.. Enumerable.Range(0, ImageNetClasses).Select(k => k.ToString(System.Globalization.CultureInfo.InvariantCulture))];
     }
 
     /// <summary>Label files for a flat val/ (the images as distributed, not sorted into class folders), looked for in --data-dir.</summary>

@@ -5,7 +5,7 @@ using Igcv3.Kernels.Cuda;
 using Igcv3.Kernels.Emulation;
 using static Igcv3.Kernels.Interop;
 
-namespace Igcv3.Tests.Kernels;
+namespace Igcv3.Bench.Accounting;
 
 /// <summary>
 /// An <see cref="ICudaQueue"/> without a GPU, for checking the CUDA backend's launchers offline:
@@ -42,6 +42,8 @@ internal sealed class RecordingQueue : ICudaQueue
     public CudaBackend Backend(long memoryLimit = long.MaxValue) => new(this, new CachingAllocator(
         bytes =>
         {
+            // As the driver does in a thread-local capture: an allocation would invalidate it.
+            if (Capturing) throw new CudaException("cuMemAlloc_v2(out ulong pointer, checked((nuint)bytes))", 900, "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED", "operation not permitted when stream is capturing");
             if (memoryLimit != long.MaxValue && _blocks.Values.Sum(b => (long)b.Length) + bytes > memoryLimit)
             {
                 throw new CudaException("cuMemAlloc_v2(out ulong pointer, checked((nuint)bytes))", 2, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory");
@@ -125,10 +127,17 @@ internal sealed class RecordingQueue : ICudaQueue
         }
     }
 
+    /// <summary>One cuBLAS call: C[m,n] (+)= op(A)[m,k]·op(B)[k,n], <paramref name="Batch"/> times.</summary>
+    public sealed record GemmCall(int M, int N, int K, float Beta, int Batch);
+
+    /// <summary>The cuBLAS calls, in order (a batched call is one entry).</summary>
+    public List<GemmCall> GemmCalls { get; } = [];
+
     public void Sgemm(Cublas.Operation transA, Cublas.Operation transB, int m, int n, int k,
         float alpha, ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc)
     {
         Gemms++;
+        GemmCalls.Add(new GemmCall(m, n, k, beta, 1));
         SgemmInterpreter.Sgemm(Floats, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
@@ -136,30 +145,76 @@ internal sealed class RecordingQueue : ICudaQueue
         float alpha, ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float beta, ulong c, int ldc, long strideC, int batchCount)
     {
         Gemms += batchCount;
+        GemmCalls.Add(new GemmCall(m, n, k, beta, batchCount));
         SgemmInterpreter.SgemmStridedBatched(Floats, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
     }
 
     public void MemsetD32(ulong destination, uint value, long count)
     {
         Memsets++;
+        MemsetBytes += count * 4;
         MemoryMarshal.Cast<byte, uint>(Bytes(destination, count * 4)).Fill(value);
     }
 
     public int Memsets { get; private set; }
 
-    public unsafe void CopyHostToDevice(ulong destination, void* source, long bytes) =>
+    public long MemsetBytes { get; private set; }
+
+    public unsafe void CopyHostToDevice(ulong destination, void* source, long bytes)
+    {
+        if (Capturing) throw StreamCapture.Refused(StreamCapture.Upload);
         new Span<byte>(source, (int)bytes).CopyTo(Bytes(destination, bytes));
+    }
 
     public unsafe void CopyDeviceToHost(void* destination, ulong source, long bytes)
     {
+        if (Capturing) throw StreamCapture.Refused(StreamCapture.Download);
         HostWaits++; // the host reads the bytes next, so it waits for the stream
         Bytes(source, bytes).CopyTo(new Span<byte>(destination, (int)bytes));
     }
 
-    public void CopyDeviceToDevice(ulong destination, ulong source, long bytes) =>
+    public void CopyDeviceToDevice(ulong destination, ulong source, long bytes)
+    {
+        DeviceCopies++;
+        DeviceCopyBytes += bytes;
         Bytes(source, bytes).CopyTo(Bytes(destination, bytes));
+    }
 
-    public void Synchronize() => HostWaits++;
+    public int DeviceCopies { get; private set; }
+
+    /// <summary>Bytes copied device to device (each is read once and written once).</summary>
+    public long DeviceCopyBytes { get; private set; }
+
+    public void Synchronize()
+    {
+        if (Capturing) throw StreamCapture.Refused(StreamCapture.Wait);
+        HostWaits++;
+    }
+
+    /// <summary>While true, launches are still recorded in <see cref="Launches"/> (they are the
+    /// graph's content) and run as ever; a replay of the capture adds none, only one to <see cref="GraphLaunches"/>.</summary>
+    public bool Capturing { get; private set; }
+
+    /// <summary>Replays of captured work: one graph launch each.</summary>
+    public int GraphLaunches { get; private set; }
+
+    public void BeginCapture() => Capturing = !Capturing ? true : throw new InvalidOperationException("a capture is already in progress");
+
+    public ICapturedWork EndCapture()
+    {
+        if (!Capturing) throw new InvalidOperationException("no capture is in progress");
+        Capturing = false;
+        return new GraphLaunch(this);
+    }
+
+    public void AbandonCapture() => Capturing = false;
+
+    private sealed class GraphLaunch(RecordingQueue queue) : ICapturedWork
+    {
+        public void Replay() => queue.GraphLaunches++;
+
+        public void Dispose() { }
+    }
 
     /// <summary>The "device time" <see cref="TimeMilliseconds"/> reports for the kernels and
     /// SGEMMs (each matrix of a batch counts) that the timed work queued.</summary>
@@ -170,6 +225,7 @@ internal sealed class RecordingQueue : ICudaQueue
 
     public double TimeMilliseconds(Action enqueue)
     {
+        if (Capturing) throw StreamCapture.Refused(StreamCapture.Timing);
         int launches = Launches.Count, gemms = Gemms;
         enqueue();
         TimedRuns++;
