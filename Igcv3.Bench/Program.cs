@@ -21,6 +21,8 @@ namespace Igcv3.Bench;
 /// loader [--batch 128] [--epochs 5]  images/s of the trainer's data pipeline alone
 /// cpu-memory [--network N] [--batch 128] [--eval-batch 256] [--steps 3]  peak resident memory of CPU training vs live tensor bytes
 /// step-accounting [--network N]... [--batch 128] [--out FILE]  launches and bytes per kernel of one CUDA training step, offline
+/// image-loader [--folder DIR] [--images 2000] [--workers N] [--batch 64] [--epochs 3] [--out FILE]
+///                               ImageNet loader images/s, train and eval transforms, beside torchvision's
 /// (anything else)               BenchmarkDotNet: --filter '*' etc.; IGCV3_BENCH_DEVICE=cpu|cuda picks the backend
 /// </code>
 /// </summary>
@@ -82,6 +84,11 @@ public static class BenchProgram
                 string report = Accounting.StepAccountingReport.Build(networks.Select(n => new Workload(n, InputKind.Cifar, Int("--batch", 128), 10)).ToList(), Console.Out);
                 if (Option("--out") is { } file) AtomicFile.WriteAllText(file, report);
                 return 0;
+            }
+            case "image-loader":
+            {
+                string folder = Option("--folder") ?? Path.Combine(Path.GetTempPath(), "igcv3-bench-imagenet");
+                return ImageLoaderThroughput.Run(folder, Int("--images", 2000), Int("--workers", Environment.ProcessorCount), Int("--batch", 64), Int("--epochs", 3), Option("--out"), Console.Out);
             }
             case "loader":
             {

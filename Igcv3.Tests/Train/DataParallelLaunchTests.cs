@@ -15,7 +15,7 @@ public sealed class DataParallelLaunchTests
     public void OneDevice_IsNoLaunch()
     {
         Assert.Null(From(new RunSettings()));
-        Assert.Null(From(new RunSettings { Workers = 1 }));
+        Assert.Null(From(new RunSettings { CpuWorkers = 1 }));
         Assert.Null(From(new RunSettings { Gpus = "3" }));
         Assert.Equal("cuda:3", DataParallelLaunch.SingleGpuDevice(new RunSettings { Gpus = "3" }));
     }
@@ -46,7 +46,7 @@ public sealed class DataParallelLaunchTests
     }
 
     [Theory]
-    [InlineData("--workers 2 and --gpus 0,1 both given", 2, "0,1", null, null, null)]
+    [InlineData("--cpu-workers 2 and --gpus 0,1 both given", 2, "0,1", null, null, null)]
     [InlineData("--gpus 0,0: GPU 0 is listed twice", null, "0,0", null, null, null)]
     [InlineData("give this machine's --node-rank", null, "0,1", 2, null, "h:1")]
     [InlineData("--node-rank 2 is outside [0, 1]", null, "0,1", 2, 2, "h:1")]
@@ -55,7 +55,7 @@ public sealed class DataParallelLaunchTests
     [InlineData("--node-rank 1 without --nodes", null, "0,1", null, 1, null)]
     public void ImpossibleLaunches_AreRefusedWithTheReason(string fragment, int? workers, string? gpus, int? nodes, int? nodeRank, string? master)
     {
-        var s = new RunSettings { Workers = workers, Gpus = gpus, Nodes = nodes, NodeRank = nodeRank, MasterAddress = master, Device = "auto" };
+        var s = new RunSettings { CpuWorkers = workers, Gpus = gpus, Nodes = nodes, NodeRank = nodeRank, MasterAddress = master, Device = "auto" };
         Assert.Contains(fragment, Assert.Throws<UsageException>(() => From(s)).Message);
     }
 

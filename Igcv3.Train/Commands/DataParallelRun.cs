@@ -9,7 +9,7 @@ using Igcv3.Train.Training;
 namespace Igcv3.Train.Commands;
 
 /// <summary>
-/// train with --workers / --gpus / --nodes: the job already built for local worker 0 (its device,
+/// train with --cpu-workers / --gpus / --nodes: the job already built for local worker 0 (its device,
 /// network, optimizer, resumed state), a replica of it for each other local worker (its own
 /// device, network copy, optimizer and shard of the data, the same checkpoint loaded), the
 /// communicators that join them (made before any worker starts), and a trainer per worker of
@@ -17,7 +17,7 @@ namespace Igcv3.Train.Commands;
 /// </summary>
 internal static class DataParallelRun
 {
-    public static TrainOutcome Run(CliEnvironment env, DataParallelLaunch launch, TrainingJob first, Func<int, BatchLoader> trainLoader, string? checkpoint)
+    public static TrainOutcome Run(CliEnvironment env, DataParallelLaunch launch, TrainingJob first, Func<int, IBatchLoader> trainLoader, string? checkpoint)
     {
         var s = first.Settings;
         // Every local device first: the NCCL communicators are made for all of them at once.

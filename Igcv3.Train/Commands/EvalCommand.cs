@@ -10,7 +10,7 @@ public static class EvalCommand
 {
     public static Command Create(CliEnvironment env)
     {
-        var settings = new SettingOptions([.. SettingOptions.NetworkKeys, "dataset", "data-dir", "download", "limit-test", "synthetic-train", "synthetic-test", "eval-batch-size", "seed", "device"]);
+        var settings = new SettingOptions([.. SettingOptions.NetworkKeys, "dataset", "data-dir", "download", "limit-test", "svhn-extra", "synthetic-train", "synthetic-test", "eval-batch-size", "crop-fraction", "workers", "seed", "device"]);
         var config = new Option<string>("--config") { Description = "JSON config file; options on the command line override it." };
         var checkpoint = new Option<string>("--checkpoint") { Description = "The checkpoint to evaluate, or a run folder (its best.safetensors).", Required = true };
         var command = new Command("eval", "Evaluate a checkpoint on the test set.");
@@ -27,11 +27,10 @@ public static class EvalCommand
         var s = TrainedModel.SettingsOf(checkpoint, cli, configPath);
         var device = DeviceChoice.Select(s.Device, env.CudaBackend);
         var network = TrainedModel.Load(checkpoint, s, device.Backend).Network;
-        var data = DatasetLoader.Load(s, env.Out, env.CifarLayouts, testOnly: true, env.Cancellation);
-        var loader = new BatchLoader(data.Test, s.EvalBatchSize, data.Normalization, Augmentation.None, shuffle: false, dropLast: false, s.Seed);
-        var result = Evaluator.Run(network, device.Backend, loader, env.Cancellation);
+        var loaders = RunLoaders.Create(s, env.Out, env.CifarLayouts, testOnly: true, env.Cancellation);
+        var result = Evaluator.Run(network, device.Backend, loaders.Test, env.Cancellation);
         env.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{checkpoint}: {s.Network} on {data.Test.Name} ({result.Images:N0} images), device {device.Description}: loss {result.Loss:F4}  top-1 {result.Top1:F2}%  top-5 {result.Top5:F2}%"));
+            $"{checkpoint}: {s.Network} on {loaders.Name} ({result.Images:N0} images), device {device.Description}: loss {result.Loss:F4}  top-1 {result.Top1:F2}%  top-5 {result.Top5:F2}%"));
         return ExitCodes.Ok;
     }
 }

@@ -49,23 +49,16 @@ public static class TrainCommand
         var device = DeviceChoice.Select(launch is null ? DataParallelLaunch.SingleGpuDevice(s) ?? s.Device : launch.OnCpu ? "cpu" : $"cuda:{launch.Gpus[0]}", env.CudaBackend);
         var cuda = device.Backend as CudaBackend;
         if (cuda is not null) cuda.PointwiseGemm = Enum.Parse<PointwiseGemm>(s.PointwiseGemm, ignoreCase: true);
-        var network = ModelBuilder.Network(s, DatasetLoader.ClassCount(s.Dataset));
+        var network = ModelBuilder.Network(s, DatasetLoader.ClassCount(s));
         var parameters = ParameterSet.Create(network, device.Backend, s.Seed);
         // Fine-tuning: a new run (not a resume, whose checkpoint holds the weights) starts from another's.
         var transfer = checkpoint is null && s.InitFrom is { } initFrom ? WeightTransfer.Apply(TrainedModel.Resolve(initFrom, "--init-from"), parameters) : null;
         var optimizer = ModelBuilder.Optimizer(s, parameters);
         var schedule = ModelBuilder.Schedule(s);
 
-        var data = DatasetLoader.Load(s, env.Out, env.CifarLayouts, cancellation: env.Cancellation);
-        var augmentation = s.Augment == "none" ? Augmentation.None : Augmentation.PadCropFlip(s.Pad);
         int world = launch?.WorldSize ?? 1;
-        if (data.Train.Count / world < s.BatchSize)
-            throw new UsageException(world == 1
-                ? $"--batch-size {s.BatchSize} is larger than the training set ({data.Train.Count} images); lower it or use more images"
-                : $"--batch-size {s.BatchSize} (per worker) is larger than each of the {world} workers' share of the training set ({data.Train.Count / world} images); lower it or use more images");
-        BatchLoader TrainLoader(int rank) => new(data.Train, s.BatchSize, data.Normalization, augmentation, shuffle: true, dropLast: true, s.Seed, (rank, world));
-        var trainLoader = TrainLoader(launch?.FirstRank ?? 0);
-        var testLoader = new BatchLoader(data.Test, s.EvalBatchSize, data.Normalization, Augmentation.None, shuffle: false, dropLast: false, s.Seed);
+        var loaders = RunLoaders.Create(s, env.Out, env.CifarLayouts, cancellation: env.Cancellation, world: world);
+        var (trainLoader, testLoader) = (launch is null ? loaders.Train : loaders.TrainFor(launch.FirstRank), loaders.Test);
 
         var state = new TrainerState();
         if (checkpoint is not null)
@@ -87,7 +80,7 @@ public static class TrainCommand
         else files.PrepareResume(configJson, state.Epoch, state.GlobalStep);
 
         env.Out.WriteLine($"{(checkpoint is null ? "Training" : $"Resuming at epoch {state.Epoch + 1}, step {state.Batch}:")} {s.NetworkLabel} ({parameters.Count:N0} parameters) " +
-                          $"on {data.Train.Name} ({data.Train.Count:N0} train / {data.Test.Count:N0} test images), device {device.Description}, output {files.Folder}");
+                          $"on {loaders.Name} ({trainLoader.Count:N0} train / {testLoader.Count:N0} test images), device {device.Description}, output {files.Folder}");
         foreach (string line in transfer?.Lines() ?? []) env.Out.WriteLine(line);
         if (device.Libraries is { Length: > 0 } libraries) env.Out.WriteLine($"CUDA libraries: {libraries}");
         if (s.CudaGraph is { } graph && cuda is null) env.Out.WriteLine($"--cuda-graph {graph}: ignored, CUDA graphs exist only on a CUDA device (this run is on {device.Description})");
@@ -97,7 +90,7 @@ public static class TrainCommand
         TrainOutcome outcome;
         try
         {
-            outcome = launch is null ? trainer.Run() : DataParallelRun.Run(env, launch, job, i => TrainLoader(launch.FirstRank + i), checkpoint);
+            outcome = launch is null ? trainer.Run() : DataParallelRun.Run(env, launch, job, i => loaders.TrainFor(launch.FirstRank + i), checkpoint);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not CheckpointException)
         {
@@ -127,7 +120,7 @@ public static class TrainCommand
     }
 
     /// <summary>The settings of where a run's workers are, left out of a resumed run's settings.</summary>
-    private static readonly string[] DataParallelPlacementKeys = ["gpus", "workers", "nodes", "node-rank", "master-address"];
+    private static readonly string[] DataParallelPlacementKeys = ["gpus", "cpu-workers", "nodes", "node-rank", "master-address"];
 
     /// <summary>Mid-epoch, the position is a step of the checkpoint's global batch (workers × batch
     /// size); another number of workers would split the rest of the epoch differently.</summary>

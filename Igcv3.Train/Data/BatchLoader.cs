@@ -51,6 +51,9 @@ public sealed class BatchLoader : IBatchLoader
     /// <summary>Images per epoch, N: the dataset's, or the rank's share of it.</summary>
     public int Count { get; }
 
+    /// <summary>None: assembling a batch from memory costs little next to a training step.</summary>
+    public Images.LoaderStatistics? Statistics => null;
+
     /// <summary>Batches per epoch: floor(N / B) with drop-last (training), ceil(N / B) without (evaluation).</summary>
     public int BatchesPerEpoch => DropLast ? Count / BatchSize : (Count + BatchSize - 1) / BatchSize;
 

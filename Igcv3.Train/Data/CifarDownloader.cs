@@ -1,6 +1,5 @@
 using System.Formats.Tar;
 using System.IO.Compression;
-using System.Security.Cryptography;
 using Igcv3.Engine.IO;
 
 namespace Igcv3.Train.Data;
@@ -35,52 +34,15 @@ public sealed class CifarDownloader
         if (HasAllFiles(layout, target)) return target;
 
         string archive = Path.Combine(cacheDir, layout.ArchiveName);
-        if (!File.Exists(archive) || !Md5Of(archive).Equals(layout.ArchiveMd5, StringComparison.OrdinalIgnoreCase))
+        if (!File.Exists(archive) || !ChecksummedDownload.Md5Of(archive).Equals(layout.ArchiveMd5, StringComparison.OrdinalIgnoreCase))
             await DownloadAsync(layout, archive, progress, cancellationToken).ConfigureAwait(false);
         Extract(layout, archive, target);
         return target;
     }
 
-    private async Task DownloadAsync(CifarLayout layout, string archive, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
-    {
-        Uri url = layout.ArchiveUrl;
-        string manual = $"Download {url} by hand, extract it, and point --data-dir at the {layout.FolderName} folder";
-        try
-        {
-            await AtomicFile.WriteAsync(archive, async (file, token) =>
-            {
-                using var response = await _http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, token).ConfigureAwait(false);
-                if (!response.IsSuccessStatusCode)
-                    throw new DataException($"downloading {url} failed: HTTP {(int)response.StatusCode} {response.ReasonPhrase}. {manual}");
-                long? total = response.Content.Headers.ContentLength;
-                await using var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
-                using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-                var buffer = new byte[1 << 16];
-                long received = 0;
-                int read;
-                while ((read = await body.ReadAsync(buffer, token).ConfigureAwait(false)) > 0)
-                {
-                    md5.AppendData(buffer, 0, read);
-                    await file.WriteAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
-                    received += read;
-                    progress?.Report(new DownloadProgress(received, total));
-                }
-                string actual = Convert.ToHexStringLower(md5.GetHashAndReset());
-                // Throwing here, inside the atomic write, deletes the temporary file: nothing is kept.
-                if (!actual.Equals(layout.ArchiveMd5, StringComparison.OrdinalIgnoreCase))
-                    throw new DataException(
-                        $"{layout.ArchiveName} from {url} has MD5 {actual}, expected {layout.ArchiveMd5.ToLowerInvariant()}: the download is corrupt or the server sent another file, and nothing was kept. Try again, or {char.ToLowerInvariant(manual[0])}{manual[1..]}");
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new DataException($"downloading {url} failed: {e.Message}. {manual}", e);
-        }
-        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new DataException($"downloading {url} timed out. {manual}", e);
-        }
-    }
+    private Task DownloadAsync(CifarLayout layout, string archive, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken) =>
+        ChecksummedDownload.DownloadAsync(_http, layout.ArchiveUrl, archive, layout.ArchiveMd5,
+            $"Download {layout.ArchiveUrl} by hand, extract it, and point --data-dir at the {layout.FolderName} folder", progress, cancellationToken);
 
     private static void Extract(CifarLayout layout, string archive, string target)
     {
@@ -114,10 +76,4 @@ public sealed class CifarDownloader
     /// <summary>Whether <paramref name="folder"/> holds every data file of the release (sizes are the reader's to check).</summary>
     public static bool HasAllFiles(CifarLayout layout, string folder) =>
         Directory.Exists(folder) && layout.AllFiles.All(file => File.Exists(Path.Combine(folder, file)));
-
-    private static string Md5Of(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(MD5.HashData(stream));
-    }
 }

@@ -9,6 +9,12 @@ public interface IBatchLoader
 {
     int BatchSize { get; }
 
+    /// <summary>Images per epoch (before drop-last).</summary>
+    int Count { get; }
+
+    /// <summary>The loader's own throughput and the caller's waits, where the loader does enough work to matter (image files); null otherwise.</summary>
+    Images.LoaderStatistics? Statistics { get; }
+
     /// <summary>Batches per epoch: floor(N / B) with drop-last (training), ceil(N / B) without (evaluation).</summary>
     int BatchesPerEpoch { get; }
 

@@ -57,6 +57,15 @@ public sealed class ImageDataset
 
     public int Label(int index) => _labels[index];
 
+    /// <summary><paramref name="first"/>'s images then <paramref name="second"/>'s (copied), for a split made of two files (SVHN train + extra).</summary>
+    public static ImageDataset Concat(string name, ImageDataset first, ImageDataset second)
+    {
+        if ((first.Channels, first.Height, first.Width) != (second.Channels, second.Height, second.Width) || !first.ClassNames.SequenceEqual(second.ClassNames))
+            throw new ArgumentException($"dataset {name}: {first.Name} and {second.Name} differ in image shape or classes");
+        return new ImageDataset(name, [.. first._pixels, .. second._pixels], [.. first._labels, .. second._labels],
+            first.Channels, first.Height, first.Width, first.ClassNames);
+    }
+
     /// <summary>The first <paramref name="count"/> images (copied), for quick runs.</summary>
     public ImageDataset Take(int count)
     {

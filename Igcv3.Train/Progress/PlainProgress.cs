@@ -27,7 +27,7 @@ public sealed class PlainProgress(TextWriter output, TimeProvider? time = null, 
             if (_lastLine is { } last && progress._time.GetElapsedTime(last) < progress._interval && p.StepsDone != p.TotalSteps) return;
             _lastLine = progress._time.GetTimestamp();
             progress._output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{title} [{p.StepsDone,5}/{p.TotalSteps}] loss {p.Loss:F4}  acc {p.Top1,5:F1}%  {p.ImagesPerSecond,7:F0} img/s  eta {Format(p.Eta)}"));
+                $"{title} [{p.StepsDone,5}/{p.TotalSteps}] loss {p.Loss:F4}  acc {p.Top1,5:F1}%  {p.ImagesPerSecond,7:F0} img/s  eta {Format(p.Eta)}{p.LoaderText}"));
         }
     }
 

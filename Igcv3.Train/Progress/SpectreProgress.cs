@@ -30,7 +30,7 @@ public sealed class SpectreProgress(IAnsiConsole console) : IProgressReporter
         {
             task.Value = p.StepsDone;
             task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"{title}  loss {p.Loss:F4}  acc {p.Top1:F1}%  {p.ImagesPerSecond:F0} img/s"));
+                $"{title}  loss {p.Loss:F4}  acc {p.Top1:F1}%  {p.ImagesPerSecond:F0} img/s{p.LoaderText}"));
         }
     }
 }

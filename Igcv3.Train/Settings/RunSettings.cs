@@ -57,14 +57,17 @@ public sealed record RunSettings
 
     // ---- data ------------------------------------------------------------------------------
 
-    [Description("Dataset: cifar10, cifar100 or synthetic.")]
+    [Description("Dataset: cifar10, cifar100, svhn, imagenet or synthetic.")]
     public string Dataset { get; init; } = "cifar10";
 
-    [Description("Folder with the CIFAR binary release (or its parent).")]
+    [Description("Folder with the CIFAR binary release (or its parent); for imagenet the folder holding train/ and val/ (class folders) or train.rec and val.rec (MXNet RecordIO).")]
     public string DataDir { get; init; } = "data";
 
-    [Description("Download the official CIFAR archive into --data-dir when the files are absent.")]
+    [Description("Download the official CIFAR archive (or the SVHN .mat files) into --data-dir when the files are absent.")]
     public bool Download { get; init; }
+
+    [Description("SVHN: add extra_32x32.mat (531,131 images) to the training set.")]
+    public bool SvhnExtra { get; init; }
 
     [Description("Use only the first N training images (quick runs).")]
     public int? LimitTrain { get; init; }
@@ -78,11 +81,26 @@ public sealed record RunSettings
     [Description("Synthetic dataset: test images.")]
     public int SyntheticTest { get; init; } = 1000;
 
-    [Description("Augmentation: pad-crop-flip (random crop from the image padded by --pad, random mirror) or none.")]
-    public string Augment { get; init; } = "pad-crop-flip";
+    [Description("Augmentation: standard (the dataset's: pad-crop-flip for 32x32 sets, random-resized-crop for imagenet), pad-crop-flip (random crop from the image padded by --pad, random mirror), random-resized-crop (torchvision's ImageNet crop to 224 + mirror) or none.")]
+    public string Augment { get; init; } = "standard";
 
     [Description("Padding of the random crop, in pixels.")]
     public int Pad { get; init; } = 4;
+
+    [Description("ImageNet: smallest area fraction of random-resized-crop (torchvision: 0.08).")]
+    public double MinScale { get; init; } = 0.08;
+
+    [Description("ImageNet: colour jitter, brightness/contrast/saturation factors in [1 - j, 1 + j] (0: off; 0.4 is common).")]
+    public double ColorJitter { get; init; }
+
+    [Description("ImageNet: AlexNet's PCA lighting noise, its standard deviation (0: off; 0.1 is AlexNet's).")]
+    public double Lighting { get; init; }
+
+    [Description("ImageNet evaluation: the centre crop's share of the resized image (0.875: resize to 256, crop 224).")]
+    public double CropFraction { get; init; } = 0.875;
+
+    [Description("ImageNet: image loader threads (default: one per core).")]
+    public int? Workers { get; init; }
 
     // ---- optimisation ----------------------------------------------------------------------
 
@@ -171,8 +189,8 @@ public sealed record RunSettings
     [Description("Data-parallel training on these GPUs of this machine, e.g. 0,1,2,3: one worker (a thread with its own CUDA context and stream) per GPU, gradients averaged by NCCL. --batch-size is then PER GPU (the global batch is GPUs x batch size, as in the official code); the learning rate is not scaled for you.")]
     public string? Gpus { get; init; }
 
-    [Description("Data-parallel training on the CPU with N workers (threads, an in-process communicator in place of NCCL): the multi-GPU path without a GPU, for tests. --batch-size is per worker.")]
-    public int? Workers { get; init; }
+    [Description("Data-parallel training on the CPU with N workers (threads, an in-process communicator in place of NCCL): the multi-GPU path without a GPU, for tests. --batch-size is per worker. (--workers is the image loader's threads.)")]
+    public int? CpuWorkers { get; init; }
 
     [Description("Batch-norm statistics over the whole global batch (all-reduced across workers) instead of each GPU's own (the default, as the official MXNet training).")]
     public bool SyncBn { get; init; }

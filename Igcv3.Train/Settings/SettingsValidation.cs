@@ -10,9 +10,9 @@ namespace Igcv3.Train.Settings;
 /// </summary>
 public static class SettingsValidation
 {
-    public static readonly string[] Datasets = ["cifar10", "cifar100", "synthetic"];
+    public static readonly string[] Datasets = ["cifar10", "cifar100", "svhn", "imagenet", "synthetic"];
     public static readonly string[] Schedules = ["exponential", "step", "cosine", "onecycle"];
-    public static readonly string[] Augmentations = ["pad-crop-flip", "none"];
+    public static readonly string[] Augmentations = ["standard", "pad-crop-flip", "random-resized-crop", "none"];
     public static readonly string[] Arithmetics = ["official", "clean"];
     public static readonly string[] Inits = ["torchvision-fan-out", "msra-fan-in"];
     public static readonly string[] ReluPositions = ["expand", "depthwise", "project"];
@@ -62,6 +62,7 @@ public static class SettingsValidation
         Positive("--synthetic-train", s.SyntheticTrain);
         Positive("--synthetic-test", s.SyntheticTest);
         if (s.Pad < 0) throw new UsageException($"--pad must be >= 0, got {s.Pad}");
+        ImageOptions(s);
 
         PositiveFinite("--lr", s.Lr);
         if (!(s.Momentum >= 0 && s.Momentum < 1)) throw new UsageException($"--momentum must be in [0, 1), got {s.Momentum}");
@@ -75,6 +76,21 @@ public static class SettingsValidation
         string device = s.Device.Trim().ToLowerInvariant();
         if (device is not ("auto" or "cpu" or "cuda" or "emulated") && !(device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device[5..], out int n) && n >= 0))
             throw new UsageException($"--device must be auto, cpu, cuda, cuda:N or emulated, got '{s.Device}'");
+    }
+
+    /// <summary>The ImageNet crop and loader options, and which augmentations fit which data.</summary>
+    private static void ImageOptions(RunSettings s)
+    {
+        bool imageNet = s.Dataset == "imagenet";
+        if (imageNet && s.Augment == "pad-crop-flip")
+            throw new UsageException("--augment pad-crop-flip is the 32x32 datasets' augmentation; imagenet trains with random-resized-crop (the standard) or none");
+        if (!imageNet && s.Augment == "random-resized-crop")
+            throw new UsageException($"--augment random-resized-crop is ImageNet's augmentation; {s.Dataset} trains with pad-crop-flip (the standard) or none");
+        if (!(s.MinScale > 0 && s.MinScale <= 1)) throw new UsageException($"--min-scale must be in (0, 1], got {s.MinScale}");
+        if (!(s.ColorJitter >= 0 && s.ColorJitter < 1)) throw new UsageException($"--color-jitter must be in [0, 1), got {s.ColorJitter}");
+        if (!(s.Lighting >= 0) || !double.IsFinite(s.Lighting)) throw new UsageException($"--lighting must be >= 0, got {s.Lighting}");
+        if (!(s.CropFraction > 0 && s.CropFraction <= 1)) throw new UsageException($"--crop-fraction must be in (0, 1], got {s.CropFraction}; 0.875 resizes to 256 and crops 224");
+        if (s.Workers is { } workers) Positive("--workers", workers);
     }
 
     private static void OneOf(string option, string value, string[] allowed)

@@ -7,7 +7,7 @@ namespace Igcv3.Train.Training;
 /// <summary>
 /// Where the workers of a data-parallel run are: how many ranks in all (the world), which of them
 /// this process runs (one thread each, on the listed GPUs or on the CPU), and, over several
-/// machines, where node 0's rendezvous is. Read from --gpus / --workers / --nodes / --node-rank /
+/// machines, where node 0's rendezvous is. Read from --gpus / --cpu-workers / --nodes / --node-rank /
 /// --master-address, or from the variables torchrun and Slurm scripts set (WORLD_SIZE, RANK,
 /// LOCAL_RANK, MASTER_ADDR, MASTER_PORT) for one process per GPU.
 /// </summary>
@@ -30,20 +30,20 @@ public sealed record DataParallelLaunch(int WorldSize, int FirstRank, IReadOnlyL
     /// <summary>The launch the settings ask for; null for a run on one device (the plain trainer).</summary>
     public static DataParallelLaunch? From(RunSettings s, Func<string, string?> environment)
     {
-        if (s.Workers is not null && s.Gpus is not null)
-            throw new UsageException($"--workers {s.Workers} and --gpus {s.Gpus} both given: --workers runs data-parallel workers on the CPU, --gpus on GPUs; give one");
-        if (s.Workers is { } workers)
+        if (s.CpuWorkers is not null && s.Gpus is not null)
+            throw new UsageException($"--cpu-workers {s.CpuWorkers} and --gpus {s.Gpus} both given: --cpu-workers runs data-parallel workers on the CPU, --gpus on GPUs; give one");
+        if (s.CpuWorkers is { } workers)
         {
-            if (workers <= 0) throw new UsageException($"--workers must be positive, got {workers}");
+            if (workers <= 0) throw new UsageException($"--cpu-workers must be positive, got {workers}");
             if (!s.Device.Equals("cpu", StringComparison.OrdinalIgnoreCase) && !s.Device.Equals("auto", StringComparison.OrdinalIgnoreCase))
-                throw new UsageException($"--workers runs on the CPU backend, but --device is {s.Device}; for GPUs use --gpus 0,1,...");
-            if (s.Nodes is > 1) throw new UsageException("--workers (CPU workers, threads of one process) cannot span --nodes; use --gpus on each node");
+                throw new UsageException($"--cpu-workers runs on the CPU backend, but --device is {s.Device}; for GPUs use --gpus 0,1,...");
+            if (s.Nodes is > 1) throw new UsageException("--cpu-workers (CPU workers, threads of one process) cannot span --nodes; use --gpus on each node");
             return workers == 1 ? null : new DataParallelLaunch(workers, 0, [], workers, null);
         }
 
         var gpus = s.Gpus is null ? null : ParseGpus(s.Gpus);
         if (gpus is not null && !(s.Device.Equals("auto", StringComparison.OrdinalIgnoreCase) || s.Device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase)))
-            throw new UsageException($"--gpus {s.Gpus} trains on GPUs, but --device is {s.Device}; leave --device out (or use --workers N for CPU workers)");
+            throw new UsageException($"--gpus {s.Gpus} trains on GPUs, but --device is {s.Device}; leave --device out (or use --cpu-workers N for CPU workers)");
         string? master = s.MasterAddress ?? MasterFromEnvironment(environment);
 
         int nodes = s.Nodes ?? 1;

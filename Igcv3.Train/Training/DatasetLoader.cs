@@ -1,4 +1,5 @@
 using Igcv3.Train.Data;
+using Igcv3.Train.Data.Images;
 using Igcv3.Train.Settings;
 
 namespace Igcv3.Train.Training;
@@ -17,7 +18,15 @@ public sealed record RunData(ImageDataset Train, ImageDataset Test, ChannelNorma
 public static class DatasetLoader
 {
     /// <summary>Classes of --dataset, known without reading any file (for summary and for building the network first).</summary>
-    public static int ClassCount(string dataset) => dataset == "cifar100" ? 100 : 10;
+    public static int ClassCount(string dataset) => dataset switch
+    {
+        "cifar100" => 100,
+        "imagenet" => ImageNetLayout.ImageNetClasses,
+        _ => 10,
+    };
+
+    /// <summary>Classes of the run's data: for imagenet the class folders in --data-dir (a subset trains with fewer), else as <see cref="ClassCount(string)"/>.</summary>
+    public static int ClassCount(RunSettings s) => s.Dataset == "imagenet" ? ImageNetLayout.ClassCount(s.DataDir) : ClassCount(s.Dataset);
 
     public static RunData Load(RunSettings s, TextWriter log, Func<CifarKind, CifarLayout> layouts, bool testOnly = false, CancellationToken cancellation = default)
     {
@@ -30,6 +39,8 @@ public static class DatasetLoader
             var train = s.LimitTrain is { } limit ? full.Take(limit) : full;
             return new RunData(train, test, ChannelNormalization.FromDataset(full));
         }
+
+        if (s.Dataset == "svhn") return Svhn(s, log, testOnly, cancellation);
 
         var layout = layouts(s.Dataset == "cifar100" ? CifarKind.Cifar100 : CifarKind.Cifar10);
         string dataDir = s.DataDir;
@@ -51,6 +62,34 @@ public static class DatasetLoader
         return new RunData(trainSet ?? testSet.Take(1), testSet, Normalization(s));
     }
 
+    /// <summary>
+    /// SVHN from the .mat files in --data-dir (or its svhn/ folder, where --download puts them);
+    /// --svhn-extra adds extra_32x32.mat to the training set. Normalised by the training set's statistics.
+    /// </summary>
+    private static RunData Svhn(RunSettings s, TextWriter log, bool testOnly, CancellationToken cancellation)
+    {
+        string folder = SvhnFolder(s);
+        var parts = new List<(string File, string Md5)> { SvhnReader.Train, SvhnReader.Test };
+        if (s.SvhnExtra) parts.Add(SvhnReader.Extra);
+        if (s.Download)
+        {
+            log.WriteLine($"Fetching the SVHN files that are missing from {folder} ({SvhnReader.BaseUrl}, MD5-checked)...");
+            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(60) };
+            new SvhnDownloader(http).EnsureAsync(folder, parts, new TenthsProgress(log), cancellation).GetAwaiter().GetResult();
+        }
+        // Every file up front, so a missing test file is not found after an epoch of training.
+        foreach (var (file, _) in parts)
+            if (!File.Exists(Path.Combine(folder, file)))
+                throw new DataException($"{Path.GetFullPath(Path.Combine(folder, file))} is missing; add --download to fetch SVHN, or point --data-dir at the folder holding {string.Join(", ", parts.Select(p => p.File))}");
+        var test = SvhnReader.Load(Path.Combine(folder, SvhnReader.Test.File), "SVHN test", s.LimitTest);
+        // Normalised by the statistics of the whole of train_32x32.mat, whatever is trained on, so that eval normalises alike.
+        var train = SvhnReader.Load(Path.Combine(folder, SvhnReader.Train.File), "SVHN");
+        var normalization = ChannelNormalization.FromDataset(train);
+        if (testOnly) return new RunData(test.Take(1), test, normalization);
+        if (s.SvhnExtra) train = ImageDataset.Concat("SVHN train+extra", train, SvhnReader.Load(Path.Combine(folder, SvhnReader.Extra.File), "SVHN extra"));
+        return new RunData(s.LimitTrain is { } limit ? train.Take(limit) : train, test, normalization);
+    }
+
     /// <summary>How --dataset's pixels are normalised, known without reading its files (a
     /// synthetic set's statistics are those of its generated training split): what export and
     /// predict apply to images outside the dataset.</summary>
@@ -58,6 +97,9 @@ public static class DatasetLoader
     {
         "synthetic" => ChannelNormalization.FromDataset(SyntheticTrainSet(s)),
         "cifar100" => ChannelNormalization.Cifar100,
+        "imagenet" => ChannelNormalization.ImageNet,
+        // SVHN's are its training file's statistics: that file is read (it must be in --data-dir).
+        "svhn" => ChannelNormalization.FromDataset(SvhnReader.Load(Path.Combine(SvhnFolder(s), SvhnReader.Train.File), "SVHN")),
         _ => ChannelNormalization.Cifar10,
     };
 
@@ -65,6 +107,8 @@ public static class DatasetLoader
     /// holds it, else the built-in names ("class_0".. for CIFAR-100 and synthetic data).</summary>
     public static IReadOnlyList<string> ClassNames(RunSettings s, Func<CifarKind, CifarLayout> layouts)
     {
+        if (s.Dataset == "svhn") return SvhnReader.ClassNames;
+        if (s.Dataset == "imagenet") return ImageNetLayout.ClassNames(s.DataDir);
         int classes = ClassCount(s.Dataset);
         if (s.Dataset == "synthetic") return Enumerable.Range(0, classes).Select(i => $"class_{i}").ToArray();
         var layout = layouts(s.Dataset == "cifar100" ? CifarKind.Cifar100 : CifarKind.Cifar10);
@@ -73,6 +117,12 @@ public static class DatasetLoader
 
     // The whole synthetic training split, before --limit-train (its statistics normalise every split).
     private static ImageDataset SyntheticTrainSet(RunSettings s) => SyntheticDataset.Create(s.SyntheticTrain, seed: s.Seed * 2 + 1);
+
+    /// <summary>Where SVHN's files are: --data-dir itself when it holds them, else its svhn/ folder (where --download puts them).</summary>
+    private static string SvhnFolder(RunSettings s) =>
+        File.Exists(Path.Combine(s.DataDir, SvhnReader.Train.File)) || File.Exists(Path.Combine(s.DataDir, SvhnReader.Test.File))
+            ? s.DataDir
+            : Path.Combine(s.DataDir, SvhnReader.FolderName);
 
     private static int Limit(int count, int? limit) => limit is { } l ? Math.Min(count, l) : count;
 

@@ -14,7 +14,7 @@ public sealed record EvalResult(double Loss, double Top1, double Top5, int Image
 /// </summary>
 public static class Evaluator
 {
-    public static EvalResult Run(Network network, IBackend backend, BatchLoader loader, CancellationToken cancellation = default)
+    public static EvalResult Run(Network network, IBackend backend, IBatchLoader loader, CancellationToken cancellation = default)
     {
         network.Eval();
         try
@@ -29,7 +29,7 @@ public static class Evaluator
                     using (TensorScope.Begin())
                     {
                         int n = batch.Count;
-                        var x = Tensor.FromArray(backend, batch.Images, network.InputShape(n)); // [N, 32, 32, 3]
+                        var x = Tensor.FromArray(backend, batch.Images, network.InputShape(n)); // [N, R, R, 3]: 32 CIFAR, 224 ImageNet
                         var labels = Tensor.FromArray(backend, batch.Labels, [n]);             // [N]
                         var logits = network.Forward(x);                                        // [N, K]
                         lossSum += Ops.SoftmaxCrossEntropy(logits, labels).Item() * n;

@@ -15,14 +15,21 @@ namespace Igcv3.Train.Training;
 /// </summary>
 public static class ModelBuilder
 {
-    /// <summary>The network to train or evaluate: a CIFAR variant (the trainer reads CIFAR and synthetic 32x32 data).</summary>
+    /// <summary>The network to train or evaluate: the ImageNet (224x224) variant for imagenet, the CIFAR (32x32) one for the other datasets.</summary>
     public static Network Network(RunSettings s, int classes)
     {
-        var network = Create(s, classes, InputKind.Cifar);
-        if (network.Input != InputKind.Cifar)
-            throw new UsageException($"network '{s.Network}' is an ImageNet (224x224) network; CIFAR training needs a CIFAR variant (igcv3-d, mobilenetv2, igcv2, plain-igc, resnet-igc, plain, resnet)");
+        var input = s.Dataset == "imagenet" ? InputKind.ImageNet : InputKind.Cifar;
+        // The CIFAR-only builders take any input kind they are given, so ask the list, not the network.
+        if (input == InputKind.ImageNet && !ImageNetNetworks.Contains(s.Network) && NetworkRegistry.Names.Contains(s.Network))
+            throw new UsageException($"network '{s.Network}' has no ImageNet (224x224) variant; imagenet trains {string.Join(", ", ImageNetNetworks)}");
+        var network = Create(s, classes, input);
+        if (network.Input != input)
+            throw new UsageException($"network '{s.Network}' is an ImageNet (224x224) network; 32x32 training ({s.Dataset}) needs a CIFAR variant (igcv3-d, mobilenetv2, igcv2, plain-igc, resnet-igc, plain, resnet)");
         return network;
     }
+
+    /// <summary>The networks with a 224x224 ImageNet variant (stride-2 stem, 7x7 final resolution).</summary>
+    public static readonly string[] ImageNetNetworks = ["igcv3-d", "mobilenetv2", "igcv2", "resnet-igc-imagenet-d18", "resnet-imagenet-d18"];
 
     /// <summary>The network of <paramref name="s"/> in the <paramref name="input"/> variant where it has
     /// one (the ImageNet-only networks ignore it): what <c>summary</c> shows.</summary>

@@ -34,7 +34,7 @@ public sealed record TrainedModel(string Checkpoint, RunSettings Settings, Netwo
     /// into it on <paramref name="backend"/>; a misfit says which settings the network was built with.</summary>
     public static TrainedModel Load(string checkpoint, RunSettings s, IBackend backend)
     {
-        var network = ModelBuilder.Network(s, DatasetLoader.ClassCount(s.Dataset));
+        var network = ModelBuilder.Network(s, DatasetLoader.ClassCount(s));
         var parameters = ParameterSet.Create(network, backend, s.Seed);
         try
         {

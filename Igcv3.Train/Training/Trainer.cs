@@ -137,6 +137,7 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
             long sessionImages = 0;
             int sessionSteps = 0;
             var pending = new List<PendingStep>();
+            double waitedBefore = loader.Statistics?.WaitSeconds ?? 0;
 
             // Reads the pending steps' values (one wait for the device), then accounts and logs them
             // in step order: the figures are those of reading after every step.
@@ -177,8 +178,12 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
                     foreach (var sink in sinks) sink.WriteStep(point);
                 }
                 var eta = TimeSpan.FromSeconds(now / sessionSteps * (total - pending[^1].Batch));
+                // Image files: the step's own rate (the time not spent waiting for batches) beside the loader's.
+                LoaderProgress? input = loader.Statistics is { } stats
+                    ? new LoaderProgress(sessionImages / Math.Max(now - (stats.WaitSeconds - waitedBefore), 1e-9), stats.ImagesPerSecond)
+                    : null;
                 bar.Update(new StepProgress(pending[^1].Batch, total, State.EpochLossSum / State.EpochSeen,
-                    100.0 * State.EpochCorrect / State.EpochSeen, rate, eta));
+                    100.0 * State.EpochCorrect / State.EpochSeen, rate, eta, input));
                 pending.Clear();
             }
 

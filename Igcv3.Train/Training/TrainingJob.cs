@@ -16,7 +16,7 @@ public sealed record TrainingJob(
     ParameterSet Parameters,
     Sgd Optimizer,
     ILearningRateSchedule Schedule,
-    BatchLoader TrainLoader,
-    BatchLoader TestLoader,
+    IBatchLoader TrainLoader,
+    IBatchLoader TestLoader,
     RunFiles Files,
     TrainerState State);

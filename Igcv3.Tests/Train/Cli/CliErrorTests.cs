@@ -78,7 +78,7 @@ public sealed class CliErrorTests : IDisposable
 
     [Fact]
     public void UnknownDataset() =>
-        TrainFails(ExitCodes.Usage, "unknown dataset 'mnist'; choose one of cifar10, cifar100, synthetic", [.. CliRunner.TinyNetwork, "--dataset", "mnist"]);
+        TrainFails(ExitCodes.Usage, "unknown dataset 'mnist'; choose one of cifar10, cifar100, svhn, imagenet, synthetic", [.. CliRunner.TinyNetwork, "--dataset", "mnist"]);
 
     [Theory]
     [InlineData("--batch-size", "0", "--batch-size must be at least 1, got 0")]

@@ -9,7 +9,7 @@ using Xunit;
 namespace Igcv3.Tests.Train.Cli;
 
 /// <summary>
-/// The whole trainer path data-parallel on the CPU (--workers N: threads joined by the in-process
+/// The whole trainer path data-parallel on the CPU (--cpu-workers N: threads joined by the in-process
 /// communicator, as --gpus joins GPUs by NCCL): W workers at batch b with --sync-bn train as one
 /// worker at batch W·b (within float tolerance: the gradients are averaged, not summed in one
 /// pass), rank 0 alone writes, a checkpoint resumes on another number of workers, Ctrl+C stops
@@ -23,7 +23,7 @@ public sealed class DataParallelCliTests : IDisposable
 
     // 128 images: one worker at batch 32, or W workers at 32/W, take 4 steps an epoch.
     private static string[] Recipe(string output, int epochs, int workers) =>
-        [.. CliRunner.TinyNetwork, .. CliRunner.TinySynthetic(), "--batch-size", $"{32 / workers}", "--workers", $"{workers}", "--sync-bn",
+        [.. CliRunner.TinyNetwork, .. CliRunner.TinySynthetic(), "--batch-size", $"{32 / workers}", "--cpu-workers", $"{workers}", "--sync-bn",
          "--epochs", $"{epochs}", "--lr", "0.05", "--gamma", "0.9", "--weight-decay", "5e-4", "--seed", "7", "--output", output];
 
     /// <summary>Every parameter, BN buffer and momentum of two runs' last.safetensors, within <paramref name="tolerance"/>.</summary>
@@ -79,7 +79,7 @@ public sealed class DataParallelCliTests : IDisposable
         {
             CliRunner.Succeeds(["train", .. Recipe(run, 1, 2)]);
             // The workers are this invocation's: none is taken from the checkpoint.
-            var resumed = CliRunner.Succeeds("train", "--resume", run, "--epochs", "2", "--workers", $"{workers}", "--batch-size", $"{32 / workers}");
+            var resumed = CliRunner.Succeeds("train", "--resume", run, "--epochs", "2", "--cpu-workers", $"{workers}", "--batch-size", $"{32 / workers}");
             Assert.Contains("Resuming at epoch 2, step 0", resumed.Out);
             Assert.Equal(workers > 1, resumed.Out.Contains("Data parallel:", StringComparison.Ordinal));
             Assert.Equal(8, StepRows(run));
@@ -97,8 +97,8 @@ public sealed class DataParallelCliTests : IDisposable
         Assert.Contains("Interrupted at epoch 1, step 3/4", stopped.Out);
         Assert.Equal(3, StepRows(run));
 
-        CliRunner.FailsWith(ExitCodes.Usage, "on 2 data-parallel worker(s), and 1 would split the rest of that epoch differently", "train", "--resume", run, "--workers", "1");
-        CliRunner.Succeeds("train", "--resume", run, "--workers", "2");
+        CliRunner.FailsWith(ExitCodes.Usage, "on 2 data-parallel worker(s), and 1 would split the rest of that epoch differently", "train", "--resume", run, "--cpu-workers", "1");
+        CliRunner.Succeeds("train", "--resume", run, "--cpu-workers", "2");
         Assert.Equal(8, StepRows(run));
     }
 
@@ -116,9 +116,9 @@ public sealed class DataParallelCliTests : IDisposable
     {
         var help = CliRunner.Run("train", "--help");
         Assert.Contains("PER GPU", help.Out);
-        CliRunner.FailsWith(ExitCodes.Usage, "--workers runs on the CPU backend, but --device is cuda", ["train", .. CliRunner.TinySynthetic(), "--workers", "2", "--device", "cuda"]);
+        CliRunner.FailsWith(ExitCodes.Usage, "--cpu-workers runs on the CPU backend, but --device is cuda", ["train", .. CliRunner.TinySynthetic(), "--cpu-workers", "2", "--device", "cuda"]);
         CliRunner.FailsWith(ExitCodes.Usage, "--gpus 0,x: 'x' is not a GPU number", ["train", .. CliRunner.TinySynthetic(), "--gpus", "0,x"]);
         CliRunner.FailsWith(ExitCodes.Usage, "larger than each of the 8 workers' share of the training set (16 images)",
-            ["train", .. CliRunner.TinyNetwork, .. CliRunner.TinySynthetic(), "--workers", "8", "--output", _temp.File("big")]);
+            ["train", .. CliRunner.TinyNetwork, .. CliRunner.TinySynthetic(), "--cpu-workers", "8", "--output", _temp.File("big")]);
     }
 }

@@ -20,9 +20,11 @@ public static class EncodedImages
     }
 
     /// <summary>A PNG with an alpha channel: RGB from <paramref name="image"/>, alpha constant.</summary>
-    public static byte[] PngWithAlpha(RgbImage image, byte alpha)
+    public static byte[] PngWithAlpha(RgbImage image, byte alpha) => Encode(image, SKEncodedImageFormat.Png, 100, alpha);
+
+    private static byte[] Encode(RgbImage image, SKEncodedImageFormat format, int quality, byte alpha = 255)
     {
-        using var bitmap = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        using var bitmap = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, alpha == 255 ? SKAlphaType.Opaque : SKAlphaType.Unpremul));
         var rgba = new byte[image.Width * image.Height * 4];
         for (int p = 0; p < image.Width * image.Height; p++)
         {
@@ -30,22 +32,6 @@ public static class EncodedImages
             rgba[p * 4 + 1] = image.Pixels[p * 3 + 1];
             rgba[p * 4 + 2] = image.Pixels[p * 3 + 2];
             rgba[p * 4 + 3] = alpha;
-        }
-        System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        return data.ToArray();
-    }
-
-    private static byte[] Encode(RgbImage image, SKEncodedImageFormat format, int quality)
-    {
-        using var bitmap = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        var rgba = new byte[image.Width * image.Height * 4];
-        for (int p = 0; p < image.Width * image.Height; p++)
-        {
-            rgba[p * 4] = image.Pixels[p * 3];
-            rgba[p * 4 + 1] = image.Pixels[p * 3 + 1];
-            rgba[p * 4 + 2] = image.Pixels[p * 3 + 2];
-            rgba[p * 4 + 3] = 255;
         }
         System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
         using var data = bitmap.Encode(format, quality);

@@ -60,6 +60,39 @@ public sealed class ImageSourceTests : IDisposable
     }
 
     [Theory]
+    [InlineData("val_labels.txt")]
+    [InlineData("LOC_val_solution.csv")]
+    public void FlatVal_IsLabelledByItsLabelFile_InTheTrainingClassOrder(string labelFile)
+    {
+        string data = _temp.File("imagenet");
+        foreach (var cls in new[] { "n02", "n01" })
+        {
+            Directory.CreateDirectory(Path.Combine(data, "train", cls));
+            File.WriteAllBytes(Path.Combine(data, "train", cls, "t.png"), EncodedImages.Png(Solid(1)));
+        }
+        Directory.CreateDirectory(Path.Combine(data, "val"));
+        string[] files = ["ILSVRC2012_val_00000002.JPEG", "ILSVRC2012_val_00000001.JPEG", "ILSVRC2012_val_00000003.JPEG"];
+        string[] classes = ["n02", "n01", "n02"];
+        for (int i = 0; i < 3; i++) File.WriteAllBytes(Path.Combine(data, "val", files[i]), EncodedImages.Png(Solid((byte)(10 * i))));
+        var lines = labelFile.EndsWith(".csv")
+            ? ["ImageId,PredictionString", .. files.Select((f, i) => $"{Path.GetFileNameWithoutExtension(f)},{classes[i]} 1 2 30 40 {classes[i]} 5 6 70 80")]
+            : files.Select((f, i) => $"{f} {classes[i]}").ToArray();
+        File.WriteAllLines(Path.Combine(data, labelFile), lines);
+
+        var (train, val) = ImageNetLayout.Open(data, testOnly: false);
+        Assert.Equal(["n01", "n02"], train!.ClassNames);
+        Assert.Equal(["n01", "n02"], val.ClassNames);
+        // File-name order: ..001 (n01 -> 0), ..002 (n02 -> 1), ..003 (n02 -> 1).
+        Assert.Equal([0, 1, 1], Enumerable.Range(0, 3).Select(val.Label));
+        Assert.Equal(10, ImageDecoder.Decode(val.Read(0), "v").At(0, 0, 0));
+
+        File.WriteAllLines(Path.Combine(data, labelFile), lines[..^1]);
+        Assert.Contains("has no line in", Assert.Throws<DataException>(() => ImageNetLayout.Open(data, testOnly: false)).Message);
+        File.Delete(Path.Combine(data, labelFile));
+        Assert.Contains("no class folders", Assert.Throws<DataException>(() => ImageNetLayout.Open(data, testOnly: false)).Message);
+    }
+
+    [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void RecordIO_ReadsLabelsAndImages_WithOrWithoutIdx(bool withIndex)

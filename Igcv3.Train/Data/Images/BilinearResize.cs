@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Igcv3.Train.Data.Images;
 
 /// <summary>
@@ -34,45 +36,63 @@ public static class BilinearResize
         int firstRow = rows.Start[0], endRow = rows.Start[^1] + rows.Length[^1];
         for (int r = 1; r < window.Height; r++) firstRow = Math.Min(firstRow, rows.Start[r]);
 
-        // Horizontal pass: [endRow - firstRow, window.Width, 3]; skipped, as in Pillow, when the width does not change.
         int tempRows = endRow - firstRow;
-        var temp = new byte[tempRows * window.Width * 3];
-        bool horizontal = outWidth != crop.Width;
+        // Pooled: the intermediate is a large-object-heap array for ImageNet sizes.
+        var temp = ArrayPool<byte>.Shared.Rent(tempRows * window.Width * 3);
+        try
+        {
+            return Resample(source, crop, window, columns, rows, firstRow, tempRows, outWidth != crop.Width, outHeight != crop.Height, temp);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(temp);
+        }
+    }
+
+    private static RgbImage Resample(RgbImage source, PixelBox crop, PixelBox window, Coefficients columns, Coefficients rows,
+        int firstRow, int tempRows, bool horizontal, bool vertical, byte[] temp)
+    {
+        // Horizontal pass into temp [tempRows, window.Width, 3]; skipped, as in Pillow, when the width does not change.
         byte[] src = source.Pixels;
+        int width3 = window.Width * 3;
         for (int ty = 0; ty < tempRows; ty++)
         {
             int rowOffset = ((crop.Y + firstRow + ty) * source.Width + crop.X) * 3;
-            int outOffset = ty * window.Width * 3;
-            for (int x = 0; x < window.Width; x++)
+            if (!horizontal)
             {
-                if (!horizontal)
+                Array.Copy(src, rowOffset + window.X * 3, temp, ty * width3, width3);
+                continue;
+            }
+            unsafe
+            {
+                // Pointers: the per-tap bounds checks cost as much as the arithmetic here.
+                fixed (byte* srcRow = &src[rowOffset], tempRow = &temp[ty * width3])
+                fixed (int* weights = columns.Weights)
                 {
-                    int s = rowOffset + (window.X + x) * 3;
-                    temp[outOffset + x * 3] = src[s];
-                    temp[outOffset + x * 3 + 1] = src[s + 1];
-                    temp[outOffset + x * 3 + 2] = src[s + 2];
-                    continue;
+                    for (int x = 0; x < window.Width; x++)
+                    {
+                        int length = columns.Length[x];
+                        int* k = weights + x * columns.Size;
+                        byte* p = srcRow + columns.Start[x] * 3;
+                        int r = 1 << (PrecisionBits - 1), g = r, b = r;
+                        for (int i = 0; i < length; i++, p += 3)
+                        {
+                            r += p[0] * k[i];
+                            g += p[1] * k[i];
+                            b += p[2] * k[i];
+                        }
+                        tempRow[x * 3] = Clip8(r);
+                        tempRow[x * 3 + 1] = Clip8(g);
+                        tempRow[x * 3 + 2] = Clip8(b);
+                    }
                 }
-                int start = columns.Start[x], length = columns.Length[x];
-                ReadOnlySpan<int> k = columns.Weights.AsSpan(x * columns.Size, length);
-                int r = 1 << (PrecisionBits - 1), g = r, b = r;
-                int p = rowOffset + start * 3;
-                for (int i = 0; i < length; i++, p += 3)
-                {
-                    r += src[p] * k[i];
-                    g += src[p + 1] * k[i];
-                    b += src[p + 2] * k[i];
-                }
-                temp[outOffset + x * 3] = Clip8(r);
-                temp[outOffset + x * 3 + 1] = Clip8(g);
-                temp[outOffset + x * 3 + 2] = Clip8(b);
             }
         }
 
         // Vertical pass: [window.Height, window.Width, 3]; skipped when the height does not change.
-        bool vertical = outHeight != crop.Height;
         int stride = window.Width * 3;
         var output = new byte[window.Height * stride];
+        var accumulator = ArrayPool<int>.Shared.Rent(stride);
         for (int y = 0; y < window.Height; y++)
         {
             int start = rows.Start[y] - firstRow, length = rows.Length[y];
@@ -81,15 +101,20 @@ public static class BilinearResize
                 Array.Copy(temp, start * stride, output, y * stride, stride);
                 continue;
             }
+            // Row by row (tap-major), so every read runs along a row: the same integer sums in another order.
             ReadOnlySpan<int> k = rows.Weights.AsSpan(y * rows.Size, length);
-            for (int e = 0; e < stride; e++)
+            Span<int> sums = accumulator.AsSpan(0, stride);
+            sums.Fill(1 << (PrecisionBits - 1));
+            for (int i = 0; i < length; i++)
             {
-                int sum = 1 << (PrecisionBits - 1);
-                int p = start * stride + e;
-                for (int i = 0; i < length; i++, p += stride) sum += temp[p] * k[i];
-                output[y * stride + e] = Clip8(sum);
+                int weight = k[i];
+                ReadOnlySpan<byte> row = temp.AsSpan((start + i) * stride, stride);
+                for (int e = 0; e < sums.Length; e++) sums[e] += row[e] * weight;
             }
+            Span<byte> target = output.AsSpan(y * stride, stride);
+            for (int e = 0; e < target.Length; e++) target[e] = Clip8(sums[e]);
         }
+        ArrayPool<int>.Shared.Return(accumulator);
         return new RgbImage(window.Width, window.Height, output);
     }
 

@@ -19,7 +19,8 @@ public sealed class ImageBatchLoader : IBatchLoader
     private readonly HashSet<int> _reported = [];
 
     public ImageBatchLoader(IImageSource source, int batchSize, IImageTransform transform, ChannelNormalization normalization,
-        bool shuffle, bool dropLast, int seed, int workers = 0, int prefetchBatches = 3, TextWriter? log = null)
+        bool shuffle, bool dropLast, int seed, int workers = 0, int prefetchBatches = 3, TextWriter? log = null, int? limit = null,
+        (int Rank, int World)? shard = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(transform);
@@ -28,9 +29,15 @@ public sealed class ImageBatchLoader : IBatchLoader
         if (workers < 0) throw new ArgumentOutOfRangeException(nameof(workers), $"image loader: workers must be >= 0 (0: one per core), got {workers}");
         if (prefetchBatches < 1) throw new ArgumentOutOfRangeException(nameof(prefetchBatches), $"image loader: prefetch must be at least 1 batch, got {prefetchBatches}");
         if (normalization.Channels != 3) throw new ArgumentException($"image loader: RGB needs a 3-channel normalisation, got {normalization.Channels}");
-        if (source.Count == 0) throw new ArgumentException($"image loader: {source.Name} holds no images");
-        if (dropLast && source.Count < batchSize)
-            throw new ArgumentException($"image loader: batch size {batchSize} is larger than {source.Name} ({source.Count} images), so dropping the last partial batch leaves nothing");
+        if (limit is < 1) throw new ArgumentOutOfRangeException(nameof(limit), $"image loader: limit must be at least 1, got {limit}");
+        _images = Math.Min(source.Count, limit ?? int.MaxValue);
+        if (_images == 0) throw new ArgumentException($"image loader: {source.Name} holds no images");
+        Shard = shard ?? (0, 1);
+        if (Shard.World <= 0 || Shard.Rank < 0 || Shard.Rank >= Shard.World)
+            throw new ArgumentOutOfRangeException(nameof(shard), $"image loader: rank {Shard.Rank} of a world of {Shard.World} does not exist");
+        Count = _images / Shard.World;
+        if (dropLast && Count < batchSize)
+            throw new ArgumentException($"image loader: batch size {batchSize} is larger than {source.Name} ({Count} images), so dropping the last partial batch leaves nothing");
         Source = source;
         BatchSize = batchSize;
         Transform = transform;
@@ -45,6 +52,14 @@ public sealed class ImageBatchLoader : IBatchLoader
     }
 
     public IImageSource Source { get; }
+
+    private readonly int _images; // the source's, or its first limit (quick runs)
+
+    /// <summary>A data-parallel rank's share of every epoch (<see cref="EpochPlan.Shard"/>); (0, 1) alone.</summary>
+    public (int Rank, int World) Shard { get; }
+
+    /// <summary>Images per epoch: those used (the source's, or its first <c>limit</c>), or this rank's share of them.</summary>
+    public int Count { get; }
     public int BatchSize { get; }
     public IImageTransform Transform { get; }
     public ChannelNormalization Normalization { get; }
@@ -55,10 +70,10 @@ public sealed class ImageBatchLoader : IBatchLoader
     public int PrefetchBatches { get; }
     public LoaderStatistics Statistics { get; }
 
-    public int BatchesPerEpoch => DropLast ? Source.Count / BatchSize : (Source.Count + BatchSize - 1) / BatchSize;
+    public int BatchesPerEpoch => DropLast ? Count / BatchSize : (Count + BatchSize - 1) / BatchSize;
 
     /// <summary>The dataset index of each position of <paramref name="epoch"/> (the epoch plan's order).</summary>
-    public int[] Order(int epoch) => EpochPlan.Create(Source.Count, Seed, epoch, Shuffle, Augmentation.None).Order;
+    public int[] Order(int epoch) => EpochPlan.Create(_images, Seed, epoch, Shuffle, Augmentation.None).Shard(Shard.Rank, Shard.World).Order;
 
     /// <summary>The generator of image <paramref name="index"/>'s transform in <paramref name="epoch"/>.</summary>
     public static Random RandomFor(int seed, int epoch, int index) => new(EpochPlan.MixToInt(EpochPlan.MixToInt(seed, epoch, 3), index, 0));
@@ -85,7 +100,7 @@ public sealed class ImageBatchLoader : IBatchLoader
         var order = Order(epoch);
         int batches = BatchesPerEpoch;
         long firstImage = (long)firstBatch * BatchSize;
-        long endImage = Math.Min((long)batches * BatchSize, Source.Count);
+        long endImage = Math.Min((long)batches * BatchSize, Count);
         var ring = new Ring(PrefetchBatches, firstBatch);
         long nextImage = firstImage;
 
@@ -120,7 +135,9 @@ public sealed class ImageBatchLoader : IBatchLoader
         {
             for (int b = firstBatch; b < batches; b++)
             {
+                long waitStart = Stopwatch.GetTimestamp();
                 var batch = ring.WaitFull(b);
+                Statistics.AddWait(Stopwatch.GetTimestamp() - waitStart);
                 if (batch is null) ExceptionDispatchInfo.Capture(ring.Failure!).Throw();
                 yield return batch!;
                 ring.Release(b);
@@ -175,7 +192,7 @@ public sealed class ImageBatchLoader : IBatchLoader
         }
     }
 
-    private int SizeOf(int batchIndex) => Math.Min(BatchSize, Source.Count - batchIndex * BatchSize);
+    private int SizeOf(int batchIndex) => Math.Min(BatchSize, Count - batchIndex * BatchSize);
 
     private Batch NewBatch(int size) => new(size, Transform.Size, Transform.Size, 3);
 

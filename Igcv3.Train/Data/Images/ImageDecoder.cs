@@ -1,3 +1,4 @@
+using System.Buffers;
 using SkiaSharp;
 
 namespace Igcv3.Train.Data.Images;
@@ -41,7 +42,19 @@ public static class ImageDecoder
     public static RgbImage Decode(ReadOnlySpan<byte> encoded, string source, int minShorterSide)
     {
         if (encoded.IsEmpty) throw new CorruptImageException(source, "the file is empty");
-        using var data = SKData.CreateCopy(encoded);
+        unsafe
+        {
+            // The codec reads the caller's bytes in place (no copy); both are gone before the bytes can move.
+            fixed (byte* bytes = encoded)
+            {
+                using var data = SKData.Create((nint)bytes, encoded.Length);
+                return Decode(data, source, minShorterSide);
+            }
+        }
+    }
+
+    private static RgbImage Decode(SKData data, string source, int minShorterSide)
+    {
         using var codec = SKCodec.Create(data);
         if (codec is null)
             throw new CorruptImageException(source, "not a JPEG or PNG image, or its header is damaged");
@@ -52,27 +65,39 @@ public static class ImageDecoder
 
         // RGBA, unpremultiplied, no colour space: the colour values as stored, alpha kept apart.
         var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var rgba = new byte[info.BytesSize];
-        SKCodecResult result;
-        unsafe
+        // Pooled: an RGBA frame is a large-object-heap array, and one per image would keep the GC busy.
+        var rgba = ArrayPool<byte>.Shared.Rent(info.BytesSize);
+        try
         {
-            fixed (byte* destination = rgba)
-                result = codec.GetPixels(info, (nint)destination);
-        }
-        if (result != SKCodecResult.Success)
-            throw new CorruptImageException(source, result == SKCodecResult.IncompleteInput
-                ? "the data ends early (a truncated file)"
-                : $"the data is damaged (Skia: {result})");
+            SKCodecResult result;
+            unsafe
+            {
+                fixed (byte* destination = rgba)
+                    result = codec.GetPixels(info, (nint)destination);
+            }
+            if (result != SKCodecResult.Success)
+                throw new CorruptImageException(source, result == SKCodecResult.IncompleteInput
+                    ? "the data ends early (a truncated file)"
+                    : $"the data is damaged (Skia: {result})");
 
-        int pixels = size.Width * size.Height;
-        var rgb = new byte[pixels * 3];
-        for (int p = 0; p < pixels; p++)
-        {
-            rgb[p * 3] = rgba[p * 4];
-            rgb[p * 3 + 1] = rgba[p * 4 + 1];
-            rgb[p * 3 + 2] = rgba[p * 4 + 2];
+            int pixels = size.Width * size.Height;
+            var rgb = new byte[pixels * 3];
+            unsafe
+            {
+                fixed (byte* from = rgba, to = rgb)
+                    for (int p = 0; p < pixels; p++)
+                    {
+                        to[p * 3] = from[p * 4];
+                        to[p * 3 + 1] = from[p * 4 + 1];
+                        to[p * 3 + 2] = from[p * 4 + 2];
+                    }
+            }
+            return new RgbImage(size.Width, size.Height, rgb);
         }
-        return new RgbImage(size.Width, size.Height, rgb);
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rgba);
+        }
     }
 
     /// <summary>The smallest size the codec can decode to whose shorter side is still at least <paramref name="minShorterSide"/>.</summary>

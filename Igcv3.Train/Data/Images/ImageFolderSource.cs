@@ -73,6 +73,37 @@ public sealed class ImageFolderSource : IImageSource
         return new ImageFolderSource($"{name} (folder {Path.GetFullPath(root)})", [.. paths], [.. labels], classes);
     }
 
+    /// <summary>
+    /// A flat folder of images (ImageNet's val/ as distributed: ILSVRC2012_val_00000001.JPEG ...)
+    /// labelled by <paramref name="labelFile"/>: Kaggle's LOC_val_solution.csv ("ImageId,PredictionString",
+    /// the class the first word of the prediction string), or lines "&lt;file name&gt; &lt;class folder name&gt;".
+    /// Classes are indexed as in <paramref name="classNames"/> (the training folders'); the images in file-name order.
+    /// </summary>
+    public static ImageFolderSource OpenFlat(string root, string labelFile, IReadOnlyList<string> classNames, string name)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int k = 0; k < classNames.Count; k++) index[classNames[k]] = k;
+        bool kaggle = Path.GetFileName(labelFile).Equals("LOC_val_solution.csv", StringComparison.OrdinalIgnoreCase);
+        var labelOf = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        int lineNumber = 0;
+        foreach (var line in File.ReadLines(labelFile))
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line) || (kaggle && lineNumber == 1)) continue;
+            var fields = line.Split([',', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length < 2 || !index.TryGetValue(fields[1], out int label))
+                throw new DataException($"{name}: {Path.GetFullPath(labelFile)}, line {lineNumber}: expected '<image> <class>' with a class among the {classNames.Count} training folders, got '{line}'");
+            labelOf[kaggle ? fields[0] + ".JPEG" : fields[0]] = label;
+        }
+        var paths = Directory.GetFiles(root).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToArray();
+        if (paths.Length == 0) throw new DataException($"{name}: {Path.GetFullPath(root)} holds no image ({string.Join(", ", Extensions)})");
+        var labels = new int[paths.Length];
+        for (int i = 0; i < paths.Length; i++)
+            if (!labelOf.TryGetValue(Path.GetFileName(paths[i]), out labels[i]))
+                throw new DataException($"{name}: {Path.GetFileName(paths[i])} has no line in {Path.GetFullPath(labelFile)}");
+        return new ImageFolderSource($"{name} (folder {Path.GetFullPath(root)}, labels {Path.GetFileName(labelFile)})", paths, labels, [.. classNames]);
+    }
+
     private static void AddImages(string folder, List<string> paths)
     {
         foreach (var file in Directory.GetFiles(folder).Order(StringComparer.Ordinal))

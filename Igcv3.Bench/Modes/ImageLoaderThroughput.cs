@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Igcv3.Train.Data;
+using Igcv3.Train.Data.Images;
+using SkiaSharp;
+
+namespace Igcv3.Bench.Modes;
+
+/// <summary>
+/// The ImageNet input pipeline alone: images/s that <see cref="ImageBatchLoader"/> delivers with
+/// the training transform (RandomResizedCrop 224 + flip) and the evaluation transform (resize 256
+/// + centre crop 224), normalised into float batches, on a folder of ImageNet-like JPEGs (made once
+/// by this mode: about 500x375, quality 90, in 10 class folders), and in the same run torchvision's
+/// ImageFolder + DataLoader with the same transforms and worker count (Igcv3.Bench/pytorch/torchvision_loader.py),
+/// where a python3 imports torchvision. Each figure is the fastest of the epochs (the first warms the page cache).
+/// </summary>
+public static class ImageLoaderThroughput
+{
+    public static int Run(string folder, int images, int workers, int batch, int epochs, string? outFile, TextWriter log)
+    {
+        Generate(folder, images, log);
+        var source = ImageFolderSource.Open(folder, "bench");
+        var report = new StringBuilder();
+        void Line(string text)
+        {
+            log.WriteLine(text);
+            report.AppendLine(text);
+        }
+        Line(string.Create(CultureInfo.InvariantCulture,
+            $"image-loader: {source.Count} JPEGs (~500x375, q90) in {folder}, {workers} workers, batch {batch}, best of {epochs} epochs, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC"));
+        Line(Breakdown(source, Math.Min(100, source.Count)));
+        string? python = FindTorchvision();
+        foreach (string mode in new[] { "train", "eval" })
+        {
+            IImageTransform transform = mode == "train" ? new TrainTransform() : new EvalTransform();
+            var loader = new ImageBatchLoader(source, batch, transform, ChannelNormalization.ImageNet, shuffle: mode == "train", dropLast: false, seed: 1, workers);
+            double best = double.MaxValue;
+            for (int epoch = 0; epoch < epochs; epoch++)
+            {
+                var clock = Stopwatch.StartNew();
+                long count = loader.Epoch(epoch).Sum(b => (long)b.Count);
+                best = Math.Min(best, clock.Elapsed.TotalSeconds);
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ours {mode} epoch {epoch}: {count} images in {clock.Elapsed.TotalSeconds:F2} s"));
+            }
+            double ours = source.Count / best;
+            string theirs = "torchvision: not run (no python3 imports torchvision; install python3-torchvision)";
+            if (python is not null)
+            {
+                var (imagesPerSecond, output) = Torchvision(python, folder, mode, workers, batch, epochs);
+                log.Write(output);
+                theirs = imagesPerSecond is { } rate
+                    ? string.Create(CultureInfo.InvariantCulture, $"torchvision {rate,6:F0} images/s ({rate / workers,5:F0} per worker); ours / torchvision = {ours / rate:F2}")
+                    : "torchvision: failed (output above)";
+            }
+            Line(string.Create(CultureInfo.InvariantCulture, $"{mode,-5}: ours {ours,6:F0} images/s ({ours / workers,5:F0} per worker) | {theirs}"));
+        }
+        if (outFile is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outFile))!);
+            File.WriteAllText(outFile, report.ToString());
+            log.WriteLine($"written {outFile}");
+        }
+        return 0;
+    }
+
+    /// <summary>One thread, the first <paramref name="count"/> images: milliseconds per image for reading + decoding, and for each transform after it.</summary>
+    private static string Breakdown(IImageSource source, int count)
+    {
+        var images = new List<RgbImage>();
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < count; i++) images.Add(ImageDecoder.Decode(source.Read(i), source.Describe(i)));
+        double decode = clock.Elapsed.TotalMilliseconds / count;
+        var output = new float[224 * 224 * 3];
+        double Time(IImageTransform transform)
+        {
+            var watch = Stopwatch.StartNew();
+            for (int i = 0; i < count; i++) transform.Write(images[i], new Random(i), ChannelNormalization.ImageNet, output);
+            return watch.Elapsed.TotalMilliseconds / count;
+        }
+        double train = Time(new TrainTransform()), eval = Time(new EvalTransform());
+        return string.Create(CultureInfo.InvariantCulture,
+            $"one thread, per image: read + decode {decode:F2} ms, train transform {train:F2} ms, eval transform {eval:F2} ms ({images.Average(im => im.Width):F0}x{images.Average(im => im.Height):F0} on average)");
+    }
+
+    /// <summary>Makes <paramref name="count"/> JPEGs once: smooth colour fields with noise and edges, so that they compress as photos do (~60-120 KB).</summary>
+    private static void Generate(string folder, int count, TextWriter log)
+    {
+        string marker = Path.Combine(folder, $".made-{count}");
+        if (File.Exists(marker)) return;
+        log.WriteLine($"making {count} JPEGs in {folder} (once)...");
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        Parallel.For(0, count, i =>
+        {
+            var random = new Random(i);
+            int width = 500 + random.Next(-60, 61), height = 375 + random.Next(-50, 51);
+            using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+            var pixels = new byte[width * height * 4];
+            double fx = random.NextDouble() * 0.05, fy = random.NextDouble() * 0.05, phase = random.NextDouble() * 6;
+            int edge = random.Next(width);
+            for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                int p = (y * width + x) * 4;
+                double shade = 0.5 + 0.5 * Math.Sin(fx * x + fy * y + phase);
+                int noise = random.Next(-24, 25);
+                pixels[p] = (byte)Math.Clamp((x < edge ? 200 : 60) * shade + noise, 0, 255);
+                pixels[p + 1] = (byte)Math.Clamp(255 * shade * y / height + noise, 0, 255);
+                pixels[p + 2] = (byte)Math.Clamp(255 * (1 - shade) + noise, 0, 255);
+                pixels[p + 3] = 255;
+            }
+            System.Runtime.InteropServices.Marshal.Copy(pixels, 0, bitmap.GetPixels(), pixels.Length);
+            string classFolder = Path.Combine(folder, $"n{i % 10:D8}");
+            Directory.CreateDirectory(classFolder);
+            using var data = bitmap.Encode(SKEncodedImageFormat.Jpeg, 90);
+            File.WriteAllBytes(Path.Combine(classFolder, $"img_{i:D5}.JPEG"), data.ToArray());
+        });
+        File.WriteAllText(marker, "");
+    }
+
+    private static string? FindTorchvision()
+    {
+        foreach (string python in new[] { "python3", "/usr/bin/python3" })
+        {
+            var (code, _) = RunPython(python, "-c", "import torchvision");
+            if (code == 0) return python;
+        }
+        return null;
+    }
+
+    private static (double? ImagesPerSecond, string Output) Torchvision(string python, string folder, string mode, int workers, int batch, int epochs)
+    {
+        string script = Path.Combine(AppContext.BaseDirectory, "pytorch", "torchvision_loader.py");
+        var (code, output) = RunPython(python, script, folder, mode, workers.ToString(CultureInfo.InvariantCulture), batch.ToString(CultureInfo.InvariantCulture), epochs.ToString(CultureInfo.InvariantCulture));
+        var result = output.Split('\n').LastOrDefault(l => l.StartsWith("result ", StringComparison.Ordinal))?.Split(' ');
+        if (code != 0 || result is null) return (null, output);
+        return (double.Parse(result[2], CultureInfo.InvariantCulture) / double.Parse(result[3], CultureInfo.InvariantCulture), output);
+    }
+
+    private static (int Code, string Output) RunPython(string python, params string[] args)
+    {
+        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        try
+        {
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            string stderr = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            return (process.ExitCode, stdout.Result + stderr);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return (-1, e.Message);
+        }
+    }
+}
