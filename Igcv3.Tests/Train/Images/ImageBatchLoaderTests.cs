@@ -53,6 +53,32 @@ public class ImageBatchLoaderTests
     }
 
     [Fact]
+    public void DataParallelRanks_TakeDisjointInterleavedShares_AndTheirImagesAreThoseOfOneLoader()
+    {
+        var source = MemoryImageSource.Indexed(22, classes: 22); // label = index
+        var one = Train(source, 2);
+        var ranks = Enumerable.Range(0, 2).Select(r =>
+            new ImageBatchLoader(source, 2, new TrainTransform(size: 12, jitter: 0.2, lighting: 0.1), Raw, shuffle: true, dropLast: true, seed: 5, workers: 2, shard: (r, 2))).ToList();
+        Assert.All(ranks, r => Assert.Equal(11, r.Count));
+        var whole = one.Order(1);
+        for (int r = 0; r < 2; r++) Assert.Equal(Enumerable.Range(0, 11).Select(i => whole[i * 2 + r]), ranks[r].Order(1));
+        // Batch k of the one loader (batch 4) is batch k of rank 0 and of rank 1 (batch 2 each),
+        // interleaved: each image with the same crop, since its draws depend on (seed, epoch, image).
+        var single = Collect(one.Epoch(1));
+        var perRank = ranks.Select(r => Collect(r.Epoch(1))).ToList();
+        int pixels = 12 * 12 * 3;
+        for (int k = 0; k < 5; k++)
+        {
+            for (int j = 0; j < 4; j++)
+            {
+                var (rank, slot) = (j % 2, j / 2);
+                Assert.Equal(single[k].Labels[j], perRank[rank][k].Labels[slot]);
+                Assert.Equal(single[k].Images.AsSpan(j * pixels, pixels).ToArray(), perRank[rank][k].Images.AsSpan(slot * pixels, pixels).ToArray());
+            }
+        }
+    }
+
+    [Fact]
     public void Order_IsTheEpochPlans_AndEvaluationKeepsTheLastPartialBatch()
     {
         var source = MemoryImageSource.Indexed(10, classes: 10); // label = index
