@@ -22,9 +22,7 @@ public sealed class BatchLoader : IBatchLoader
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch loader: batch size must be positive, got {batchSize}");
         if (normalization.Channels != dataset.Channels)
             throw new ArgumentException($"batch loader: normalisation has {normalization.Channels} channels, dataset {dataset.Name} has {dataset.Channels}");
-        Shard = shard ?? (0, 1);
-        if (Shard.World <= 0 || Shard.Rank < 0 || Shard.Rank >= Shard.World)
-            throw new ArgumentOutOfRangeException(nameof(shard), $"batch loader: rank {Shard.Rank} of a world of {Shard.World} does not exist");
+        Shard = EpochPlan.CheckShard(shard, "batch loader");
         Count = dataset.Count / Shard.World;
         if (dropLast && Count < batchSize)
             throw new ArgumentException(

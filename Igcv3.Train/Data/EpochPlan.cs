@@ -47,6 +47,15 @@ public sealed class EpochPlan
         return new EpochPlan(order, transforms);
     }
 
+    /// <summary>A loader's share of every epoch, (0, 1) when it has none, checked to be a rank of its world.</summary>
+    public static (int Rank, int World) CheckShard((int Rank, int World)? shard, string loader)
+    {
+        var s = shard ?? (0, 1);
+        if (s.World <= 0 || s.Rank < 0 || s.Rank >= s.World)
+            throw new ArgumentOutOfRangeException(nameof(shard), $"{loader}: rank {s.Rank} of a world of {s.World} does not exist");
+        return s;
+    }
+
     /// <summary>
     /// The share of rank <paramref name="rank"/> of <paramref name="worldSize"/>: positions
     /// rank, rank + W, rank + 2W, ... of this plan (interleaved, as torch's DistributedSampler), with

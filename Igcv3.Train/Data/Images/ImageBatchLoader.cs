@@ -32,9 +32,7 @@ public sealed class ImageBatchLoader : IBatchLoader
         if (limit is < 1) throw new ArgumentOutOfRangeException(nameof(limit), $"image loader: limit must be at least 1, got {limit}");
         _images = Math.Min(source.Count, limit ?? int.MaxValue);
         if (_images == 0) throw new ArgumentException($"image loader: {source.Name} holds no images");
-        Shard = shard ?? (0, 1);
-        if (Shard.World <= 0 || Shard.Rank < 0 || Shard.Rank >= Shard.World)
-            throw new ArgumentOutOfRangeException(nameof(shard), $"image loader: rank {Shard.Rank} of a world of {Shard.World} does not exist");
+        Shard = EpochPlan.CheckShard(shard, "image loader");
         Count = _images / Shard.World;
         if (dropLast && Count < batchSize)
             throw new ArgumentException($"image loader: batch size {batchSize} is larger than {source.Name} ({Count} images), so dropping the last partial batch leaves nothing");
