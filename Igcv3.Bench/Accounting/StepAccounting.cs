@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using Igcv3.Bench.Workloads;
 using Igcv3.Engine;
-using Igcv3.Engine.Nn;
 using Igcv3.Train.Training;
 
 namespace Igcv3.Bench.Accounting;
@@ -59,10 +58,9 @@ public sealed record StepAccount(string Workload, int Kernels, int Memsets, int 
     {
         var queue = new RecordingQueue();
         using var gpu = queue.Backend();
-        var network = workload.Create();
-        var parameters = ParameterSet.Create(network, gpu, seed: 1);
+        var step = new TrainingStep(workload, gpu); // the same network, parameters and SGD as the eager count's
         string? line = null;
-        using var runner = new StepRunner(gpu, network, parameters, new Sgd(parameters, momentum: 0.9, weightDecay: 5e-4), 0, cudaGraph: true, l => line = l);
+        using var runner = new StepRunner(gpu, step.Network, step.Parameters, step.Optimizer, 0, cudaGraph: true, l => line = l);
         var images = new float[workload.InputShape.Count];
         var labels = new int[workload.Batch];
         void Step()

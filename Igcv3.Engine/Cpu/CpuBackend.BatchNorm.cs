@@ -125,14 +125,18 @@ public sealed partial class CpuBackend
         var activation = spec.Activation;
 
         // ĝ row r = dy·act'(y), y recomputed from x with the saved statistics as the forward's
-        // Normalize, rounding and activation made it (so y need not be kept, nor read).
+        // Normalize, rounding and activation made it (so y need not be kept, nor read); without
+        // an activation every gradient passes and y is not needed. Leaves row r of x in xd.
         void MaskedGradientRow(ReadOnlySpan<T> sx, ReadOnlySpan<T> sdy, int r, Span<T> gradRow, double[] xd, double[] yd, T[] yRow)
         {
             SpanMath.Widen(sx.Slice(r * channels, channels), xd);
-            BatchNormRows.Normalize(yd, xd, mean, invStd, g, b);
-            SpanMath.Narrow<T>(yd, yRow);
-            ActivationRows.ActivateInPlace(activation, yRow);
-            ActivationRows.MaskGradient(activation, yRow, sdy.Slice(r * channels, channels), gradRow);
+            if (activation != Activation.None)
+            {
+                BatchNormRows.Normalize(yd, xd, mean, invStd, g, b);
+                SpanMath.Narrow<T>(yd, yRow);
+                ActivationRows.ActivateInPlace(activation, yRow);
+            }
+            ActivationRows.MaskGradient(activation, yRow, sdy.Slice(r * channels, channels), gradRow); // None: a copy of dy
         }
 
         // sums[c] = Σ ĝ, sums[C + c] = Σ ĝ·x̂

@@ -180,7 +180,7 @@ public sealed class Tensor
         if (Grad is null)
         {
             Grad = Empty(Backend, Shape, DType);
-            Grad.IsUnwritten = true;
+            Grad.IsUnwritten = Count > 0; // an empty gradient has nothing to write: no backend need see to it
         }
         return Grad;
     }
@@ -204,7 +204,7 @@ public sealed class Tensor
     }
 
     /// <summary>Marks a tensor unwritten (tests: its first writer must not read it).</summary>
-    internal void MarkUnwritten() => IsUnwritten = true;
+    internal void MarkUnwritten() => IsUnwritten = Count > 0;
 
     /// <summary>Backpropagates from this tensor: from a scalar with seed 1, or from any tensor with
     /// an explicit seed gradient of its shape. Gradients accumulate into the leaves' Grad.</summary>

@@ -78,8 +78,8 @@ public sealed partial class CudaBackend
         var (m, c) = CheckBatchNorm(x, dy, gamma, beta, saveMean, saveInvStd);
         if (dy.Shape != x.Shape || (dx is not null && dx.Shape != x.Shape)) throw new ArgumentException($"batch_norm backward (cuda): dy and dx must match x {x.Shape}");
         if ((dgamma is not null && dgamma.Count != c) || (dbeta is not null && dbeta.Count != c)) throw new ArgumentException($"batch_norm backward (cuda): dgamma and dbeta must hold {c} values");
+        ZeroUnwritten(dgamma, dbeta); // the stats kernel's last block accumulates into them (and with no rows, nothing does)
         if (m == 0) return;
-        ZeroUnwritten(dgamma, dbeta); // the finalize kernel accumulates into them
         int act = ActivationCode(spec.Activation);
         bool training = spec.Training;
         bool dataNeedsSums = dx is not null && training;

@@ -46,7 +46,11 @@ public sealed partial class CudaBackend
     {
         Enter();
         var g = CheckDepthwise(x, w, dy, stride);
-        if (x.Count == 0) return;
+        if (x.Count == 0)
+        {
+            ZeroUnwritten(dw); // an empty sum (dx is empty too)
+            return;
+        }
         if (dx is not null)
         {
             if (dx.Count != x.Count) throw new ArgumentException($"depthwise backward: dx {dx.Shape} must match x {x.Shape}");

@@ -74,7 +74,6 @@ public sealed partial class CudaBackend
             _queue.Sgemm(Cublas.Operation.N, Cublas.Operation.T, inputs, outputs, n,
                 1f, F32(x).Address, inputs, F32(dy).Address, outputs, AccumulateFlag(dw), F32(dw).Address, inputs);
         }
-        ZeroUnwritten(dx, dw); // inputs = 0: nothing above wrote them
         if (db is not null)
         {
             ZeroUnwritten(db);

@@ -58,7 +58,8 @@ public static class TrainCommand
 
         int world = launch?.WorldSize ?? 1;
         var loaders = RunLoaders.Create(s, env.Out, env.CifarLayouts, cancellation: env.Cancellation, world: world);
-        var (trainLoader, testLoader) = (launch is null ? loaders.Train : loaders.TrainFor(launch.FirstRank), loaders.Test);
+        // This process's first rank trains on its share; loaders.Train is rank 0's (a node other than node 0 starts further on).
+        var (trainLoader, testLoader) = (launch is { FirstRank: > 0 } ? loaders.TrainFor(launch.FirstRank) : loaders.Train, loaders.Test);
 
         var state = new TrainerState();
         if (checkpoint is not null)

@@ -124,6 +124,24 @@ public abstract class OverwriteParityTests(DeviceFixture fixture)
             (b, g) => b.BatchNormBackward(On(b, x), On(b, gamma), On(b, beta), On(b, mean), On(b, invStd), On(b, dy), g[0], g[1], g[2], spec));
     }
 
+    /// <summary>With no rows, the per-channel and weight gradients are empty sums: an unwritten one
+    /// must still come out as zeros, not as whatever its memory held.</summary>
+    [Fact]
+    public void EmptyInputs_StillWriteTheirParameterGradients()
+    {
+        var gpu = fixture.BackendOrSkip();
+        const int c = 5;
+        var x = Random(gpu, [0, 3, 3, c], 1);
+        var (gamma, beta) = (Random(gpu, [c], 2, 0.5, 1.5), Random(gpu, [c], 3));
+        var (mean, invStd) = (Random(gpu, [c], 4), Random(gpu, [c], 5, 0.5, 2));
+        var spec = new BatchNormSpec(false, 0.1, 1e-5, Activation.Relu6);
+        Twice(gpu, "batch_norm backward, no rows", Exact, [[0, 3, 3, c], [c], [c]],
+            (b, g) => b.BatchNormBackward(On(b, x), On(b, gamma), On(b, beta), On(b, mean), On(b, invStd), On(b, x), g[0], g[1], g[2], spec));
+        var w = Random(gpu, [c, 3, 3], 6);
+        Twice(gpu, "depthwise backward, no images", Exact, [[0, 3, 3, c], [c, 3, 3]],
+            (b, g) => b.DepthwiseBackward(On(b, x), On(b, w), On(b, x), g[0], g[1], 1));
+    }
+
     [Fact]
     public void PoolingBackward()
     {
