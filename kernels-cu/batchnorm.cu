@@ -20,12 +20,9 @@
 // ---- launch contract (block = 256 threads, 1-D, for every kernel) -------------------------
 // Training forward: stats -> apply. Eval forward: eval_stats -> apply.
 // Backward: if (dgamma || dbeta || (dx && training)) backward_stats; then if (dx) backward_data.
-// The two stats kernels finalize in their LAST block (bn_last_block): every block writes its split's
-// partial, fences it and takes a ticket from a counter; the block that takes the last ticket combines
-// all the splits in split order, so the result is the same whichever block that is (deterministic,
-// no float atomics), and one launch does what a stats and a finalize kernel did. The counter is one
-// unsigned int of device memory, 0 before the launch and 0 again after it (atomicInc wraps it): the
-// host allocates it zeroed once and may share it between launches on one stream.
+// The two stats kernels finalize in their LAST block (igc_last_block in igc_common.cuh): one launch
+// does what a stats and a finalize kernel did, deterministically. The counter is one unsigned int
+// of device memory, 0 before the launch and 0 again after it, shared between launches on one stream.
 //
 // batchnorm_forward_stats(const float* x, double* partial, unsigned* counter, int M, int C,
 //                         float momentum, float eps, float* runningMean, float* runningVar,
@@ -40,8 +37,10 @@
 //                      float* saveInvStd, int C, float eps)
 //   grid = ceil(C / 256). saveMean = runningMean, saveInvStd = 1/√(runningVar + ε).
 // batchnorm_forward_apply(const float* x, const float* gamma, const float* beta, const float* mean,
-//                         const float* invStd, float* y, int M, int C, int act)
-//   y = act(γ·(x − mean)·invStd + β). Grid-stride: grid = min(ceil(M·C / 1024), 65535); any grid >= 1.
+//                         const float* invStd, float* y, int M, int C, int act, const float* residual)
+//   y = act(γ·(x − mean)·invStd + β) (+ residual [M, C] when not null: a residual add fused, the
+//   sum of the two rounded terms as the add kernel computes it). Grid-stride:
+//   grid = min(ceil(M·C / 1024), 65535); any grid >= 1.
 //   x and y may alias (in-place) — each element is read then written by the same thread.
 //
 // batchnorm_backward_stats(const float* x, const float* gamma, const float* beta, const float* dy,
@@ -77,19 +76,6 @@ __device__ __forceinline__ void bn_chan_merge(double& nA, double& meanA, double&
     meanA += delta * (nB / n);
     m2A += m2B + delta * delta * (nA * nB / n);
     nA = n;
-}
-
-/// After this block wrote its partial: true in the one block that takes the grid's last ticket,
-/// which then sees every block's partial (each block fenced its writes before taking its ticket).
-/// atomicInc wraps the counter back to 0 on the last ticket, ready for the next launch.
-__device__ __forceinline__ bool bn_last_block(unsigned* counter)
-{
-    __shared__ bool sLast;
-    __threadfence();
-    __syncthreads();
-    if (threadIdx.x == 0) sLast = atomicInc(counter, gridDim.x * gridDim.y - 1) == gridDim.x * gridDim.y - 1;
-    __syncthreads();
-    return sLast;
 }
 
 extern "C" __global__ void __launch_bounds__(IGC_THREADS)
@@ -134,7 +120,7 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
         out[C + c] = m2A;
         out[2 * C + c] = nA;
     }
-    if (!bn_last_block(counter)) return;
+    if (!igc_last_block(counter, gridDim.x * gridDim.y)) return;
 
     // The last block: every channel's splits combined in split order. __ldcg reads around L1, which
     // may hold lines another block's writes made stale.
@@ -172,9 +158,9 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
 extern "C" __global__ void __launch_bounds__(IGC_THREADS)
     batchnorm_forward_apply(const float* x, const float* __restrict__ gamma, const float* __restrict__ beta,
                             const float* __restrict__ mean, const float* __restrict__ invStd, float* y,
-                            int M, int C, int act)
+                            int M, int C, int act, const float* __restrict__ residual)
 {
-    if (C % 4 == 0 && igc_aligned16(x) && igc_aligned16(y))
+    if (C % 4 == 0 && igc_aligned16(x) && igc_aligned16(y) && igc_aligned16(residual))
     {
         // float4 over channels: quad q covers channels (q mod C/4)·4 .. +3 of one row.
         const int CQ = C / 4;
@@ -187,6 +173,11 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
             for (int t = 0; t < 4; t++)
                 r[t] = igc_activate(act, fmaf((r[t] - __ldg(mean + c + t)) * __ldg(invStd + c + t), __ldg(gamma + c + t),
                                               __ldg(beta + c + t)));
+            if (residual)
+            {
+                const float4 s = __ldg(reinterpret_cast<const float4*>(residual) + q);
+                r[0] += s.x; r[1] += s.y; r[2] += s.z; r[3] += s.w;
+            }
             reinterpret_cast<float4*>(y)[q] = make_float4(r[0], r[1], r[2], r[3]);
         }
         return;
@@ -194,7 +185,8 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
     IGC_GRID_LOOP(i, M * C)
     {
         const int c = (int)(i % (unsigned)C);
-        y[i] = igc_activate(act, fmaf((x[i] - __ldg(mean + c)) * __ldg(invStd + c), __ldg(gamma + c), __ldg(beta + c)));
+        const float v = igc_activate(act, fmaf((x[i] - __ldg(mean + c)) * __ldg(invStd + c), __ldg(gamma + c), __ldg(beta + c)));
+        y[i] = residual ? v + __ldg(residual + i) : v;
     }
 }
 
@@ -246,7 +238,7 @@ extern "C" __global__ void __launch_bounds__(IGC_THREADS)
         out[c] = a;
         out[C + c] = b;
     }
-    if (!bn_last_block(counter)) return;
+    if (!igc_last_block(counter, gridDim.x * gridDim.y)) return;
 
     // The last block: each channel's splits summed in split order (__ldcg: see forward_stats).
     const int splits = gridDim.y;

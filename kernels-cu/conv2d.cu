@@ -27,17 +27,17 @@
 //   grid = (ceil(N·Ho·Wo / 64), ceil(Cog / BN), groups), BN = tile(Cog).
 // conv2d_backward_data_64x{16,32,64}(const float* dy, const float* w, float* dx, <geometry>)
 //   dx += ...; grid = (ceil(N·H·W / 64), ceil(Cig / BN), groups), BN = tile(Cig).
-// conv2d_backward_weight_{BM}x{BN}(const float* dy, const float* x, float* partial, <geometry>,
-//                                  int splits, int rowsPerSplit)
+// conv2d_backward_weight_{BM}x{BN}(const float* dy, const float* x, float* partial, unsigned* counters,
+//                                  float* dw, <geometry>, int splits, int rowsPerSplit, int accumulate)
 //   BM = tile(Cog), BN = tile(R) (nine variants). The N·Ho·Wo output pixels are cut into `splits`
 //   ranges of rowsPerSplit (splits·rowsPerSplit >= N·Ho·Wo); block z = g·splits + s OVERWRITES
-//     partial [splits, Cout, R]   (splits·Cout·R floats of host-owned device workspace)
+//     partial [splits, Cout, R]   (splits·Cout·R floats of host-owned device workspace);
+//   the last split of each (x, y, g) tile (igc_last_block) sums the tile's slices in slice order
+//   into dw (+=; = when accumulate == 0). counters: one unsigned per tile (gridDim.x·gridDim.y·groups),
+//   0 before the launch and 0 after it.
 //   grid = (ceil(Cog / BM), ceil(R / BN), groups·splits), groups·splits <= 65535.
 //   Suggested: splits = clamp(ceil(4·SMs / (tiles·groups)), 1, ceil(N·Ho·Wo / 64)),
 //   rowsPerSplit = roundup(ceil(N·Ho·Wo / splits), 16), then splits = ceil(N·Ho·Wo / rowsPerSplit).
-// conv2d_backward_weight_reduce(const float* partial, float* dw, int count, int splits)
-//   dw[i] += Σ_s partial[s·count + i] in slice order; count = Cout·R.
-//   grid = min(ceil(count / 256), 1024); any grid >= 1 is correct.
 #include "igc_common.cuh"
 
 /// The im2col matrix of group g, gathered on the fly:
@@ -252,8 +252,9 @@ __device__ __forceinline__ void conv2d_backward_data_impl(const float* __restric
 
 template <int TM, int TN>
 __device__ __forceinline__ void conv2d_backward_weight_impl(const float* __restrict__ dy, const float* __restrict__ x,
-                                                            float* __restrict__ partial, CONV_GEOMETRY, int splits,
-                                                            int rowsPerSplit)
+                                                            float* __restrict__ partial, unsigned* __restrict__ counters,
+                                                            float* __restrict__ dw, CONV_GEOMETRY, int splits,
+                                                            int rowsPerSplit, int accumulate)
 {
     const int Cig = Cin / groups, Cog = Cout / groups, R = K * K * Cig;
     const int Ho = (H + 2 * P - K) / S + 1, Wo = (W + 2 * P - K) / S + 1, pixels = N * Ho * Wo;
@@ -270,8 +271,11 @@ __device__ __forceinline__ void conv2d_backward_weight_impl(const float* __restr
     float acc[TM][TN];
     igc_gemm_tile<TM, TN>(acc, a, b, i0, j0, rBegin, rEnd);
 
-    // partial[s, g·Cog + co, r] = acc                                                  partial [splits, Cout, R]
-    igc_store_partial_tile<TM, TN>(acc, partial + (long long)s * Cout * R, g * Cog, Cog, R, i0, j0);
+    // partial[s, g·Cog + co, r] = acc; the tile's last split sums them into dw.      partial [splits, Cout, R]
+    const long long slice = (long long)Cout * R;
+    igc_store_partial_tile<TM, TN>(acc, partial + s * slice, g * Cog, Cog, R, i0, j0);
+    if (igc_last_block(igc_tile_counter(counters, splits), splits))
+        igc_finish_partial_tile<TM, TN>(partial, slice, splits, dw, g * Cog, Cog, R, i0, j0, accumulate);
 }
 
 #define IGC_CONV_FORWARD(TN, BN)                                                                              \
@@ -290,19 +294,14 @@ __device__ __forceinline__ void conv2d_backward_weight_impl(const float* __restr
 
 #define IGC_CONV_BACKWARD_WEIGHT(TM, TN, BM, BN)                                                              \
     extern "C" __global__ void __launch_bounds__(IGC_THREADS) conv2d_backward_weight_##BM##x##BN(             \
-        const float* __restrict__ dy, const float* __restrict__ x, float* __restrict__ partial, CONV_GEOMETRY, \
-        int splits, int rowsPerSplit)                                                                         \
+        const float* __restrict__ dy, const float* __restrict__ x, float* __restrict__ partial,               \
+        unsigned* __restrict__ counters, float* __restrict__ dw, CONV_GEOMETRY, int splits, int rowsPerSplit,  \
+        int accumulate)                                                                                       \
     {                                                                                                         \
-        conv2d_backward_weight_impl<TM, TN>(dy, x, partial, N, H, W, Cin, Cout, K, S, P, groups, splits,      \
-                                            rowsPerSplit);                                                    \
+        conv2d_backward_weight_impl<TM, TN>(dy, x, partial, counters, dw, N, H, W, Cin, Cout, K, S, P, groups, \
+                                            splits, rowsPerSplit, accumulate);                                \
     }
 
 IGC_FOR_EACH_TILE(IGC_CONV_FORWARD)
 IGC_FOR_EACH_TILE(IGC_CONV_BACKWARD_DATA)
 IGC_FOR_EACH_TILE_PAIR(IGC_CONV_BACKWARD_WEIGHT)
-
-extern "C" __global__ void __launch_bounds__(IGC_THREADS)
-    conv2d_backward_weight_reduce(const float* __restrict__ partial, float* __restrict__ dw, int count, int splits)
-{
-    igc_sum_slices_accumulate(partial, dw, count, splits);
-}

@@ -162,17 +162,36 @@ __device__ __forceinline__ double igc_block_sum_double(double v, double* scratch
     return total;
 }
 
-/// out[i] += Σ_{s < slices} partial[s·count + i], added in slice order (deterministic). The
-/// second pass of every split reduction (weight gradients, batch-norm sums). Grid-stride over i.
-__device__ __forceinline__ void igc_sum_slices_accumulate(const float* __restrict__ partial, float* __restrict__ out,
-                                                          int count, int slices)
+// ---- last-block finalize --------------------------------------------------------------------
+//
+// A split reduction (weight gradients, batch-norm sums) finishes in the kernel that computes it:
+// every block writes its split's partial, fences it and takes a ticket from the counter its tile
+// shares with the other splits of that tile; the block that takes the last ticket sees every
+// split's partial and combines them in split order, so the result is the same whichever block that
+// is (deterministic, no float atomics) and no second kernel is launched. A counter is one unsigned
+// int of device memory, 0 before the launch and 0 again after it (atomicInc wraps it), so the host
+// zeroes its counters once and shares them between the launches of one stream.
+
+/// After this block wrote its partial: true in the one block of the `blocks` sharing `counter` that
+/// takes the last ticket. Partials written by the others must then be read with __ldcg (around L1,
+/// which may hold lines their writes made stale).
+__device__ __forceinline__ bool igc_last_block(unsigned* counter, unsigned blocks)
 {
-    IGC_GRID_LOOP(i, count)
-    {
-        float s = 0.0f;
-        for (int k = 0; k < slices; k++) s += partial[(long long)k * count + i];
-        out[i] += s;
-    }
+    __shared__ bool sLast;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) sLast = atomicInc(counter, blocks - 1) == blocks - 1;
+    __syncthreads();
+    return sLast;
+}
+
+/// Σ_{s < slices} partial[s·sliceStride + offset], added in slice order (deterministic): the same
+/// additions, in the same order, whichever block runs it.
+__device__ __forceinline__ float igc_sum_slices(const float* partial, long long sliceStride, long long offset, int slices)
+{
+    float s = 0.0f;
+    for (int k = 0; k < slices; k++) s += __ldcg(partial + k * sliceStride + offset);
+    return s;
 }
 
 // ---- tiled SGEMM core ----------------------------------------------------------------------
@@ -304,6 +323,133 @@ __device__ __forceinline__ void igc_store_partial_tile(const float (&acc)[TM][TN
             if (j < cols) row[j] = acc[u][v];
         }
     }
+}
+
+/// The last split of a tile: out[(rowBase + i)·cols + j] (+)= Σ_s slice_s[...] over the tile's
+/// elements (i < rows, j < cols), each thread the elements igc_store_partial_tile gave it;
+/// partial holds `slices` slices of sliceStride floats. `accumulate` as igc_write_grad.
+template <int TM, int TN>
+__device__ __forceinline__ void igc_finish_partial_tile(const float* partial, long long sliceStride, int slices,
+                                                        float* __restrict__ out, int rowBase, int rows, int cols,
+                                                        int i0, int j0, int accumulate)
+{
+    const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+#pragma unroll
+    for (int u = 0; u < TM; u++)
+    {
+        const int i = i0 + ty * TM + u;
+        if (i >= rows) continue;
+        const long long row = (long long)(rowBase + i) * cols;
+#pragma unroll
+        for (int v = 0; v < TN; v++)
+        {
+            const int j = j0 + tx * TN + v;
+            if (j < cols) igc_write_grad(out + row + j, igc_sum_slices(partial, sliceStride, row + j, slices), accumulate);
+        }
+    }
+}
+
+/// The counter of this block's tile among a grid whose gridDim.z runs groups × splits (block z =
+/// g·splits + s): the splits of one (x, y, g) tile share it. counters holds one per tile.
+__device__ __forceinline__ unsigned* igc_tile_counter(unsigned* counters, int splits)
+{
+    const int g = blockIdx.z / splits;
+    return counters + ((long long)g * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
+}
+
+// ---- batch statistics in a GEMM's epilogue ------------------------------------------------------
+//
+// A convolution whose output feeds a training-mode batch norm accumulates that norm's statistics
+// while its tiles are in registers, so the batch norm needs no pass of its own over the output.
+// Each thread sums its elements x and x² in double (x² of a float is exact in double, and the
+// double sums keep E[x²] − E[x]² accurate when |mean| ≫ std); the block combines its 16 row
+// threads in order and writes one partial per output channel; the last block of each column tile
+// (igc_last_block over gridDim.x) sums the gridDim.x partials in block order and finalizes: the
+// same additions in the same order whichever block that is (deterministic, no float atomics).
+//   mean = Σx / M, var = max(Σx² / M − mean², 0) (biased, for the normalisation),
+//   saveMean = mean, saveInvStd = 1/√(var + ε), running ← (1 − m)·running + m·(mean, var·M/(M − 1)).
+struct IgcBatchStats
+{
+    double* partial;      // [gridDim.x, 2, C] doubles: (Σx, Σx²) of each row block; null: no statistics
+    unsigned* counters;   // one per column tile: gridDim.y·gridDim.z, 0 before the launch and after it
+    float* runningMean;   // [C], updated in place
+    float* runningVar;    // [C]
+    float* saveMean;      // [C], overwritten
+    float* saveInvStd;    // [C]
+    float momentum, eps;
+};
+
+/// Channel c's statistics from its sums over the M values: the formulas above.
+__device__ __forceinline__ void igc_stats_finalize(const IgcBatchStats& st, int c, double s, double q, int M)
+{
+    const double mean = s / M, var = fmax(q / M - mean * mean, 0.0), m = st.momentum;
+    st.saveMean[c] = (float)mean;
+    st.saveInvStd[c] = (float)(1.0 / sqrt(var + (double)st.eps));
+    st.runningMean[c] = (float)((1.0 - m) * (double)st.runningMean[c] + m * mean);
+    st.runningVar[c] = (float)((1.0 - m) * (double)st.runningVar[c] + m * var * ((double)M / (M - 1)));
+}
+
+/// Adds the tile's valid elements (rows i0 + ty·TM + u < M, columns j0 + tx·TN + v < cols) to this
+/// thread's per-column sums.
+template <int TM, int TN>
+__device__ __forceinline__ void igc_stats_add_tile(const float (&acc)[TM][TN], int i0, int M, int j0, int cols,
+                                                   double (&sum)[TN], double (&sq)[TN])
+{
+    const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+#pragma unroll
+    for (int u = 0; u < TM; u++)
+    {
+        if (i0 + ty * TM + u >= M) continue;
+#pragma unroll
+        for (int v = 0; v < TN; v++)
+        {
+            if (j0 + tx * TN + v >= cols) continue;
+            const double x = acc[u][v];
+            sum[v] += x;
+            sq[v] = fma(x, x, sq[v]);
+        }
+    }
+}
+
+/// After the block's last tile: its partial per column, then (in the column tile's last block)
+/// the finalized statistics. Column n (< cols) of the tile is channel
+/// igc_perm_destination(channelBase + j0 + n, C, shuffle) of the C output channels.
+template <int TN>
+__device__ __forceinline__ void igc_stats_finish(const IgcBatchStats& st, const double (&sum)[TN], const double (&sq)[TN],
+                                                 int M, int j0, int cols, int channelBase, int C, int shuffle)
+{
+    __shared__ double red[16][16 * TN][2]; // [row thread][column][Σx, Σx²]
+    const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+#pragma unroll
+    for (int v = 0; v < TN; v++)
+    {
+        red[ty][tx * TN + v][0] = sum[v];
+        red[ty][tx * TN + v][1] = sq[v];
+    }
+    __syncthreads();
+    const int col = threadIdx.x;
+    const bool mine = col < 16 * TN && j0 + col < cols;
+    const int c = mine ? igc_perm_destination(channelBase + j0 + col, C, shuffle) : 0;
+    if (mine)
+    {
+        double s = 0.0, q = 0.0;
+        for (int t = 0; t < 16; t++)
+        {
+            s += red[t][col][0];
+            q += red[t][col][1];
+        }
+        st.partial[(2LL * blockIdx.x) * C + c] = s;
+        st.partial[(2LL * blockIdx.x + 1) * C + c] = q;
+    }
+    if (!igc_last_block(st.counters + (long long)blockIdx.z * gridDim.y + blockIdx.y, gridDim.x)) return;
+    if (!mine) return;
+    double s = 0.0, q = 0.0;
+    for (unsigned b = 0; b < gridDim.x; b++)
+    {
+        s += __ldcg(st.partial + (2LL * b) * C + c);
+        q += __ldcg(st.partial + (2LL * b + 1) * C + c);
+    }
+    igc_stats_finalize(st, c, s, q, M);
 }
 
 /// A row-major matrix slice read in quads along its contiguous axis, with an optional gather

@@ -31,7 +31,7 @@ public static class KernelTraffic
             case "pointwise_forward":
             {
                 long m = I(3), cin = I(4), cout = I(5), groups = I(6);
-                return F * (m * cin + cout * (cin / groups) + m * cout);
+                return F * (m * cin + cout * (cin / groups) + m * cout) + EpilogueStatisticsBytes(l);
             }
             case "pointwise_backward_data":
             {
@@ -40,15 +40,11 @@ public static class KernelTraffic
             }
             case "pointwise_backward_weight":
             {
-                long m = I(3), cin = I(4), cout = I(5), groups = I(6), splits = I(9);
-                return F * (m * cout + m * cin + splits * cout * (cin / groups));
-            }
-            case "pointwise_backward_weight_reduce":
-            case "depthwise3x3_backward_weight_reduce":
-            case "conv2d_backward_weight_reduce":
-            {
-                long count = I(2), splits = I(3);
-                return F * (splits * count + 2 * count);
+                // dy and x read; each split's partial written, read back by its tile's last split,
+                // which writes (or accumulates into) dw.
+                long m = I(5), cin = I(6), cout = I(7), groups = I(8), splits = I(11);
+                long count = cout * (cin / groups);
+                return F * (m * cout + m * cin + 2 * splits * count + Grad(13) * count);
             }
             case "channel_shuffle_forward": return 2 * F * I(2) * I(3);
             case "channel_shuffle_backward": return F * I(2) * I(3) * (1 + Grad(5));
@@ -56,7 +52,7 @@ public static class KernelTraffic
             case "depthwise3x3_forward":
             {
                 var (input, output, c) = Depthwise(l);
-                return F * (input + 9 * c + output);
+                return F * (input + 9 * c + output) + EpilogueStatisticsBytes(l);
             }
             case "depthwise3x3_backward_data":
             {
@@ -65,8 +61,8 @@ public static class KernelTraffic
             }
             case "depthwise3x3_backward_weight":
             {
-                var (input, output, c) = Depthwise(l);
-                return F * (output + input + splitsY * c * 9);
+                var (input, output, c) = Depthwise(l, firstGeometryArgument: 5);
+                return F * (output + input + 2 * splitsY * c * 9 + Grad(10) * c * 9);
             }
 
             case "conv2d_forward":
@@ -81,9 +77,9 @@ public static class KernelTraffic
             }
             case "conv2d_backward_weight":
             {
-                var g = Conv(l);
-                long splits = I(12);
-                return F * (g.Output + g.Input + splits * g.Weights);
+                var g = Conv(l, firstGeometryArgument: 5);
+                long splits = I(14);
+                return F * (g.Output + g.Input + 2 * splits * g.Weights + Grad(16) * g.Weights);
             }
 
             case "batchnorm_forward_stats":
@@ -168,19 +164,40 @@ public static class KernelTraffic
         F * g.Batch * ((long)g.M * g.K + (long)g.K * g.N + (long)g.M * g.N * (g.Beta != 0 ? 2 : 1));
 
     /// <summary>(x elements, y elements, channels) of depthwise3x3_*(a, b, c, N, H, W, C, stride), H, W the input's.</summary>
-    private static (long Input, long Output, long Channels) Depthwise(RecordingQueue.Launched l)
+    /// <summary>The part of a forward's bytes that the batch statistics in its epilogue move
+    /// (IgcBatchStats; 0 without them, and for every other kernel): each row block's (Σ, Σ²) doubles
+    /// written and read back by the last block, which reads and writes the running statistics and
+    /// writes the saved ones.</summary>
+    internal static long EpilogueStatisticsBytes(RecordingQueue.Launched l)
     {
-        long n = l.Int(3), h = l.Int(4), w = l.Int(5), c = l.Int(6), s = l.Int(7);
+        long Statistics(int partialArgument, long rowBlocks, long channels) =>
+            l.Pointer(partialArgument) == 0 ? 0 : 2 * 2 * D * rowBlocks * channels + 6 * F * channels;
+        return StepAccount.Family(l.Kernel) switch
+        {
+            "pointwise_forward" => Statistics(9, l.Grid.X, l.Int(5)),
+            "depthwise3x3_forward" => Statistics(8, l.Grid.Y, l.Int(6)),
+            _ => 0,
+        };
+    }
+
+    /// <summary>depthwise3x3_*(pointers.., N, H, W, C, stride, ...), N at argument
+    /// <paramref name="firstGeometryArgument"/> (3 after the three tensors of most of them).</summary>
+    private static (long Input, long Output, long Channels) Depthwise(RecordingQueue.Launched l, int firstGeometryArgument = 3)
+    {
+        int a = firstGeometryArgument;
+        long n = l.Int(a), h = l.Int(a + 1), w = l.Int(a + 2), c = l.Int(a + 3), s = l.Int(a + 4);
         long ho = (h - 1) / s + 1, wo = (w - 1) / s + 1;
         return (n * h * w * c, n * ho * wo * c, c);
     }
 
     private readonly record struct ConvSizes(long Input, long Weights, long Output);
 
-    /// <summary>conv2d_*(a, b, c, N, H, W, Cin, Cout, K, S, P, groups, ...).</summary>
-    private static ConvSizes Conv(RecordingQueue.Launched l)
+    /// <summary>conv2d_*(pointers.., N, H, W, Cin, Cout, K, S, P, groups, ...), N at argument
+    /// <paramref name="firstGeometryArgument"/> (3 after the three tensors of most of them).</summary>
+    private static ConvSizes Conv(RecordingQueue.Launched l, int firstGeometryArgument = 3)
     {
-        long n = l.Int(3), h = l.Int(4), w = l.Int(5), cin = l.Int(6), cout = l.Int(7), k = l.Int(8), s = l.Int(9), p = l.Int(10), groups = l.Int(11);
+        int a = firstGeometryArgument;
+        long n = l.Int(a), h = l.Int(a + 1), w = l.Int(a + 2), cin = l.Int(a + 3), cout = l.Int(a + 4), k = l.Int(a + 5), s = l.Int(a + 6), p = l.Int(a + 7), groups = l.Int(a + 8);
         long ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
         return new ConvSizes(n * h * w * cin, cout * k * k * (cin / groups), n * ho * wo * cout);
     }

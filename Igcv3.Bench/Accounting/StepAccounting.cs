@@ -6,8 +6,9 @@ using Igcv3.Train.Training;
 
 namespace Igcv3.Bench.Accounting;
 
-/// <summary>One kernel family's share of a step: launches and bytes (<see cref="KernelTraffic"/>).</summary>
-public sealed record KernelShare(string Family, int Launches, long Bytes);
+/// <summary>One kernel family's share of a step: launches and bytes (<see cref="KernelTraffic"/>), of
+/// which <paramref name="StatisticsBytes"/> are those of batch statistics accumulated in the epilogue.</summary>
+public sealed record KernelShare(string Family, int Launches, long Bytes, long StatisticsBytes = 0);
 
 /// <summary>
 /// What one training step asks of the GPU, counted offline: the step runs through the CUDA
@@ -44,7 +45,7 @@ public sealed record StepAccount(string Workload, int Kernels, int Memsets, int 
         var stepGemms = queue.GemmCalls.Skip(gemms).ToList();
         var families = stepLaunches
             .GroupBy(l => Family(l.Kernel))
-            .Select(g => new KernelShare(g.Key, g.Count(), g.Sum(KernelTraffic.Bytes)))
+            .Select(g => new KernelShare(g.Key, g.Count(), g.Sum(KernelTraffic.Bytes), g.Sum(KernelTraffic.EpilogueStatisticsBytes)))
             .OrderByDescending(f => f.Bytes).ThenBy(f => f.Family, StringComparer.Ordinal)
             .ToList();
         return new StepAccount(workload.Name, stepLaunches.Count, queue.Memsets - memsets, stepGemms.Count, queue.DeviceCopies - copies,
@@ -88,10 +89,12 @@ public sealed record StepAccount(string Workload, int Kernels, int Memsets, int 
     /// </summary>
     public static long FusedMinimum(IReadOnlyList<OpCall> trace)
     {
+        // A batch norm with a residual add fused into it writes the add's output.
+        bool FusedAdd(OpCall c) => c.Op.StartsWith("batchnorm.", StringComparison.Ordinal) && c.Args.Any(a => a.Role == "residual");
         long activations = trace
-            .Where(c => c.Op.EndsWith(".forward", StringComparison.Ordinal) || c.Op == "add")
-            .Where(c => c.Op is not ("batchnorm.forward" or "activation.forward" or "xent.forward"))
-            .Sum(c => c.Args.Where(a => a.Access == Access.Write).Sum(a => a.Bytes));
+            .Where(c => c.Op.EndsWith(".forward", StringComparison.Ordinal) || c.Op == "add" || FusedAdd(c))
+            .Where(c => c.Op is not ("batchnorm.forward" or "activation.forward" or "xent.forward") || FusedAdd(c))
+            .Sum(c => FusedAdd(c) ? c.Arg("y").Bytes : c.Args.Where(a => a.Access == Access.Write).Sum(a => a.Bytes));
         var first = trace.First(c => c.Op.EndsWith(".forward", StringComparison.Ordinal));
         long input = first.Arg("x").Bytes;
         long parameters = trace.Where(c => c.Op == "sgd").Sum(c => c.Arg("g").Bytes);

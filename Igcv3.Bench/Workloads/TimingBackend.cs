@@ -70,8 +70,8 @@ public sealed class TimingBackend(CpuBackend inner) : IBackend
     public void Conv2dBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, Conv2dSpec spec) =>
         Timed(() => _trace.Conv2dBackward(x, w, dy, dx, dw, spec), () => inner.Conv2dBackward(x, w, dy, dx, dw, spec));
 
-    public void PointwiseForward(Tensor x, Tensor w, Tensor y, PointwiseSpec spec) =>
-        Timed(() => _trace.PointwiseForward(x, w, y, spec), () => inner.PointwiseForward(x, w, y, spec));
+    public void PointwiseForward(Tensor x, Tensor w, Tensor y, PointwiseSpec spec, BatchStatistics? statistics = null) =>
+        Timed(() => _trace.PointwiseForward(x, w, y, spec, statistics), () => inner.PointwiseForward(x, w, y, spec, statistics));
 
     public void PointwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, PointwiseSpec spec) =>
         Timed(() => _trace.PointwiseBackward(x, w, dy, dx, dw, spec), () => inner.PointwiseBackward(x, w, dy, dx, dw, spec));
@@ -82,8 +82,8 @@ public sealed class TimingBackend(CpuBackend inner) : IBackend
     public void ChannelShuffleBackward(Tensor dy, Tensor dx, int groups) =>
         Timed(() => _trace.ChannelShuffleBackward(dy, dx, groups), () => inner.ChannelShuffleBackward(dy, dx, groups));
 
-    public void DepthwiseForward(Tensor x, Tensor w, Tensor y, int stride) =>
-        Timed(() => _trace.DepthwiseForward(x, w, y, stride), () => inner.DepthwiseForward(x, w, y, stride));
+    public void DepthwiseForward(Tensor x, Tensor w, Tensor y, int stride, BatchStatistics? statistics = null) =>
+        Timed(() => _trace.DepthwiseForward(x, w, y, stride, statistics), () => inner.DepthwiseForward(x, w, y, stride, statistics));
 
     public void DepthwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, int stride) =>
         Timed(() => _trace.DepthwiseBackward(x, w, dy, dx, dw, stride), () => inner.DepthwiseBackward(x, w, dy, dx, dw, stride));
@@ -92,6 +92,9 @@ public sealed class TimingBackend(CpuBackend inner) : IBackend
         Tensor y, Tensor saveMean, Tensor saveInvStd, BatchNormSpec spec) =>
         Timed(() => _trace.BatchNormForward(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, spec),
             () => inner.BatchNormForward(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, spec));
+
+    public void BatchNormApply(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd, Tensor y, Activation activation, Tensor? residual = null) =>
+        Timed(() => _trace.BatchNormApply(x, gamma, beta, mean, invStd, y, activation, residual), () => inner.BatchNormApply(x, gamma, beta, mean, invStd, y, activation, residual));
 
     public void BatchNormBackward(Tensor x, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd, Tensor dy,
         Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormSpec spec) =>

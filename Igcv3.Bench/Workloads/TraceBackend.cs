@@ -61,7 +61,9 @@ public sealed class TraceBackend : IBackend
         Record("conv2d.backward", spec, ConvMacs(dy, w) * ((dx is null ? 0 : 1) + (dw is null ? 0 : 1)),
             ("x", x, Access.Read), ("w", w, Access.Read), ("dy", dy, Access.Read), ("dx", dx, Gradient(dx)), ("dw", dw, Gradient(dw)));
 
-    public void PointwiseForward(Tensor x, Tensor w, Tensor y, PointwiseSpec spec) =>
+    /// <summary>The trace records the convolution alone and computes no statistics, so a traced
+    /// batch norm shows its own pass (a wrapped backend that computes them shows the apply only).</summary>
+    public void PointwiseForward(Tensor x, Tensor w, Tensor y, PointwiseSpec spec, BatchStatistics? statistics = null) =>
         Record("pointwise.forward", spec, ConvMacs(y, w), ("x", x, Access.Read), ("w", w, Access.Read), ("y", y, Access.Write));
 
     public void PointwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, PointwiseSpec spec) =>
@@ -74,7 +76,7 @@ public sealed class TraceBackend : IBackend
     public void ChannelShuffleBackward(Tensor dy, Tensor dx, int groups) =>
         Record("shuffle.backward", groups, 0, ("dy", dy, Access.Read), ("dx", dx, Gradient(dx)));
 
-    public void DepthwiseForward(Tensor x, Tensor w, Tensor y, int stride) =>
+    public void DepthwiseForward(Tensor x, Tensor w, Tensor y, int stride, BatchStatistics? statistics = null) =>
         Record("depthwise.forward", stride, y.Count * 9, ("x", x, Access.Read), ("w", w, Access.Read), ("y", y, Access.Write));
 
     public void DepthwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, int stride) =>
@@ -86,6 +88,10 @@ public sealed class TraceBackend : IBackend
         Record("batchnorm.forward", spec, 0, ("x", x, Access.Read), ("gamma", gamma, Access.Read), ("beta", beta, Access.Read),
             ("runningMean", runningMean, Access.ReadWrite), ("runningVar", runningVar, Access.ReadWrite),
             ("y", y, Access.Write), ("saveMean", saveMean, Access.Write), ("saveInvStd", saveInvStd, Access.Write));
+
+    public void BatchNormApply(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd, Tensor y, Activation activation, Tensor? residual = null) =>
+        Record("batchnorm.apply", activation, 0, ("x", x, Access.Read), ("gamma", gamma, Access.Read), ("beta", beta, Access.Read),
+            ("mean", mean, Access.Read), ("invStd", invStd, Access.Read), ("residual", residual, Access.Read), ("y", y, Access.Write));
 
     public void BatchNormBackward(Tensor x, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd, Tensor dy,
         Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormSpec spec) =>

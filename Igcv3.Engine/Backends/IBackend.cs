@@ -68,8 +68,10 @@ public interface IBackend
     void Conv2dBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, Conv2dSpec spec);
 
     /// <summary>Grouped 1x1 convolution with fused permutations (see <see cref="PointwiseSpec"/>).
-    /// x [N,H,W,Cin], w [Cout,Cin/g] → y [N,H,W,Cout].</summary>
-    void PointwiseForward(Tensor x, Tensor w, Tensor y, PointwiseSpec spec);
+    /// x [N,H,W,Cin], w [Cout,Cin/g] → y [N,H,W,Cout]. When <paramref name="statistics"/> is given,
+    /// the training batch statistics of y too, where the backend can compute them with y
+    /// (<see cref="BatchStatistics.Computed"/> says whether it did).</summary>
+    void PointwiseForward(Tensor x, Tensor w, Tensor y, PointwiseSpec spec, BatchStatistics? statistics = null);
 
     void PointwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, PointwiseSpec spec);
 
@@ -81,7 +83,8 @@ public interface IBackend
     void ChannelShuffleBackward(Tensor dy, Tensor dx, int groups);
 
     /// <summary>Depthwise 3x3, pad 1, stride 1 or 2. x [N,H,W,C], w [C,3,3] → y [N,Ho,Wo,C].</summary>
-    void DepthwiseForward(Tensor x, Tensor w, Tensor y, int stride);
+    /// <param name="statistics">As for <see cref="PointwiseForward"/>: y's training batch statistics too, where the backend can.</param>
+    void DepthwiseForward(Tensor x, Tensor w, Tensor y, int stride, BatchStatistics? statistics = null);
 
     void DepthwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, int stride);
 
@@ -94,6 +97,12 @@ public interface IBackend
     /// (and writes them to saveMean/saveInvStd for the backward pass).</summary>
     void BatchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         Tensor y, Tensor saveMean, Tensor saveInvStd, BatchNormSpec spec);
+
+    /// <summary>y = act(γ·(x − mean)·invStd + β) with statistics already known (a producer's
+    /// <see cref="BatchStatistics"/>): the second half of a training-mode forward; with
+    /// <paramref name="residual"/>, a residual add fused: y = act(..) + residual, each term rounded
+    /// as the two ops would round it. x, y, residual [.., C]; gamma, beta, mean, invStd [C].</summary>
+    void BatchNormApply(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd, Tensor y, Activation activation, Tensor? residual = null);
 
     /// <summary>Backward through the activation and the normalisation. The activation's mask is
     /// judged on y = γ·x̂ + β recomputed from x with the saved statistics, so the forward's output

@@ -19,78 +19,126 @@ public sealed partial class CpuBackend
             () => BatchNormBackwardKernel<double>(x, gamma, beta, saveMean, saveInvStd, dy, dx, dgamma, dbeta, spec));
     }
 
+    public void BatchNormApply(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd, Tensor y, Activation activation, Tensor? residual = null) =>
+        ByType(x.DType,
+            () => BatchNormApplyKernel<float>(x, gamma, beta, ToDoubles<float>(mean), ToDoubles<float>(invStd), y, activation, residual),
+            () => BatchNormApplyKernel<double>(x, gamma, beta, ToDoubles<double>(mean), ToDoubles<double>(invStd), y, activation, residual));
+
+    /// <summary>The batch statistics of a convolution's output y, for the training-mode batch norm
+    /// that asked for them: the same computation as that norm's own (<see cref="TrainingStatistics{T}"/>).</summary>
+    private static void ComputeBatchStatistics(Tensor y, BatchStatistics? statistics)
+    {
+        // One row has no batch variance: left to the batch norm, whose front-end says so.
+        if (statistics is null || y.Count < 2L * statistics.Channels) return;
+        ByType(y.DType,
+            () => SaveStatistics<float>(TrainingStatistics<float>(y, statistics.RunningMean, statistics.RunningVar, statistics.Momentum, statistics.Epsilon), statistics.SaveMean, statistics.SaveInvStd),
+            () => SaveStatistics<double>(TrainingStatistics<double>(y, statistics.RunningMean, statistics.RunningVar, statistics.Momentum, statistics.Epsilon), statistics.SaveMean, statistics.SaveInvStd));
+        statistics.MarkComputed();
+    }
+
     /// <summary>y = act(γ·(x − μ)·invstd + β), invstd = 1/√(σ² + ε). Training: μ, σ² are the batch
-    /// mean and biased variance over the M = count/C rows, and running ← (1 − m)·running + m·(μ,
-    /// σ²·M/(M − 1)); eval: μ, σ² are the running statistics. μ and invstd go to saveMean/saveInvStd.</summary>
+    /// mean and biased variance over the M = count/C rows (<see cref="TrainingStatistics{T}"/>);
+    /// eval: μ, σ² are the running statistics. μ and invstd go to saveMean/saveInvStd.</summary>
     private static void BatchNormForwardKernel<T>(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         Tensor y, Tensor saveMean, Tensor saveInvStd, BatchNormSpec spec) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int channels = x.Shape[-1];
+        var (mean, invStd) = spec.Training
+            ? TrainingStatistics<T>(x, runningMean, runningVar, spec.Momentum, spec.Epsilon)
+            : EvalStatistics<T>(runningMean, runningVar, spec.Epsilon);
+        SaveStatistics<T>((mean, invStd), saveMean, saveInvStd);
+        BatchNormApplyKernel<T>(x, gamma, beta, mean, invStd, y, spec.Activation);
+    }
+
+    /// <summary>The batch mean μ and 1/√(σ² + ε) of x [M, C] (σ² the biased variance), and
+    /// running ← (1 − m)·running + m·(μ, σ²·M/(M − 1)).</summary>
+    private static (double[] Mean, double[] InvStd) TrainingStatistics<T>(Tensor x, Tensor runningMean, Tensor runningVar, double momentum, double epsilon)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int channels = x.Shape[-1];
         int rows = (int)(x.Count / channels);
         var mx = Memory<T>(x);   // x [M, C], M = N·H·W
-        var my = Memory<T>(y);   // y [M, C]
         Span<T> runMean = Span<T>(runningMean); // [C]
         Span<T> runVar = Span<T>(runningVar);   // [C]
-
         var mean = new double[channels];
         var invStd = new double[channels];
-        if (spec.Training)
+        // The unbiased variance divides by M − 1; the op front-end rejects M < 2 (as PyTorch does).
+        if (rows < 2) throw new ArgumentException($"batch_norm: training needs at least 2 values per channel, x {x.Shape} has {rows}");
+        // Two passes in double (mean, then squared deviations): E[x²] − E[x]² in float would
+        // lose the variance to cancellation when M = 128·32·32 and |mean| ≫ std.
+        double[] sums = ChunkedRowSums(rows, channels, (start, end, partial) =>
         {
-            // The unbiased variance divides by M − 1; the op front-end rejects M < 2 (as PyTorch does).
-            if (rows < 2) throw new ArgumentException($"batch_norm: training needs at least 2 values per channel, x {x.Shape} has {rows}");
-            // Two passes in double (mean, then squared deviations): E[x²] − E[x]² in float would
-            // lose the variance to cancellation when M = 128·32·32 and |mean| ≫ std.
-            double[] sums = ChunkedRowSums(rows, channels, (start, end, partial) =>
+            ReadOnlySpan<T> sx = mx.Span;
+            var xd = new double[channels]; // one row of x in double
+            for (int r = start; r < end; r++)
             {
-                ReadOnlySpan<T> sx = mx.Span;
-                var xd = new double[channels]; // one row of x in double
-                for (int r = start; r < end; r++)
-                {
-                    SpanMath.Widen(sx.Slice(r * channels, channels), xd);
-                    SpanMath.Add<double>(partial, xd);
-                }
-            });
-            for (int c = 0; c < channels; c++) mean[c] = sums[c] / rows;
-            double[] squares = ChunkedRowSums(rows, channels, (start, end, partial) =>
-            {
-                ReadOnlySpan<T> sx = mx.Span;
-                var xd = new double[channels];
-                for (int r = start; r < end; r++)
-                {
-                    SpanMath.Widen(sx.Slice(r * channels, channels), xd);
-                    BatchNormRows.AddSquaredDeviations(partial, xd, mean);
-                }
-            });
-            double m = spec.Momentum;
-            for (int c = 0; c < channels; c++)
-            {
-                double biased = squares[c] / rows;
-                double unbiased = squares[c] / (rows - 1);
-                invStd[c] = 1.0 / Math.Sqrt(biased + spec.Epsilon);
-                runMean[c] = Cast<T>((1 - m) * double.CreateTruncating(runMean[c]) + m * mean[c]);
-                runVar[c] = Cast<T>((1 - m) * double.CreateTruncating(runVar[c]) + m * unbiased);
+                SpanMath.Widen(sx.Slice(r * channels, channels), xd);
+                SpanMath.Add<double>(partial, xd);
             }
-        }
-        else
+        });
+        for (int c = 0; c < channels; c++) mean[c] = sums[c] / rows;
+        double[] squares = ChunkedRowSums(rows, channels, (start, end, partial) =>
         {
-            for (int c = 0; c < channels; c++)
+            ReadOnlySpan<T> sx = mx.Span;
+            var xd = new double[channels];
+            for (int r = start; r < end; r++)
             {
-                mean[c] = double.CreateTruncating(runMean[c]);
-                invStd[c] = 1.0 / Math.Sqrt(double.CreateTruncating(runVar[c]) + spec.Epsilon);
+                SpanMath.Widen(sx.Slice(r * channels, channels), xd);
+                BatchNormRows.AddSquaredDeviations(partial, xd, mean);
             }
-        }
-
-        Span<T> sMean = Span<T>(saveMean);     // [C]
-        Span<T> sInvStd = Span<T>(saveInvStd); // [C]
+        });
+        double m = momentum;
         for (int c = 0; c < channels; c++)
         {
-            sMean[c] = Cast<T>(mean[c]);
-            sInvStd[c] = Cast<T>(invStd[c]);
+            double biased = squares[c] / rows;
+            double unbiased = squares[c] / (rows - 1);
+            invStd[c] = 1.0 / Math.Sqrt(biased + epsilon);
+            runMean[c] = Cast<T>((1 - m) * double.CreateTruncating(runMean[c]) + m * mean[c]);
+            runVar[c] = Cast<T>((1 - m) * double.CreateTruncating(runVar[c]) + m * unbiased);
         }
+        return (mean, invStd);
+    }
 
+    private static (double[] Mean, double[] InvStd) EvalStatistics<T>(Tensor runningMean, Tensor runningVar, double epsilon)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<T> runMean = Span<T>(runningMean); // [C]
+        Span<T> runVar = Span<T>(runningVar);   // [C]
+        var mean = new double[runMean.Length];
+        var invStd = new double[runMean.Length];
+        for (int c = 0; c < mean.Length; c++)
+        {
+            mean[c] = double.CreateTruncating(runMean[c]);
+            invStd[c] = 1.0 / Math.Sqrt(double.CreateTruncating(runVar[c]) + epsilon);
+        }
+        return (mean, invStd);
+    }
+
+    private static void SaveStatistics<T>((double[] Mean, double[] InvStd) statistics, Tensor saveMean, Tensor saveInvStd)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<T> sMean = Span<T>(saveMean);     // [C]
+        Span<T> sInvStd = Span<T>(saveInvStd); // [C]
+        for (int c = 0; c < sMean.Length; c++)
+        {
+            sMean[c] = Cast<T>(statistics.Mean[c]);
+            sInvStd[c] = Cast<T>(statistics.InvStd[c]);
+        }
+    }
+
+    /// <summary>y = act(γ·(x − mean)·invStd + β), in double, rounded once to T; then + residual
+    /// in T, as the add op would add the rounded output.</summary>
+    private static void BatchNormApplyKernel<T>(Tensor x, Tensor gamma, Tensor beta, double[] mean, double[] invStd, Tensor y, Activation activation,
+        Tensor? residual = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int channels = x.Shape[-1];
+        int rows = (int)(x.Count / channels);
+        var mx = Memory<T>(x);   // x [M, C]
+        var my = Memory<T>(y);   // y [M, C]
+        var mr = residual is null ? default : Memory<T>(residual); // residual [M, C]
         double[] g = ToDoubles<T>(gamma); // [C]
         double[] b = ToDoubles<T>(beta);  // [C]
-        var activation = spec.Activation;
         ForRowChunks(rows, (start, end) =>
         {
             ReadOnlySpan<T> sx = mx.Span;
@@ -104,6 +152,7 @@ public sealed partial class CpuBackend
                 BatchNormRows.Normalize(yd, xd, mean, invStd, g, b);
                 SpanMath.Narrow<T>(yd, yRow);
                 ActivationRows.ActivateInPlace(activation, yRow);
+                if (residual is not null) SpanMath.Add<T>(yRow, mr.Span.Slice(r * channels, channels));
             }
         });
     }

@@ -11,8 +11,12 @@ public sealed partial class CpuBackend
 {
     private const int DepthwiseKernel = 3, DepthwisePadding = 1, DepthwiseTaps = DepthwiseKernel * DepthwiseKernel;
 
-    public void DepthwiseForward(Tensor x, Tensor w, Tensor y, int stride) =>
+    public void DepthwiseForward(Tensor x, Tensor w, Tensor y, int stride, BatchStatistics? statistics = null)
+    {
+        statistics?.CheckFor("depthwise (cpu)", y);
         ByType(y.DType, () => DepthwiseForwardKernel<float>(x, w, y, stride), () => DepthwiseForwardKernel<double>(x, w, y, stride));
+        ComputeBatchStatistics(y, statistics); // a pass of its own here: the CPU reference of the fused epilogue
+    }
 
     public void DepthwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, int stride)
     {

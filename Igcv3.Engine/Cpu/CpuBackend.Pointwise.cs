@@ -19,8 +19,12 @@ namespace Igcv3.Engine.Cpu;
 /// </summary>
 public sealed partial class CpuBackend
 {
-    public void PointwiseForward(Tensor x, Tensor w, Tensor y, PointwiseSpec spec) =>
+    public void PointwiseForward(Tensor x, Tensor w, Tensor y, PointwiseSpec spec, BatchStatistics? statistics = null)
+    {
+        statistics?.CheckFor("pointwise (cpu)", y);
         ByType(y.DType, () => PointwiseForwardKernel<float>(x, w, y, spec), () => PointwiseForwardKernel<double>(x, w, y, spec));
+        ComputeBatchStatistics(y, statistics); // a pass of its own here: the CPU reference of the fused epilogue
+    }
 
     public void PointwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, PointwiseSpec spec)
     {

@@ -5,8 +5,15 @@ public static partial class Ops
     /// <summary>y = act(γ·(x − μ)/√(σ² + ε) + β) per channel (the last axis of x [.., C]); μ, σ² are
     /// the batch statistics when training (the running statistics updated as a side effect) and the
     /// running statistics in eval. Gradients flow to x, γ and β; the running statistics are state,
-    /// never differentiated.</summary>
-    public static Tensor BatchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, BatchNormSpec spec)
+    /// never differentiated. <paramref name="computed"/>: statistics this norm asked x's producer for
+    /// (see <see cref="BatchStatistics"/>); when the producer computed them (and updated the running
+    /// statistics), the forward only applies them. The backward is the same either way: batch
+    /// statistics are a function of x, which the gradient's three-term form accounts for.
+    /// <paramref name="residual"/>: y = act(BN(x)) + residual, the residual add of a block fused into
+    /// the norm's apply where the statistics were computed (else the add runs after it); the same
+    /// values as <c>Add(BatchNorm(x), residual)</c>, and the gradient passes to the residual unchanged.</summary>
+    public static Tensor BatchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, BatchNormSpec spec,
+        BatchStatistics? computed = null, Tensor? residual = null)
     {
         const string op = "batch_norm";
         Check.SameDeviceAndType(op, ("x", x), ("gamma", gamma), ("beta", beta), ("runningMean", runningMean), ("runningVar", runningVar));
@@ -29,15 +36,46 @@ public static partial class Ops
             throw Check.Fail(op, $"training needs more than one value per channel, x {x.Shape} has {valuesPerChannel}; use a larger batch or eval mode");
         }
 
+        if (residual is not null)
+        {
+            Check.SameDeviceAndType(op, ("x", x), ("residual", residual));
+            Check.SameShape(op, "x", x, "residual", residual);
+        }
         var y = Tensor.Empty(x.Backend, x.Shape, x.DType);
         // The statistics the forward normalised with; the backward closure keeps them alive.
-        var saveMean = Tensor.Empty(x.Backend, perChannel, x.DType);
-        var saveInvStd = Tensor.Empty(x.Backend, perChannel, x.DType);
-        x.Backend.BatchNormForward(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, spec);
-        return Autograd.Record(y, op, [x, gamma, beta], dy => x.Backend.BatchNormBackward(x, gamma, beta, saveMean, saveInvStd, dy,
-            x.RequiresGrad ? x.GradForWriting() : null,
-            gamma.RequiresGrad ? gamma.GradForWriting() : null,
-            beta.RequiresGrad ? beta.GradForWriting() : null,
-            spec));
+        Tensor saveMean, saveInvStd;
+        if (computed is { Computed: true })
+        {
+            if (!spec.Training) throw Check.Fail(op, "batch statistics were computed for an eval-mode batch norm, which normalises with the running statistics");
+            if (!ReferenceEquals(computed.RunningMean, runningMean) || !ReferenceEquals(computed.RunningVar, runningVar))
+                throw Check.Fail(op, "the batch statistics given were computed for another batch norm's running statistics");
+            if (computed.Momentum != spec.Momentum || computed.Epsilon != spec.Epsilon)
+                throw Check.Fail(op, $"the batch statistics given used momentum {computed.Momentum} and epsilon {computed.Epsilon}, this norm {spec.Momentum} and {spec.Epsilon}");
+            Check.Shape(op, "the computed batch mean", computed.SaveMean, perChannel, $"one per channel of x {x.Shape}");
+            (saveMean, saveInvStd) = (computed.SaveMean, computed.SaveInvStd);
+            x.Backend.BatchNormApply(x, gamma, beta, saveMean, saveInvStd, y, spec.Activation, residual);
+        }
+        else
+        {
+            saveMean = Tensor.Empty(x.Backend, perChannel, x.DType);
+            saveInvStd = Tensor.Empty(x.Backend, perChannel, x.DType);
+            x.Backend.BatchNormForward(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, spec);
+            if (residual is not null)
+            {
+                var sum = Tensor.Empty(x.Backend, x.Shape, x.DType);
+                x.Backend.Add(y, residual, sum);
+                y = sum;
+            }
+        }
+        Tensor[] inputs = residual is null ? [x, gamma, beta] : [x, gamma, beta, residual];
+        return Autograd.Record(y, op, inputs, dy =>
+        {
+            x.Backend.BatchNormBackward(x, gamma, beta, saveMean, saveInvStd, dy,
+                x.RequiresGrad ? x.GradForWriting() : null,
+                gamma.RequiresGrad ? gamma.GradForWriting() : null,
+                beta.RequiresGrad ? beta.GradForWriting() : null,
+                spec);
+            if (residual is { RequiresGrad: true }) residual.Backend.Accumulate(dy, residual.GradForWriting());
+        });
     }
 }

@@ -5,8 +5,9 @@ public static partial class Ops
     /// <summary>Grouped 1x1 convolution with fused IGC permutations:
     /// y = P(Gout) · conv_groups(P(Gin) · x), P(G) the interleave out[j*G + g] = in[g*(C/G) + j]
     /// (<see cref="ChannelPermutation"/>); a shuffle count of 0 or 1 means none.
-    /// x [N, H, W, Cin], w [Cout, Cin/groups] → y [N, H, W, Cout].</summary>
-    public static Tensor Pointwise(Tensor x, Tensor w, PointwiseSpec spec)
+    /// x [N, H, W, Cin], w [Cout, Cin/groups] → y [N, H, W, Cout]. <paramref name="statistics"/>: the
+    /// batch norm that follows asks for y's batch statistics (see <see cref="BatchStatistics"/>).</summary>
+    public static Tensor Pointwise(Tensor x, Tensor w, PointwiseSpec spec, BatchStatistics? statistics = null)
     {
         const string op = "pointwise";
         Check.SameDeviceAndType(op, ("x", x), ("w", w));
@@ -24,7 +25,7 @@ public static partial class Ops
         CheckShuffleGroups(op, "output shuffle", spec.OutputShuffle, cout, $"Cout of w {w.Shape}");
 
         var y = Tensor.Empty(x.Backend, [x.Shape[0], x.Shape[1], x.Shape[2], cout], x.DType); // y [N, H, W, Cout]
-        x.Backend.PointwiseForward(x, w, y, spec);
+        x.Backend.PointwiseForward(x, w, y, spec, statistics);
         return Autograd.Record(y, op, [x, w], dy => x.Backend.PointwiseBackward(x, w, dy,
             x.RequiresGrad ? x.GradForWriting() : null,
             w.RequiresGrad ? w.GradForWriting() : null,

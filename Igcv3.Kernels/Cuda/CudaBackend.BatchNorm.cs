@@ -7,25 +7,6 @@ namespace Igcv3.Kernels.Cuda;
 // eval_stats → apply. Backward: stats when any of dgamma, dbeta, training dx is wanted, then data.
 public sealed partial class CudaBackend
 {
-    private ulong _batchNormTickets;
-
-    /// <summary>The stats kernels' last-block ticket counter (batchnorm.cu: 0 between launches),
-    /// zeroed once at first use and held for the backend's life, straight from the allocator (a
-    /// Storage made inside a step would be released with the step's temporaries). One serves every
-    /// launch: the stream runs them one after another.</summary>
-    private DevicePointer BatchNormTickets
-    {
-        get
-        {
-            if (_batchNormTickets == 0)
-            {
-                _batchNormTickets = _allocator.Allocate(sizeof(uint));
-                _queue.MemsetD32(_batchNormTickets, 0, 1);
-            }
-            return new(_batchNormTickets);
-        }
-    }
-
     private (int M, int C) CheckBatchNorm(Tensor x, Tensor y, params ReadOnlySpan<Tensor> perChannel)
     {
         const string op = "batch_norm (cuda)";
@@ -58,7 +39,7 @@ public sealed partial class CudaBackend
             if (m < 2) throw new ArgumentException($"batch_norm (cuda): training needs at least 2 values per channel, x {x.Shape} has {m}");
             int splits = BatchNormSplits(m, c);
             using var partial = Scratch("batch_norm", 3L * splits * c, sizeof(double)); // partial [splits, 3, C] doubles
-            Launch(CudaKernels.BatchNormForwardStats, new Dim3((uint)GemmTiles.CeilDiv(c, 32), (uint)splits), F32(x), partial.Pointer, BatchNormTickets,
+            Launch(CudaKernels.BatchNormForwardStats, new Dim3((uint)GemmTiles.CeilDiv(c, 32), (uint)splits), F32(x), partial.Pointer, Tickets(1),
                 m, c, (float)spec.Momentum, (float)spec.Epsilon, F32(runningMean), F32(runningVar), F32(saveMean), F32(saveInvStd));
         }
         else
@@ -67,7 +48,18 @@ public sealed partial class CudaBackend
         }
         // grid = min(ceil(M·C / 1024), 65535), grid-stride.
         Launch(CudaKernels.BatchNormForwardApply, new Dim3(GemmTiles.StrideGrid((long)m * c, 1024, 65535)),
-            F32(x), F32(gamma), F32(beta), F32(saveMean), F32(saveInvStd), F32(y), m, c, ActivationCode(spec.Activation));
+            F32(x), F32(gamma), F32(beta), F32(saveMean), F32(saveInvStd), F32(y), m, c, ActivationCode(spec.Activation), DevicePointer.Null);
+    }
+
+    /// <summary>y = act(γ·(x − mean)·invStd + β) (+ residual) with a producer's statistics: the apply kernel alone.</summary>
+    public void BatchNormApply(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd, Tensor y, Activation activation, Tensor? residual = null)
+    {
+        Enter();
+        var (m, c) = CheckBatchNorm(x, y, gamma, beta, mean, invStd);
+        if (residual is not null && residual.Shape != x.Shape) throw new ArgumentException($"batch_norm apply (cuda): the residual {residual.Shape} must match x {x.Shape}");
+        if (m == 0) return;
+        Launch(CudaKernels.BatchNormForwardApply, new Dim3(GemmTiles.StrideGrid((long)m * c, 1024, 65535)),
+            F32(x), F32(gamma), F32(beta), F32(mean), F32(invStd), F32(y), m, c, ActivationCode(activation), F32OrNull(residual));
     }
 
     /// <summary>dβ += Σĝ, dγ += Σĝ·x̂, dx += γ·invstd·(ĝ − Σĝ/M − x̂·Σĝx̂/M) (training) or γ·invstd·ĝ (eval).</summary>
@@ -89,7 +81,7 @@ public sealed partial class CudaBackend
             int splits = BatchNormSplits(m, c);
             using var partial = Scratch("batch_norm backward", 2L * splits * c, sizeof(double)); // partial [splits, 2, C] doubles
             Launch(CudaKernels.BatchNormBackwardStats, new Dim3((uint)GemmTiles.CeilDiv(c, 32), (uint)splits),
-                F32(x), F32(gamma), F32(beta), F32(dy), F32(saveMean), F32(saveInvStd), partial.Pointer, BatchNormTickets, m, c, act,
+                F32(x), F32(gamma), F32(beta), F32(dy), F32(saveMean), F32(saveInvStd), partial.Pointer, Tickets(1), m, c, act,
                 F32OrNull(dgamma), F32OrNull(dbeta), sums.Pointer);
         }
         if (dx is not null)

@@ -77,7 +77,7 @@ public sealed partial class CudaBackend
         {
             if (dw.Shape != w.Shape) throw new ArgumentException($"conv2d backward: dw {dw.Shape} must match w {w.Shape}");
             // BM = tile(Cog), BN = tile(R); the N·Ho·Wo output pixels cut into splits that each
-            // overwrite their slice of partial [splits, Cout, R]; the reduce kernel adds them into dw.
+            // overwrite their slice of partial [splits, Cout, R]; each tile's last split adds them into dw.
             int bm = GemmTiles.Tile(g.Cog), bn = GemmTiles.Tile(g.R);
             int tilesO = GemmTiles.CeilDiv(g.Cog, bm), tilesR = GemmTiles.CeilDiv(g.R, bn);
             int pixels = CheckedCount("conv2d backward", (long)g.N * g.Ho * g.Wo, "the output pixels");
@@ -85,10 +85,8 @@ public sealed partial class CudaBackend
             int count = g.Cout * g.R;
             using var partial = Scratch("conv2d backward", (long)splits * count, sizeof(float));
             Launch(CudaKernels.Conv2dBackwardWeight[(bm, bn)], new Dim3((uint)tilesO, (uint)tilesR, (uint)(g.Groups * splits)),
-                F32(dy), F32(x), partial.Pointer, g.N, g.H, g.W, g.Cin, g.Cout, g.K, g.S, g.P, g.Groups, splits, rowsPerSplit);
-            ZeroUnwritten(dw);
-            Launch(CudaKernels.Conv2dBackwardWeightReduce, new Dim3(GemmTiles.StrideGrid(count, BlockThreads, 1024)),
-                partial.Pointer, F32(dw), count, splits);
+                F32(dy), F32(x), partial.Pointer, Tickets(tilesO * tilesR * g.Groups), F32(dw),
+                g.N, g.H, g.W, g.Cin, g.Cout, g.K, g.S, g.P, g.Groups, splits, rowsPerSplit, AccumulateFlag(dw));
         }
     }
 }

@@ -30,15 +30,41 @@ public sealed partial class CudaBackend
     }
 
     /// <summary>y = depthwise3x3(x) (overwrite).</summary>
-    public void DepthwiseForward(Tensor x, Tensor w, Tensor y, int stride)
+    public void DepthwiseForward(Tensor x, Tensor w, Tensor y, int stride, BatchStatistics? statistics = null)
     {
         Enter();
         var g = CheckDepthwise(x, w, y, stride);
+        statistics?.CheckFor("depthwise (cuda)", y);
         if (y.Count == 0) return;
+        if (statistics is not null && y.Count >= 2L * g.C)
+        {
+            DepthwiseForwardWithStatistics(x, w, y, g, statistics);
+            return;
+        }
         // grid = min(ceil(N·Ho·ceil(Wo/4)·channelItems / 256), 65535), grid-stride.
         long items = (long)g.N * g.Ho * GemmTiles.CeilDiv(g.Wo, 4) * g.ChannelItems;
         Launch(CudaKernels.DepthwiseForward, new Dim3(GemmTiles.StrideGrid(items, BlockThreads, 65535)),
-            F32(x), F32(w), F32(y), g.N, g.H, g.W, g.C, g.Stride);
+            F32(x), F32(w), F32(y), g.N, g.H, g.W, g.C, g.Stride,
+            DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, 0f, 0f);
+    }
+
+    /// <summary>The forward with y's batch statistics accumulated as it is written: blocks of channel
+    /// lanes × strip planes, the grid (channel slices, splits) as depthwise.cu's contract derives it.</summary>
+    private void DepthwiseForwardWithStatistics(Tensor x, Tensor w, Tensor y, DepthwiseGeometry g, BatchStatistics statistics)
+    {
+        bool vec = g.C % 4 == 0 && Address(x) % 16 == 0 && Address(y) % 16 == 0; // the kernel's float4 test
+        int items = vec ? g.C / 4 : g.C;
+        int lanes = 32;
+        while (lanes > 1 && lanes > items) lanes /= 2; // dw_stat_lanes
+        int slices = GemmTiles.CeilDiv(items, lanes);
+        long strips = (long)g.N * g.Ho * GemmTiles.CeilDiv(g.Wo, 4);
+        int splits = (int)Math.Clamp(GemmTiles.CeilDiv(4L * Multiprocessors, slices), 1, Math.Min(256, GemmTiles.CeilDiv(strips, BlockThreads / lanes)));
+        using var partial = Scratch("depthwise forward", 2L * splits * g.C, sizeof(double)); // [splits, 2, C] doubles
+        Launch(CudaKernels.DepthwiseForward, new Dim3((uint)slices, (uint)splits),
+            F32(x), F32(w), F32(y), g.N, g.H, g.W, g.C, g.Stride,
+            partial.Pointer, Tickets(slices), F32(statistics.RunningMean), F32(statistics.RunningVar),
+            F32(statistics.SaveMean), F32(statistics.SaveInvStd), (float)statistics.Momentum, (float)statistics.Epsilon);
+        statistics.MarkComputed();
     }
 
     /// <summary>dx += transposed depthwise3x3(dy); dw += Σ dy·x per tap.</summary>
@@ -63,17 +89,14 @@ public sealed partial class CudaBackend
         {
             if (dw.Count != w.Count) throw new ArgumentException($"depthwise backward: dw {dw.Shape} must match w {w.Shape}");
             // grid = (ceil(C/32), splits), splits = clamp(ceil(4·SMs / ceil(C/32)), 1, ceil(strips / 8));
-            // each block overwrites partial [splits, C, 9], then the reduce kernel adds the slices in order.
+            // each block overwrites partial [splits, C, 9]; each c-slice's last split adds them in order into dw.
             int channelBlocks = GemmTiles.CeilDiv(g.C, 32);
             long strips = (long)g.N * g.Ho * GemmTiles.CeilDiv(g.Wo, 4);
             int splits = (int)Math.Clamp(GemmTiles.CeilDiv(4L * Multiprocessors, channelBlocks), 1, Math.Min(65535, Math.Max(1, (strips + 7) / 8)));
             int count = 9 * g.C;
             using var partial = Scratch("depthwise backward", (long)splits * count, sizeof(float));
             Launch(CudaKernels.DepthwiseBackwardWeight, new Dim3((uint)channelBlocks, (uint)splits),
-                F32(dy), F32(x), partial.Pointer, g.N, g.H, g.W, g.C, g.Stride);
-            ZeroUnwritten(dw);
-            Launch(CudaKernels.DepthwiseBackwardWeightReduce, new Dim3(GemmTiles.StrideGrid(count, BlockThreads, 1024)),
-                partial.Pointer, F32(dw), count, splits);
+                F32(dy), F32(x), partial.Pointer, Tickets(channelBlocks), F32(dw), g.N, g.H, g.W, g.C, g.Stride, AccumulateFlag(dw));
         }
     }
 }

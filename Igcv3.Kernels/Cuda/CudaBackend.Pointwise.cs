@@ -30,14 +30,35 @@ public sealed partial class CudaBackend
         return new(m, cin, cout, groups, Math.Max(0, spec.InputShuffle), Math.Max(0, spec.OutputShuffle));
     }
 
-    /// <summary>y = P(Gout)·conv1x1_groups(P(Gin)·x) (overwrite).</summary>
-    public void PointwiseForward(Tensor x, Tensor w, Tensor y, PointwiseSpec spec)
+    /// <summary>y = P(Gout)·conv1x1_groups(P(Gin)·x) (overwrite); with <paramref name="statistics"/>,
+    /// y's batch statistics accumulated in the tiled kernel's epilogue (not where cuBLAS runs it).</summary>
+    public void PointwiseForward(Tensor x, Tensor w, Tensor y, PointwiseSpec spec, BatchStatistics? statistics = null)
     {
         Enter();
         var g = CheckPointwise(x, w, y, spec);
+        statistics?.CheckFor("pointwise (cuda)", y);
         if (g.M == 0 || g.Cout == 0) return; // (Cin = 0 means M = 0: no empty matrix reaches cuBLAS)
         var how = PointwiseGemm == PointwiseGemm.Auto ? TunedForward(x, w, y, g) : PointwiseGemm;
+        if (how == PointwiseGemm.Tiled && statistics is not null && g.M >= 2)
+        {
+            PointwiseForwardWithStatistics(x, w, y, g, statistics);
+            return;
+        }
         PointwiseForward(how, x, w, y, g);
+    }
+
+    /// <summary>The tiled forward with the batch statistics of y in its epilogue: each block takes
+    /// several 64-row tiles, so few row blocks leave partials for each column tile's last block.</summary>
+    private void PointwiseForwardWithStatistics(Tensor x, Tensor w, Tensor y, PointwiseGeometry g, BatchStatistics statistics)
+    {
+        int bn = GemmTiles.Tile(g.Ng), tilesN = GemmTiles.CeilDiv(g.Ng, bn);
+        int rowBlocks = GemmTiles.StatisticsRowBlocks(g.M, tilesN * g.Groups, Multiprocessors);
+        using var partial = Scratch("pointwise forward", 2L * rowBlocks * g.Cout, sizeof(double)); // [rowBlocks, 2, Cout] doubles
+        Launch(CudaKernels.PointwiseForward[bn], new Dim3((uint)rowBlocks, (uint)tilesN, (uint)g.Groups),
+            F32(x), F32(w), F32(y), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle,
+            partial.Pointer, Tickets(tilesN * g.Groups), F32(statistics.RunningMean), F32(statistics.RunningVar),
+            F32(statistics.SaveMean), F32(statistics.SaveInvStd), (float)statistics.Momentum, (float)statistics.Epsilon);
+        statistics.MarkComputed();
     }
 
     /// <summary>dx += Wᵀ-product, dw += Σ_m products (both through the same permutations).</summary>
@@ -67,7 +88,8 @@ public sealed partial class CudaBackend
         // grid = (ceil(M / 64), ceil(Ng / BN), groups), BN = tile(Ng); Kg = 0 writes zeros (an empty sum).
         int bn = GemmTiles.Tile(g.Ng);
         Launch(CudaKernels.PointwiseForward[bn], new Dim3((uint)GemmTiles.CeilDiv(g.M, GemmTiles.RowTile), (uint)GemmTiles.CeilDiv(g.Ng, bn), (uint)g.Groups),
-            F32(x), F32(w), F32(y), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle);
+            F32(x), F32(w), F32(y), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle,
+            DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, 0f, 0f);
     }
 
     private void PointwiseBackward(PointwiseGemm how, Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, PointwiseGeometry g)
@@ -87,17 +109,15 @@ public sealed partial class CudaBackend
         if (dw is not null)
         {
             // BM = tile(Ng), BN = tile(Kg); the M rows cut into splits, each writing its own slice of
-            // partial [splits, Cout, Kg], summed in slice order by the reduce kernel into dw.
+            // partial [splits, Cout, Kg]; each tile's last split sums its slices in order into dw.
             int bm = GemmTiles.Tile(g.Ng), bn = GemmTiles.Tile(g.Kg);
             int tilesN = GemmTiles.CeilDiv(g.Ng, bm), tilesK = GemmTiles.CeilDiv(g.Kg, bn);
             var (splits, rowsPerSplit) = GemmTiles.Splits(g.M, tilesN * tilesK, g.Groups, Multiprocessors, GemmTiles.RowTile);
             int count = g.Cout * g.Kg;
             using var partial = Scratch("pointwise backward", (long)splits * count, sizeof(float));
             Launch(CudaKernels.PointwiseBackwardWeight[(bm, bn)], new Dim3((uint)tilesN, (uint)tilesK, (uint)(g.Groups * splits)),
-                F32(dy), F32(x), partial.Pointer, g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle, splits, rowsPerSplit);
-            ZeroUnwritten(dw);
-            Launch(CudaKernels.PointwiseBackwardWeightReduce, new Dim3(GemmTiles.StrideGrid(count, BlockThreads, 1024)),
-                partial.Pointer, F32(dw), count, splits);
+                F32(dy), F32(x), partial.Pointer, Tickets(tilesN * tilesK * g.Groups), F32(dw),
+                g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle, splits, rowsPerSplit, AccumulateFlag(dw));
         }
     }
 

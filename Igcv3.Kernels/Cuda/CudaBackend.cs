@@ -285,6 +285,30 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         return new Workspace(_allocator, elements == 0 ? 0 : _allocator.Allocate(elements * elementBytes));
     }
 
+    private ulong _tickets;
+    private int _ticketCapacity;
+
+    /// <summary>
+    /// At least <paramref name="count"/> last-block ticket counters (igc_last_block in
+    /// igc_common.cuh: each 0 between launches, since the launch that uses it wraps it back to 0),
+    /// zeroed once and held for the backend's life straight from the allocator: a Storage made
+    /// inside a step would be released with the step's temporaries, and a captured CUDA graph keeps
+    /// their address. One set serves every launch, which the stream runs one after another. A larger
+    /// set replaces a smaller one only when a launch needs more (in a step's first, eager run, before
+    /// any capture); the smaller stays allocated, as a graph captured earlier may still use it.
+    /// </summary>
+    private DevicePointer Tickets(int count)
+    {
+        if (count > _ticketCapacity)
+        {
+            int capacity = Math.Max(count, 1024);
+            _tickets = _allocator.Allocate((long)capacity * sizeof(uint));
+            _queue.MemsetD32(_tickets, 0, capacity);
+            _ticketCapacity = capacity;
+        }
+        return new(_tickets);
+    }
+
     private readonly struct Workspace(CachingAllocator allocator, ulong pointer) : IDisposable
     {
         public DevicePointer Pointer => new(pointer);

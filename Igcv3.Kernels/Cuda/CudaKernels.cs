@@ -19,35 +19,33 @@ internal static class CudaKernels
     public static readonly KernelSignature Fill = K("elementwise.cu", "elementwise_fill", P, I, I);
 
     // ---- pointwise.cu --------------------------------------------------------------------------
-    // (x, w, y, M, Cin, Cout, groups, inShuffle, outShuffle)
-    public static readonly IReadOnlyDictionary<int, KernelSignature> PointwiseForward = ByTile(bn => K("pointwise.cu", $"pointwise_forward_64x{bn}", P, P, P, I, I, I, I, I, I));
+    // (x, w, y, M, Cin, Cout, groups, inShuffle, outShuffle,
+    //  statPartial, statCounters, runningMean, runningVar, saveMean, saveInvStd, momentum, eps)
+    public static readonly IReadOnlyDictionary<int, KernelSignature> PointwiseForward = ByTile(bn => K("pointwise.cu", $"pointwise_forward_64x{bn}", P, P, P, I, I, I, I, I, I, P, P, P, P, P, P, F, F));
     // (dy, w, dx, M, Cin, Cout, groups, inShuffle, outShuffle, accumulate)
     public static readonly IReadOnlyDictionary<int, KernelSignature> PointwiseBackwardData = ByTile(bn => K("pointwise.cu", $"pointwise_backward_data_64x{bn}", P, P, P, I, I, I, I, I, I, I));
     // (dy, x, partial, M, Cin, Cout, groups, inShuffle, outShuffle, splits, rowsPerSplit)
-    public static readonly IReadOnlyDictionary<(int, int), KernelSignature> PointwiseBackwardWeight = ByTilePair((bm, bn) => K("pointwise.cu", $"pointwise_backward_weight_{bm}x{bn}", P, P, P, I, I, I, I, I, I, I, I));
-    public static readonly KernelSignature PointwiseBackwardWeightReduce = K("pointwise.cu", "pointwise_backward_weight_reduce", P, P, I, I);
+    public static readonly IReadOnlyDictionary<(int, int), KernelSignature> PointwiseBackwardWeight = ByTilePair((bm, bn) => K("pointwise.cu", $"pointwise_backward_weight_{bm}x{bn}", P, P, P, P, P, I, I, I, I, I, I, I, I, I));
     public static readonly KernelSignature ChannelShuffleForward = K("pointwise.cu", "channel_shuffle_forward", P, P, I, I, I);
     public static readonly KernelSignature ChannelShuffleBackward = K("pointwise.cu", "channel_shuffle_backward", P, P, I, I, I, I);
 
     // ---- depthwise.cu --------------------------------------------------------------------------
     // (in, w, out, N, H, W, C, stride)
-    public static readonly KernelSignature DepthwiseForward = K("depthwise.cu", "depthwise3x3_forward", P, P, P, I, I, I, I, I);
+    public static readonly KernelSignature DepthwiseForward = K("depthwise.cu", "depthwise3x3_forward", P, P, P, I, I, I, I, I, P, P, P, P, P, P, F, F);
     public static readonly KernelSignature DepthwiseBackwardData = K("depthwise.cu", "depthwise3x3_backward_data", P, P, P, I, I, I, I, I, I);
-    public static readonly KernelSignature DepthwiseBackwardWeight = K("depthwise.cu", "depthwise3x3_backward_weight", P, P, P, I, I, I, I, I);
-    public static readonly KernelSignature DepthwiseBackwardWeightReduce = K("depthwise.cu", "depthwise3x3_backward_weight_reduce", P, P, I, I);
+    public static readonly KernelSignature DepthwiseBackwardWeight = K("depthwise.cu", "depthwise3x3_backward_weight", P, P, P, P, P, I, I, I, I, I, I);
 
     // ---- conv2d.cu: (a, b, out, N, H, W, Cin, Cout, K, S, P, groups[, splits, rowsPerSplit]) -----
     public static readonly IReadOnlyDictionary<int, KernelSignature> Conv2dForward = ByTile(bn => K("conv2d.cu", $"conv2d_forward_64x{bn}", P, P, P, I, I, I, I, I, I, I, I, I));
     public static readonly IReadOnlyDictionary<int, KernelSignature> Conv2dBackwardData = ByTile(bn => K("conv2d.cu", $"conv2d_backward_data_64x{bn}", P, P, P, I, I, I, I, I, I, I, I, I));
-    public static readonly IReadOnlyDictionary<(int, int), KernelSignature> Conv2dBackwardWeight = ByTilePair((bm, bn) => K("conv2d.cu", $"conv2d_backward_weight_{bm}x{bn}", P, P, P, I, I, I, I, I, I, I, I, I, I, I));
-    public static readonly KernelSignature Conv2dBackwardWeightReduce = K("conv2d.cu", "conv2d_backward_weight_reduce", P, P, I, I);
+    public static readonly IReadOnlyDictionary<(int, int), KernelSignature> Conv2dBackwardWeight = ByTilePair((bm, bn) => K("conv2d.cu", $"conv2d_backward_weight_{bm}x{bn}", P, P, P, P, P, I, I, I, I, I, I, I, I, I, I, I, I));
 
     // ---- batchnorm.cu --------------------------------------------------------------------------
     // (x, partial, counter, M, C, momentum, eps, runningMean, runningVar, saveMean, saveInvStd): finalized by its last block
     public static readonly KernelSignature BatchNormForwardStats = K("batchnorm.cu", "batchnorm_forward_stats", P, P, P, I, I, F, F, P, P, P, P);
     public static readonly KernelSignature BatchNormEvalStats = K("batchnorm.cu", "batchnorm_eval_stats", P, P, P, P, I, F);
     // (x, gamma, beta, mean, invStd, y, M, C, act)
-    public static readonly KernelSignature BatchNormForwardApply = K("batchnorm.cu", "batchnorm_forward_apply", P, P, P, P, P, P, I, I, I);
+    public static readonly KernelSignature BatchNormForwardApply = K("batchnorm.cu", "batchnorm_forward_apply", P, P, P, P, P, P, I, I, I, P);
     // (x, gamma, beta, dy, mean, invStd, partial, counter, M, C, act, dgamma, dbeta, sums): the mask
     // recomputed from x (y not read), finalized by its last block
     public static readonly KernelSignature BatchNormBackwardStats = K("batchnorm.cu", "batchnorm_backward_stats", P, P, P, P, P, P, P, P, I, I, I, P, P, P);
@@ -76,9 +74,9 @@ internal static class CudaKernels
     [
         Add, Accumulate, ActivationForward, ActivationBackward, Fill,
         .. PointwiseForward.Values, .. PointwiseBackwardData.Values, .. PointwiseBackwardWeight.Values,
-        PointwiseBackwardWeightReduce, ChannelShuffleForward, ChannelShuffleBackward,
-        DepthwiseForward, DepthwiseBackwardData, DepthwiseBackwardWeight, DepthwiseBackwardWeightReduce,
-        .. Conv2dForward.Values, .. Conv2dBackwardData.Values, .. Conv2dBackwardWeight.Values, Conv2dBackwardWeightReduce,
+        ChannelShuffleForward, ChannelShuffleBackward,
+        DepthwiseForward, DepthwiseBackwardData, DepthwiseBackwardWeight,
+        .. Conv2dForward.Values, .. Conv2dBackwardData.Values, .. Conv2dBackwardWeight.Values,
         BatchNormForwardStats, BatchNormEvalStats, BatchNormForwardApply,
         BatchNormBackwardStats, BatchNormBackwardData,
         GlobalAvgPoolForward, GlobalAvgPoolBackward, MaxPoolForward, MaxPoolBackward,

@@ -33,6 +33,14 @@ internal static class GemmTiles
         return (splits, rowsPerSplit);
     }
 
+    /// <summary>
+    /// The row blocks of a tiled forward that accumulates batch statistics (pointwise.cu): about 4
+    /// blocks per SM over the column tiles, each taking several 64-row tiles, and at most 256, so
+    /// that the last block of a column tile sums few partials; at least 1, at most ceil(rows / 64).
+    /// </summary>
+    public static int StatisticsRowBlocks(int rows, int columnTiles, int multiprocessors) =>
+        (int)Math.Clamp(CeilDiv(4L * multiprocessors, Math.Max(1, columnTiles)), 1, Math.Min(256, Math.Max(1, CeilDiv((long)rows, RowTile))));
+
     public static int RoundUp(int value, int multiple) => checked((value + multiple - 1) / multiple * multiple);
 
     /// <summary>A grid-stride launch: ceil(work / perBlock) blocks, at least 1, at most <paramref name="cap"/>.</summary>

@@ -29,5 +29,5 @@ public sealed class IgcUnit : Module
 
     public BatchNorm Bn { get; }
 
-    public override Tensor Forward(Tensor x) => Bn.Forward(Secondary.Forward(Primary.Forward(x)));
+    public override Tensor Forward(Tensor x) => Bn.Forward(Secondary, Primary.Forward(x)); // Secondary computes the BN's batch statistics
 }

@@ -68,7 +68,7 @@ public sealed class Igcv2Block : Module
 
     public override Tensor Forward(Tensor x)
     {
-        var h = DepthwiseBn.Forward(Depthwise.Forward(x));   // [N, H/s, W/s, Cin]
+        var h = DepthwiseBn.Forward(Depthwise, x);           // [N, H/s, W/s, Cin]; the conv computes the BN's batch statistics
         h = MixBn.Forward(Mix.Forward(h));                    // [N, H/s, W/s, Cout]
         return HasShortcut ? Ops.Add(x, h) : h;
     }

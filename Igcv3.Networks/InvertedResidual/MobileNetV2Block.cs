@@ -46,9 +46,9 @@ public sealed class MobileNetV2Block : Module
 
     public override Tensor Forward(Tensor x)
     {
-        var h = Expand is null ? x : ExpandBn!.Forward(Expand.Forward(x));   // [N, H, W, E]
-        h = DepthwiseBn.Forward(Depthwise.Forward(h));                       // [N, H/s, W/s, E]
-        h = ProjectBn.Forward(Project.Forward(h));                           // [N, H/s, W/s, Cout]
-        return HasShortcut ? Ops.Add(x, h) : h;
+        // BN.Forward(conv, h): in training the convolution computes the batch statistics of its output.
+        var h = Expand is null ? x : ExpandBn!.Forward(Expand, x);          // [N, H, W, E]
+        h = DepthwiseBn.Forward(Depthwise, h);                               // [N, H/s, W/s, E]
+        return ProjectBn.Forward(Project, h, residual: HasShortcut ? x : null); // [N, H/s, W/s, Cout] (+ x, fused)
     }
 }

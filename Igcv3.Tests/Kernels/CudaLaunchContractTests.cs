@@ -73,7 +73,9 @@ public sealed class CudaLaunchContractTests
     /// <summary>The split weight-gradient pair: the split kernel overwrites partial [splits, count],
     /// so its block must hold splits·count floats; the splits cover every row with none empty and
     /// z = groups·splits within 65535; the reduce sums those splits into dw.</summary>
-    private static void AssertSplitPair(RecordingQueue queue, RecordingQueue.Launched weight, RecordingQueue.Launched reduce,
+    /// <summary>A weight-gradient launch that splits its rows and finishes in each tile's last split:
+    /// (dy, x, partial, counters, dw, ..geometry.., splits, rowsPerSplit, accumulate).</summary>
+    private static void AssertSplitWeight(RecordingQueue queue, RecordingQueue.Launched weight,
         int splitsArg, int rows, int groups, int count, Tensor dw)
     {
         int splits = weight.Int(splitsArg), rowsPerSplit = weight.Int(splitsArg + 1);
@@ -81,13 +83,11 @@ public sealed class CudaLaunchContractTests
         Assert.True(weight.Grid.Z <= 65535);
         Assert.True((long)splits * rowsPerSplit >= rows, "the splits cover every row");
         Assert.True((long)(splits - 1) * rowsPerSplit < rows, "no split is empty");
-        ulong partial = weight.Pointer(2);
-        Assert.True(queue.BytesFrom(partial) >= (long)splits * count * sizeof(float), "partial holds [splits, count] floats");
-        Assert.Equal(partial, reduce.Pointer(0));
-        Assert.Equal(Base(dw) + (ulong)(dw.Offset * sizeof(float)), reduce.Pointer(1));
-        Assert.Equal(count, reduce.Int(2));
-        Assert.Equal(splits, reduce.Int(3));
-        Assert.Equal(Math.Min((count + 255) / 256, 1024), (int)reduce.Grid.X);
+        Assert.True(queue.BytesFrom(weight.Pointer(2)) >= (long)splits * count * sizeof(float), "partial holds [splits, count] floats");
+        long tiles = (long)weight.Grid.X * weight.Grid.Y * groups;
+        Assert.True(queue.BytesFrom(weight.Pointer(3)) >= tiles * sizeof(uint), "a ticket counter per tile");
+        Assert.Equal(Base(dw) + (ulong)(dw.Offset * sizeof(float)), weight.Pointer(4));
+        Assert.Equal(1, weight.Int(splitsArg + 2)); // dw holds earlier gradients here: accumulate
     }
 
     [Theory]
@@ -108,7 +108,7 @@ public sealed class CudaLaunchContractTests
 
         gpu.PointwiseBackward(x, wt, dy, dx, dw, new PointwiseSpec(groups, inShuffle, outShuffle));
 
-        Assert.Equal(3, queue.Launches.Count);
+        Assert.Equal(2, queue.Launches.Count);
         var data = queue.Launches[0];
         int Tile(int d) => d <= 16 ? 16 : d <= 32 ? 32 : 64;
         Assert.Equal($"pointwise_backward_data_64x{Tile(kg)}", data.Kernel);
@@ -121,9 +121,8 @@ public sealed class CudaLaunchContractTests
         Assert.Equal((uint)((kg + Tile(kg) - 1) / Tile(kg)), weight.Grid.Y);
         Assert.Equal(Base(dy) + 12, weight.Pointer(0));
         Assert.Equal(Base(x) + 12, weight.Pointer(1));
-        Assert.Equal(new[] { m, cin, cout, groups, inShuffle, outShuffle }, Enumerable.Range(3, 6).Select(weight.Int));
-        Assert.Equal("pointwise_backward_weight_reduce", queue.Launches[2].Kernel);
-        AssertSplitPair(queue, weight, queue.Launches[2], 9, m, groups, cout * kg, dw);
+        Assert.Equal(new[] { m, cin, cout, groups, inShuffle, outShuffle }, Enumerable.Range(5, 6).Select(weight.Int));
+        AssertSplitWeight(queue, weight, 11, m, groups, cout * kg, dw);
     }
 
     [Theory]
@@ -144,7 +143,7 @@ public sealed class CudaLaunchContractTests
 
         gpu.Conv2dBackward(x, wt, dy, dx, dw, new Conv2dSpec(k, s, p, groups));
 
-        Assert.Equal(3, queue.Launches.Count);
+        Assert.Equal(2, queue.Launches.Count);
         int Tile(int d) => d <= 16 ? 16 : d <= 32 ? 32 : 64;
         var data = queue.Launches[0];
         Assert.Equal($"conv2d_backward_data_64x{Tile(cig)}", data.Kernel);
@@ -154,15 +153,15 @@ public sealed class CudaLaunchContractTests
         Assert.Equal($"conv2d_backward_weight_{Tile(cog)}x{Tile(r)}", weight.Kernel);
         Assert.Equal((uint)((cog + Tile(cog) - 1) / Tile(cog)), weight.Grid.X);
         Assert.Equal((uint)((r + Tile(r) - 1) / Tile(r)), weight.Grid.Y);
-        Assert.Equal(new[] { n, h, w, cin, cout, k, s, p, groups }, Enumerable.Range(3, 9).Select(weight.Int));
-        AssertSplitPair(queue, weight, queue.Launches[2], 12, n * ho * wo, groups, cout * r, dw);
+        Assert.Equal(new[] { n, h, w, cin, cout, k, s, p, groups }, Enumerable.Range(5, 9).Select(weight.Int));
+        AssertSplitWeight(queue, weight, 14, n * ho * wo, groups, cout * r, dw);
     }
 
     [Theory]
     [InlineData(3, 5, 5, 8, 1)]
     [InlineData(1, 1, 1, 33, 2)]
     [InlineData(16, 28, 28, 36, 2)]
-    public void DepthwiseBackward_PartialIsGridYByCBy9_AndTheReduceSumsThoseSplits(int n, int h, int w, int c, int stride)
+    public void DepthwiseBackward_PartialIsGridYByCBy9_AndEachChannelSliceFinishesInItsLastSplit(int n, int h, int w, int c, int stride)
     {
         int ho = (h - 1) / stride + 1, wo = (w - 1) / stride + 1;
         var queue = new RecordingQueue();
@@ -174,17 +173,15 @@ public sealed class CudaLaunchContractTests
 
         gpu.DepthwiseBackward(x, wt, dy, null, dw, stride);
 
-        Assert.Equal(["depthwise3x3_backward_weight", "depthwise3x3_backward_weight_reduce"], queue.Launches.Select(l => l.Kernel));
+        Assert.Equal(["depthwise3x3_backward_weight"], queue.Launches.Select(l => l.Kernel));
         var weight = queue.Launches[0];
-        var reduce = queue.Launches[1];
         uint splits = weight.Grid.Y;
         Assert.Equal(new Dim3((uint)((c + 31) / 32), splits), weight.Grid);
         Assert.InRange(splits, 1u, 65535u);
         Assert.True(queue.BytesFrom(weight.Pointer(2)) >= splits * c * 9L * sizeof(float));
-        Assert.Equal(new[] { n, h, w, c, stride }, Enumerable.Range(3, 5).Select(weight.Int));
-        Assert.Equal(weight.Pointer(2), reduce.Pointer(0));
-        Assert.Equal(9 * c, reduce.Int(2));
-        Assert.Equal((int)splits, reduce.Int(3));
+        Assert.True(queue.BytesFrom(weight.Pointer(3)) >= weight.Grid.X * sizeof(uint), "a ticket counter per channel slice");
+        Assert.Equal(Base(dw) + (ulong)(dw.Offset * sizeof(float)), weight.Pointer(4));
+        Assert.Equal(new[] { n, h, w, c, stride, 1 }, Enumerable.Range(5, 6).Select(weight.Int));
     }
 
     [Theory]

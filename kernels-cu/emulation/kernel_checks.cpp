@@ -54,13 +54,25 @@ static void check(const std::string& name, const float* got, const std::vector<d
     if (!(worst <= tol)) { failures++; printf("FAIL %s: max rel err %.3g at %d (got %.7g want %.7g)\n", name.c_str(), worst, at, got[at], want[at]); }
 }
 static unsigned cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+
+// Last-block ticket counters (igc_last_block): zeroed before a launch; the launch must leave every
+// one of them at 0 again, or the next launch sharing them would finish in the wrong block.
+struct Tickets {
+    std::vector<unsigned> c;
+    explicit Tickets(int n) : c(n, 0u) {}
+    unsigned* p() { return c.data(); }
+    void expect_zero(const std::string& tag) {
+        for (size_t i = 0; i < c.size(); i++)
+            if (c[i] != 0) { fail(tag + " left ticket counter " + std::to_string(i) + " at " + std::to_string(c[i])); return; }
+    }
+};
 static int tile(int d) { return d <= 16 ? 16 : d <= 32 ? 32 : 64; }
 static int psrc(int d, int C, int G) { return G <= 1 ? d : (d % G) * (C / G) + d / G; }
 
 // ---------------------------------------------------------------- pointwise
-using PwFwd = void (*)(const float*, const float*, float*, int, int, int, int, int, int);
+using PwFwd = void (*)(const float*, const float*, float*, int, int, int, int, int, int, double*, unsigned*, float*, float*, float*, float*, float, float);
 using PwBwd = void (*)(const float*, const float*, float*, int, int, int, int, int, int, int); // + accumulate
-using PwBw = void (*)(const float*, const float*, float*, int, int, int, int, int, int, int, int);
+using PwBw = void (*)(const float*, const float*, float*, unsigned*, float*, int, int, int, int, int, int, int, int, int);
 static void test_pointwise(int M, int Cin, int Cout, int groups, int gin, int gout, int off)
 {
     char tag[128]; snprintf(tag, sizeof tag, "pw M%d %d->%d g%d in%d out%d off%d", M, Cin, Cout, groups, gin, gout, off);
@@ -92,8 +104,35 @@ static void test_pointwise(int M, int Cin, int Cout, int groups, int gin, int go
     int bns[3] = {16, 32, 64};
     for (int v = 0; v < 3; v++) {
         y.fill(12345);
-        launch(fwd[v], dim3{cdiv(M, 64), cdiv(Ng, bns[v]), (unsigned)groups}, 256, (const float*)x.p, (const float*)w.p, y.p, M, Cin, Cout, groups, gin, gout);
+        launch(fwd[v], dim3{cdiv(M, 64), cdiv(Ng, bns[v]), (unsigned)groups}, 256, (const float*)x.p, (const float*)w.p, y.p, M, Cin, Cout, groups, gin, gout,
+               (double*)nullptr, (unsigned*)nullptr, (float*)nullptr, (float*)nullptr, (float*)nullptr, (float*)nullptr, 0.0f, 0.0f);
         check(std::string(tag) + " fwd" + std::to_string(bns[v]), y.p, yref);
+        // With the batch statistics of y in the epilogue, over 1, 2 and every row block.
+        if (M >= 2) for (unsigned rowBlocks : {1u, 2u, cdiv(M, 64)}) {
+            if (rowBlocks > cdiv(M, 64)) continue;
+            std::string name = std::string(tag) + " fwd" + std::to_string(bns[v]) + "+stats rb" + std::to_string(rowBlocks);
+            const float mom = 0.1f, eps = 1e-5f;
+            Buf rm(Cout), rv(Cout), sm(Cout), si(Cout), partial(rowBlocks * 2 * Cout * 2);
+            rm.rand(); rv.rand(0.5, 2); sm.fill(4242); si.fill(4242);
+            std::vector<double> rmref(Cout), rvref(Cout), smref(Cout), siref(Cout);
+            for (int c = 0; c < Cout; c++) {
+                double mu = 0, ss = 0;
+                for (int m = 0; m < M; m++) mu += yref[(size_t)m * Cout + c];
+                mu /= M;
+                for (int m = 0; m < M; m++) ss += (yref[(size_t)m * Cout + c] - mu) * (yref[(size_t)m * Cout + c] - mu);
+                smref[c] = mu; siref[c] = 1 / std::sqrt(ss / M + eps);
+                rmref[c] = (1 - mom) * rm[c] + mom * mu; rvref[c] = (1 - mom) * rv[c] + mom * ss / (M - 1); }
+            Tickets tickets(cdiv(Ng, bns[v]) * groups);
+            y.fill(12345);
+            launch(fwd[v], dim3{rowBlocks, cdiv(Ng, bns[v]), (unsigned)groups}, 256, (const float*)x.p, (const float*)w.p, y.p, M, Cin, Cout, groups, gin, gout,
+                   reinterpret_cast<double*>(partial.p), tickets.p(), rm.p, rv.p, sm.p, si.p, mom, eps);
+            check(name, y.p, yref);
+            check(name + " mean", sm.p, smref, 1e-5);
+            check(name + " invstd", si.p, siref, 1e-4);
+            check(name + " running mean", rm.p, rmref, 1e-5);
+            check(name + " running var", rv.p, rvref, 1e-4);
+            tickets.expect_zero(name);
+        }
         for (int i = 0; i < M * Cin; i++) dx[i] = dx0[i];
         launch(bwd[v], dim3{cdiv(M, 64), cdiv(Kg, bns[v]), (unsigned)groups}, 256, (const float*)dy.p, (const float*)w.p, dx.p, M, Cin, Cout, groups, gin, gout, 1);
         check(std::string(tag) + " bwd-data" + std::to_string(bns[v]), dx.p, dxref);
@@ -106,10 +145,17 @@ static void test_pointwise(int M, int Cin, int Cout, int groups, int gin, int go
         for (int rps : {M, 16, 23}) {
             int splits = cdiv(M, rps);
             Buf partial(splits * Cout * Kg); partial.fill(777);
-            launch(bww[v], dim3{cdiv(Ng, BM), cdiv(Kg, BN), (unsigned)(groups * splits)}, 256, (const float*)dy.p, (const float*)x.p, partial.p, M, Cin, Cout, groups, gin, gout, splits, rps);
+            std::string name = std::string(tag) + " bwd-w" + std::to_string(BM) + "x" + std::to_string(BN) + " rps" + std::to_string(rps);
+            Tickets tickets(cdiv(Ng, BM) * cdiv(Kg, BN) * groups);
             for (int i = 0; i < Cout * Kg; i++) dw[i] = dw0[i];
-            launch(pointwise_backward_weight_reduce, dim3{2, 1, 1}, 256, (const float*)partial.p, dw.p, Cout * Kg, splits);
-            check(std::string(tag) + " bwd-w" + std::to_string(BM) + "x" + std::to_string(BN) + " rps" + std::to_string(rps), dw.p, dwref, 5e-5);
+            launch(bww[v], dim3{cdiv(Ng, BM), cdiv(Kg, BN), (unsigned)(groups * splits)}, 256, (const float*)dy.p, (const float*)x.p, partial.p, tickets.p(), dw.p, M, Cin, Cout, groups, gin, gout, splits, rps, 1);
+            check(name, dw.p, dwref, 5e-5);
+            tickets.expect_zero(name);
+            // accumulate == 0 overwrites: dw = Σ alone, whatever it held.
+            dw.fill(12345);
+            launch(bww[v], dim3{cdiv(Ng, BM), cdiv(Kg, BN), (unsigned)(groups * splits)}, 256, (const float*)dy.p, (const float*)x.p, partial.p, tickets.p(), dw.p, M, Cin, Cout, groups, gin, gout, splits, rps, 0);
+            std::vector<double> sum(dwref.size()); for (size_t i = 0; i < sum.size(); i++) sum[i] = dwref[i] - dw0[i];
+            check(name + " overwrite", dw.p, sum, 5e-5);
         }
     }
 }
@@ -144,22 +190,53 @@ static void test_depthwise(int N, int H, int W, int C, int S, int off)
             dxref[xi] += (double)dy[yi] * w[c * 9 + kh * 3 + kw];
             dwref[c * 9 + kh * 3 + kw] += (double)dy[yi] * x[xi]; }
     y.fill(999);
-    launch(depthwise3x3_forward, dim3{3, 1, 1}, 256, (const float*)x.p, (const float*)w.p, y.p, N, H, W, C, S);
+    launch(depthwise3x3_forward, dim3{3, 1, 1}, 256, (const float*)x.p, (const float*)w.p, y.p, N, H, W, C, S,
+           (double*)nullptr, (unsigned*)nullptr, (float*)nullptr, (float*)nullptr, (float*)nullptr, (float*)nullptr, 0.0f, 0.0f);
     check(std::string(tag) + " fwd", y.p, yref);
+    // With the batch statistics of y, over 1 and 3 splits.
+    if (N * Ho * Wo >= 2) for (unsigned splits : {1u, 3u}) {
+        std::string name = std::string(tag) + " fwd+stats splits" + std::to_string(splits);
+        const float mom = 0.1f, eps = 1e-5f;
+        int items = (C % 4 == 0 && off == 0) ? C / 4 : C;
+        int lanes = dw_stat_lanes(items);
+        Buf rm(C), rv(C), sm(C), si(C), partial(splits * 2 * C * 2);
+        rm.rand(); rv.rand(0.5, 2); sm.fill(4242); si.fill(4242);
+        std::vector<double> rmref(C), rvref(C), smref(C), siref(C);
+        int M = N * Ho * Wo;
+        for (int c = 0; c < C; c++) {
+            double mu = 0, ss = 0;
+            for (int m = 0; m < M; m++) mu += yref[(size_t)m * C + c];
+            mu /= M;
+            for (int m = 0; m < M; m++) ss += (yref[(size_t)m * C + c] - mu) * (yref[(size_t)m * C + c] - mu);
+            smref[c] = mu; siref[c] = 1 / std::sqrt(ss / M + eps);
+            rmref[c] = (1 - mom) * rm[c] + mom * mu; rvref[c] = (1 - mom) * rv[c] + mom * ss / (M - 1); }
+        Tickets tickets(cdiv(items, lanes));
+        y.fill(999);
+        launch(depthwise3x3_forward, dim3{cdiv(items, lanes), splits, 1}, 256, (const float*)x.p, (const float*)w.p, y.p, N, H, W, C, S,
+               reinterpret_cast<double*>(partial.p), tickets.p(), rm.p, rv.p, sm.p, si.p, mom, eps);
+        check(name, y.p, yref);
+        check(name + " mean", sm.p, smref, 1e-5);
+        check(name + " invstd", si.p, siref, 1e-4);
+        check(name + " running mean", rm.p, rmref, 1e-5);
+        check(name + " running var", rv.p, rvref, 1e-4);
+        tickets.expect_zero(name);
+    }
     launch(depthwise3x3_backward_data, dim3{2, 1, 1}, 256, (const float*)dy.p, (const float*)w.p, dx.p, N, H, W, C, S, 1);
     check(std::string(tag) + " bwd-data", dx.p, dxref);
     for (int splits : {1, 3, 7}) {
         Buf partial(splits * C * 9); partial.fill(555);
         Buf dwc(C * 9); for (int i = 0; i < C * 9; i++) dwc[i] = dw[i];
-        launch(depthwise3x3_backward_weight, dim3{cdiv(C, 32), (unsigned)splits, 1}, 256, (const float*)dy.p, (const float*)x.p, partial.p, N, H, W, C, S);
-        launch(depthwise3x3_backward_weight_reduce, dim3{1, 1, 1}, 256, (const float*)partial.p, dwc.p, C * 9, splits);
-        check(std::string(tag) + " bwd-w splits" + std::to_string(splits), dwc.p, dwref, 5e-5);
+        Tickets tickets(cdiv(C, 32));
+        std::string name = std::string(tag) + " bwd-w splits" + std::to_string(splits);
+        launch(depthwise3x3_backward_weight, dim3{cdiv(C, 32), (unsigned)splits, 1}, 256, (const float*)dy.p, (const float*)x.p, partial.p, tickets.p(), dwc.p, N, H, W, C, S, 1);
+        check(name, dwc.p, dwref, 5e-5);
+        tickets.expect_zero(name);
     }
 }
 
 // ---------------------------------------------------------------- conv2d
 using CvFwd = void (*)(const float*, const float*, float*, int, int, int, int, int, int, int, int, int);
-using CvBw = void (*)(const float*, const float*, float*, int, int, int, int, int, int, int, int, int, int, int);
+using CvBw = void (*)(const float*, const float*, float*, unsigned*, float*, int, int, int, int, int, int, int, int, int, int, int, int);
 static void test_conv(int N, int H, int W, int Cin, int Cout, int K, int S, int P, int groups, int off)
 {
     char tag[160]; snprintf(tag, sizeof tag, "conv N%d %dx%d %d->%d K%d S%d P%d g%d off%d", N, H, W, Cin, Cout, K, S, P, groups, off);
@@ -196,10 +273,12 @@ static void test_conv(int N, int H, int W, int Cin, int Cout, int K, int S, int 
         for (int rps : {pix, 16, 21}) {
             int splits = cdiv(pix, rps);
             Buf partial(splits * Cout * R); partial.fill(777);
-            launch(bww[v], dim3{cdiv(Cog, BM), cdiv(R, BN), (unsigned)(groups * splits)}, 256, (const float*)dy.p, (const float*)x.p, partial.p, N, H, W, Cin, Cout, K, S, P, groups, splits, rps);
             Buf dwc(dw.n); for (int i = 0; i < dw.n; i++) dwc[i] = dw[i];
-            launch(conv2d_backward_weight_reduce, dim3{2, 1, 1}, 256, (const float*)partial.p, dwc.p, Cout * R, splits);
-            check(std::string(tag) + " bwd-w" + std::to_string(BM) + "x" + std::to_string(BN) + " rps" + std::to_string(rps), dwc.p, dwref, 5e-5);
+            Tickets tickets(cdiv(Cog, BM) * cdiv(R, BN) * groups);
+            std::string name = std::string(tag) + " bwd-w" + std::to_string(BM) + "x" + std::to_string(BN) + " rps" + std::to_string(rps);
+            launch(bww[v], dim3{cdiv(Cog, BM), cdiv(R, BN), (unsigned)(groups * splits)}, 256, (const float*)dy.p, (const float*)x.p, partial.p, tickets.p(), dwc.p, N, H, W, Cin, Cout, K, S, P, groups, splits, rps, 1);
+            check(name, dwc.p, dwref, 5e-5);
+            tickets.expect_zero(name);
         }
     }
 }
@@ -233,8 +312,15 @@ static void test_batchnorm(int M, int C, int act, bool training, int splits, int
         check(std::string(tag) + " running mean", rm.p, rmref, 1e-6); check(std::string(tag) + " running var", rv.p, rvref, 1e-5);
     } else launch(batchnorm_eval_stats, dim3{1, 1, 1}, 256, (const float*)rm.p, (const float*)rv.p, sm.p, si.p, C, eps);
     check(std::string(tag) + " saveMean", sm.p, mean, 1e-6); check(std::string(tag) + " saveInvStd", si.p, inv, 1e-4);
-    launch(batchnorm_forward_apply, dim3{2, 1, 1}, 256, (const float*)x.p, (const float*)gamma.p, (const float*)beta.p, (const float*)sm.p, (const float*)si.p, y.p, M, C, act);
+    launch(batchnorm_forward_apply, dim3{2, 1, 1}, 256, (const float*)x.p, (const float*)gamma.p, (const float*)beta.p, (const float*)sm.p, (const float*)si.p, y.p, M, C, act, (const float*)nullptr);
     check(std::string(tag) + " y", y.p, yref, 2e-3); // x ~ 100: (x - mean) loses ~1e-5 absolute
+    {   // the residual add fused: exactly y + residual, the two rounded terms summed once
+        Buf res(M * C, off), yr(M * C, off); res.rand();
+        std::vector<double> want(M * C);
+        for (int i = 0; i < M * C; i++) want[i] = (double)(float)(y[i] + res[i]);
+        launch(batchnorm_forward_apply, dim3{2, 1, 1}, 256, (const float*)x.p, (const float*)gamma.p, (const float*)beta.p, (const float*)sm.p, (const float*)si.p, yr.p, M, C, act, (const float*)res.p);
+        check(std::string(tag) + " y + residual", yr.p, want, 0);
+    }
     // backward from the kernel's y (mask) and saved stats
     auto pass = [&](float v) { return act == 1 ? v > 0 : act == 2 ? (v > 0 && v < 6) : true; };
     std::vector<double> sg(C), sgx(C);

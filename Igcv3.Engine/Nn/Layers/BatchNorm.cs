@@ -43,11 +43,29 @@ public sealed class BatchNorm : Layer
     /// all ranks of this communicator (<see cref="Distributed.SyncBatchNorm"/>); null: this rank's own.</summary>
     public Distributed.ICommunicator? SyncStatistics { get; set; }
 
-    protected override Tensor Compute(Tensor x)
+    protected override Tensor Compute(Tensor x) => Normalize(x, null);
+
+    /// <summary>The norm of <paramref name="producer"/>'s output for <paramref name="x"/>. In training
+    /// the producer is asked for the batch statistics of its output, which its kernel accumulates
+    /// in its epilogue, so the norm only applies them: no pass over memory of its own to find them.
+    /// Not with <see cref="SyncStatistics"/> (the statistics span every rank) nor in eval (the
+    /// running statistics are used). With <paramref name="residual"/>, a block's residual add is
+    /// fused into the norm's apply: the same function as <c>Ops.Add(Forward(producer.Forward(x)), residual)</c>.</summary>
+    public Tensor Forward(IBatchStatisticsProducer producer, Tensor x, Tensor? residual = null)
+    {
+        var statistics = Training && SyncStatistics is null ? new BatchStatistics(RunningMean.Value, RunningVar.Value, Momentum, Epsilon) : null;
+        var z = producer.Forward(x, statistics);
+        return Recorded(z, Normalize(z, statistics, residual));
+    }
+
+    private Tensor Normalize(Tensor x, BatchStatistics? computed, Tensor? residual = null)
     {
         var spec = new BatchNormSpec(Training, Momentum, Epsilon, Activation);
-        return Training && SyncStatistics is { } communicator
-            ? Distributed.SyncBatchNorm.Forward(x, Gamma.Value, Beta.Value, RunningMean.Value, RunningVar.Value, spec, communicator)
-            : Ops.BatchNorm(x, Gamma.Value, Beta.Value, RunningMean.Value, RunningVar.Value, spec);
+        if (Training && SyncStatistics is { } communicator)
+        {
+            var y = Distributed.SyncBatchNorm.Forward(x, Gamma.Value, Beta.Value, RunningMean.Value, RunningVar.Value, spec, communicator);
+            return residual is null ? y : Ops.Add(y, residual);
+        }
+        return Ops.BatchNorm(x, Gamma.Value, Beta.Value, RunningMean.Value, RunningVar.Value, spec, computed, residual);
     }
 }

@@ -2,7 +2,7 @@ namespace Igcv3.Engine.Nn;
 
 /// <summary>y[c] = w[c] ⋆ x[c]: depthwise 3x3 convolution, pad 1, stride 1 or 2, no bias.
 /// x [N,H,W,C], weight [C,3,3] → y [N,Ho,Wo,C].</summary>
-public sealed class DepthwiseConv3x3 : Layer
+public sealed class DepthwiseConv3x3 : Layer, IBatchStatisticsProducer
 {
     public DepthwiseConv3x3(int channels, int stride = 1, Init? init = null)
     {
@@ -21,6 +21,8 @@ public sealed class DepthwiseConv3x3 : Layer
     public Parameter Weight { get; }
 
     protected override Tensor Compute(Tensor x) => Ops.Depthwise3x3(x, Weight.Value, Stride);
+
+    public Tensor Forward(Tensor x, BatchStatistics? statistics) => Recorded(x, Ops.Depthwise3x3(x, Weight.Value, Stride, statistics));
 
     public override long MultiplyAdds(Shape input, Shape output) => output.Count * 9;
 }

@@ -8,19 +8,30 @@ namespace Igcv3.Engine.Nn;
 /// </summary>
 public abstract class Layer : Module
 {
-    public sealed override Tensor Forward(Tensor x)
+    public sealed override Tensor Forward(Tensor x) => Recorded(x, Compute(x));
+
+    protected abstract Tensor Compute(Tensor x);
+
+    /// <summary>Reports this layer's call from <paramref name="x"/> to <paramref name="y"/>, for
+    /// forwards other than <see cref="Forward"/> (a producer computing batch statistics).</summary>
+    protected Tensor Recorded(Tensor x, Tensor y)
     {
-        var y = Compute(x);
         LayerRecorder.Current?.Record(this, x.Shape, y.Shape);
         return y;
     }
-
-    protected abstract Tensor Compute(Tensor x);
 
     /// <summary>Multiply-accumulate operations of one forward from <paramref name="input"/> to
     /// <paramref name="output"/> (the whole batch). Convolutions and linear layers count their
     /// products; normalisation and pooling count 0, the convention of the MobileNetV2 and IGC papers.</summary>
     public virtual long MultiplyAdds(Shape input, Shape output) => 0;
+}
+
+/// <summary>A layer whose output a batch norm can ask for the batch statistics of, computed with
+/// the output in the layer's own kernel (<see cref="BatchStatistics"/>, <see cref="BatchNorm.Forward(IBatchStatisticsProducer, Tensor)"/>).</summary>
+public interface IBatchStatisticsProducer
+{
+    /// <summary>The layer's forward; with <paramref name="statistics"/>, also the batch statistics of its output where its backend can.</summary>
+    Tensor Forward(Tensor x, BatchStatistics? statistics);
 }
 
 /// <summary>Collects (layer, input shape, output shape) for every leaf layer run on this thread

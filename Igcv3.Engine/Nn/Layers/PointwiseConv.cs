@@ -3,7 +3,7 @@ namespace Igcv3.Engine.Nn;
 /// <summary>y = P(Gout) · conv1x1_groups(P(Gin) · x): grouped 1x1 convolution with the IGC
 /// permutations fused into its indexing (no pass over memory for them). x [N,H,W,Cin],
 /// weight [Cout, Cin/groups] → y [N,H,W,Cout].</summary>
-public sealed class PointwiseConv : Layer
+public sealed class PointwiseConv : Layer, IBatchStatisticsProducer
 {
     public PointwiseConv(int inChannels, int outChannels, int groups = 1, int inputShuffle = 0, int outputShuffle = 0, Init? init = null)
     {
@@ -26,6 +26,8 @@ public sealed class PointwiseConv : Layer
     public Parameter Weight { get; }
 
     protected override Tensor Compute(Tensor x) => Ops.Pointwise(x, Weight.Value, Spec);
+
+    public Tensor Forward(Tensor x, BatchStatistics? statistics) => Recorded(x, Ops.Pointwise(x, Weight.Value, Spec, statistics));
 
     public override long MultiplyAdds(Shape input, Shape output) => output.Count * (InChannels / Spec.Groups);
 }

@@ -36,7 +36,7 @@ internal sealed class ShapeOnlyBackend : IBackend
 
     public void Conv2dBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, Conv2dSpec spec) { }
 
-    public void PointwiseForward(Tensor x, Tensor w, Tensor y, PointwiseSpec spec) { }
+    public void PointwiseForward(Tensor x, Tensor w, Tensor y, PointwiseSpec spec, BatchStatistics? statistics = null) { }
 
     public void PointwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, PointwiseSpec spec) { }
 
@@ -44,12 +44,14 @@ internal sealed class ShapeOnlyBackend : IBackend
 
     public void ChannelShuffleBackward(Tensor dy, Tensor dx, int groups) { }
 
-    public void DepthwiseForward(Tensor x, Tensor w, Tensor y, int stride) { }
+    public void DepthwiseForward(Tensor x, Tensor w, Tensor y, int stride, BatchStatistics? statistics = null) { }
 
     public void DepthwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, int stride) { }
 
     public void BatchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         Tensor y, Tensor saveMean, Tensor saveInvStd, BatchNormSpec spec) { }
+
+    public void BatchNormApply(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd, Tensor y, Activation activation, Tensor? residual = null) { }
 
     public void BatchNormBackward(Tensor x, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd, Tensor dy,
         Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormSpec spec) { }

@@ -70,4 +70,36 @@ public abstract class BatchNormParityTests(DeviceFixture fixture)
         gpu.BatchNormBackward(x.Gpu, gamma.Gpu, beta.Gpu, mean.Gpu, invStd.Gpu, dy.Gpu, null, dgOnly.Gpu, null, spec);
         AssertClose(name + " dgamma alone", dgOnly.Cpu, dgOnly.Gpu, LongReduction);
     }
+
+    /// <summary>The apply alone, with the statistics a convolution computed, and with a block's
+    /// residual add fused into it: the same rounded sum as the add after the norm, so exact.</summary>
+    [Theory]
+    [InlineData(new[] { 3, 5, 5, 33 }, Activation.Relu6)]
+    [InlineData(new[] { 4, 7, 7, 64 }, Activation.None)]
+    [InlineData(new[] { 2, 3, 3, 5 }, Activation.Relu)]
+    public void Apply_WithAndWithoutAResidual(int[] dims, Activation activation)
+    {
+        var gpu = fixture.BackendOrSkip();
+        Shape shape = dims;
+        int c = dims[^1];
+        string name = $"batch_norm apply {shape} {activation}";
+        var x = Random(gpu, shape, 31, 1, 5);
+        var gamma = Random(gpu, [c], 32, 0.5, 1.5);
+        var beta = Random(gpu, [c], 33, -0.5, 0.5);
+        var mean = Random(gpu, [c], 34, 2, 4);
+        var invStd = Random(gpu, [c], 35, 0.5, 2);
+        var residual = Random(gpu, shape, 36);
+        var y = Poisoned(gpu, shape);
+        Cpu.BatchNormApply(x.Cpu, gamma.Cpu, beta.Cpu, mean.Cpu, invStd.Cpu, y.Cpu, activation);
+        gpu.BatchNormApply(x.Gpu, gamma.Gpu, beta.Gpu, mean.Gpu, invStd.Gpu, y.Gpu, activation);
+        AssertClose(name, y.Cpu, y.Gpu, Typical);
+
+        var fused = Poisoned(gpu, shape);
+        gpu.BatchNormApply(x.Gpu, gamma.Gpu, beta.Gpu, mean.Gpu, invStd.Gpu, fused.Gpu, activation, residual.Gpu);
+        var sum = Poisoned(gpu, shape);
+        gpu.Add(y.Gpu, residual.Gpu, sum.Gpu);
+        AssertClose(name + " + residual, against the add after it", sum.Gpu, fused.Gpu, Exact);
+        Cpu.BatchNormApply(x.Cpu, gamma.Cpu, beta.Cpu, mean.Cpu, invStd.Cpu, fused.Cpu, activation, residual.Cpu);
+        AssertClose(name + " + residual", fused.Cpu, fused.Gpu, Typical);
+    }
 }

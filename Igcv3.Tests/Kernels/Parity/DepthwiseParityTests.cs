@@ -1,3 +1,4 @@
+using Igcv3.Engine;
 using Xunit;
 using static Igcv3.Tests.Kernels.Parity.Parity;
 
@@ -41,5 +42,41 @@ public abstract class DepthwiseParityTests(DeviceFixture fixture)
         gpu.DepthwiseBackward(x.Gpu, wt.Gpu, dy.Gpu, dx.Gpu, dw.Gpu, stride);
         AssertClose(name + " dx", dx.Cpu, dx.Gpu, Typical);
         AssertClose(name + " dw", dw.Cpu, dw.Gpu, LongReduction);
+    }
+
+    /// <summary>The forward that also accumulates y's batch statistics (for the training-mode batch
+    /// norm after it) against the CPU's own pass with the batch norm's two-pass double code. C = 8, 32
+    /// and 64 give the blocks 2, 8 and 16 channel lanes; 33 and 100 the scalar path; a view one
+    /// float into its storage forces the scalar path where C % 4 = 0 (the kernel tests alignment).</summary>
+    [Theory]
+    [InlineData(1, 1, 3, 5, 2, false)]
+    [InlineData(2, 5, 5, 33, 1, false)]
+    [InlineData(3, 5, 5, 100, 2, false)]
+    [InlineData(2, 7, 6, 8, 2, false)]
+    [InlineData(1, 9, 9, 64, 1, false)]
+    [InlineData(4, 16, 16, 32, 2, false)]
+    [InlineData(2, 6, 6, 32, 1, true)]
+    public void Forward_WithBatchStatistics(int n, int h, int w, int c, int stride, bool unaligned)
+    {
+        var gpu = fixture.BackendOrSkip();
+        int ho = (h - 1) / stride + 1, wo = (w - 1) / stride + 1;
+        string name = $"depthwise+statistics [{n},{h},{w},{c}] /{stride}{(unaligned ? " unaligned" : "")}";
+        var x = Random(gpu, [n, h, w, c], 21, 0.5, 1.5); // positive: outputs far from zero mean
+        var wt = Random(gpu, [c, 3, 3], 22, 0.0, 1.0);
+        (Tensor Cpu, Tensor Gpu) y = unaligned
+            ? (Tensor.Empty(Cpu, [n, ho, wo, c], DType.F32), Tensor.View(gpu.Allocate(DType.F32, n * ho * wo * c + 1), 1, [n, ho, wo, c]))
+            : Poisoned(gpu, [n, ho, wo, c]);
+        var runMean = Random(gpu, [c], 23);
+        var runVar = Random(gpu, [c], 24, 0.5, 2);
+        var cpuStats = new BatchStatistics(runMean.Cpu, runVar.Cpu, 0.1, 1e-5);
+        var gpuStats = new BatchStatistics(runMean.Gpu, runVar.Gpu, 0.1, 1e-5);
+        Cpu.DepthwiseForward(x.Cpu, wt.Cpu, y.Cpu, stride, cpuStats);
+        gpu.DepthwiseForward(x.Gpu, wt.Gpu, y.Gpu, stride, gpuStats);
+        Assert.True(cpuStats.Computed && gpuStats.Computed, name + ": both backends computed the statistics");
+        AssertClose(name + " y", y.Cpu, y.Gpu, Typical);
+        AssertClose(name + " saveMean", cpuStats.SaveMean, gpuStats.SaveMean, LongReduction);
+        AssertClose(name + " saveInvStd", cpuStats.SaveInvStd, gpuStats.SaveInvStd, LongReduction);
+        AssertClose(name + " runningMean", runMean.Cpu, runMean.Gpu, LongReduction);
+        AssertClose(name + " runningVar", runVar.Cpu, runVar.Gpu, LongReduction);
     }
 }

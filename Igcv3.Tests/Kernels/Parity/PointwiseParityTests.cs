@@ -99,6 +99,36 @@ public abstract class PointwiseParityTests(DeviceFixture fixture)
         AssertClose(name + " dw alone", dwOnly.Cpu, dwOnly.Gpu, LongReduction);
     }
 
+    /// <summary>The forward that also accumulates its output's batch statistics in the epilogue (for
+    /// the training-mode batch norm after it) against the CPU, which computes them in a pass of its
+    /// own with the batch norm's two-pass double code: y, the saved mean and 1/√(σ² + ε), and the
+    /// running statistics, for every case with the 2 rows a batch variance needs. The outputs get a
+    /// mean of about 2, so a variance lost to E[x²] − E[x]² cancellation would show.</summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Forward_WithBatchStatistics(int n, int h, int w, int cin, int cout, int groups, int inShuffle, int outShuffle) =>
+        With(PointwiseGemm.Tiled, gpu =>
+        {
+            if (n * h * w < 2) return; // no batch variance of one row (the batch norm rejects it)
+            var spec = new PointwiseSpec(groups, inShuffle, outShuffle);
+            string name = $"pointwise+statistics [{n},{h},{w},{cin}]→{cout} g{groups} in{inShuffle} out{outShuffle}";
+            var x = Random(gpu, [n, h, w, cin], 11, 0.5, 1.5); // all positive: outputs far from zero mean
+            var wt = Random(gpu, [cout, cin / groups], 12, 0.0, 1.0);
+            var y = Poisoned(gpu, [n, h, w, cout]);
+            var runMean = Random(gpu, [cout], 13);
+            var runVar = Random(gpu, [cout], 14, 0.5, 2);
+            var cpuStats = new BatchStatistics(runMean.Cpu, runVar.Cpu, 0.1, 1e-5);
+            var gpuStats = new BatchStatistics(runMean.Gpu, runVar.Gpu, 0.1, 1e-5);
+            Cpu.PointwiseForward(x.Cpu, wt.Cpu, y.Cpu, spec, cpuStats);
+            gpu.PointwiseForward(x.Gpu, wt.Gpu, y.Gpu, spec, gpuStats);
+            Assert.True(cpuStats.Computed && gpuStats.Computed, name + ": both backends computed the statistics");
+            AssertClose(name + " y", y.Cpu, y.Gpu, Typical);
+            AssertClose(name + " saveMean", cpuStats.SaveMean, gpuStats.SaveMean, LongReduction);
+            AssertClose(name + " saveInvStd", cpuStats.SaveInvStd, gpuStats.SaveInvStd, LongReduction);
+            AssertClose(name + " runningMean", runMean.Cpu, runMean.Gpu, LongReduction);
+            AssertClose(name + " runningVar", runVar.Cpu, runVar.Gpu, LongReduction);
+        });
+
     [Theory]
     [InlineData(12, 3)]
     [InlineData(5, 5)]
