@@ -36,7 +36,7 @@ public class PermutationTests
     {
         var random = new Random(seed);
         var values = Enumerable.Range(0, (int)p.Shape.Count).Select(_ => (double)random.Next(low, high + 1)).ToArray();
-        Make.Cpu.Copy(Tensor.FromHostDoubles(Make.Cpu, values, p.Shape, DType.F32), p.Value);
+        Make.Cpu.Copy(Tensor.FromHostDoubles(Make.Cpu, values, p.Shape, p.Value.DType), p.Value);
     }
 
     private static Tensor Host(double[] v, DType dtype = DType.F32) => Tensor.FromHostDoubles(Make.Cpu, v, [v.Length], dtype);
@@ -45,8 +45,9 @@ public class PermutationTests
     /// The fused IGCV3 block (P(G1) as the expand conv's output shuffle, BN on permuted channels;
     /// P(Cout/G2) as the project conv's output shuffle) equals the released formulation written
     /// out with explicit ops: conv → BN → ChannelShuffle, with the BN parameters and statistics
-    /// un-permuted to the order that formulation sees. Small integers, so bit-exact, in training
-    /// (batch statistics) and evaluation (running statistics) mode.
+    /// un-permuted to the order that formulation sees. Small integers, in double, so bit-exact, in
+    /// training (batch statistics, which the fused block's convolutions compute for their norms) and
+    /// evaluation (running statistics) mode.
     /// </summary>
     [Theory]
     [InlineData(true)]
@@ -55,7 +56,7 @@ public class PermutationTests
     {
         const int cin = 6, e = 12, cout = 6, g1 = 2, g2 = 3;
         var block = new Igcv3Block(cin, e, cout, stride: 1, shortcut: true, new Igcv3BlockOptions(G1: g1, G2: g2, OutputPermutation: true));
-        ParameterSet.Create(block, Make.Cpu, seed: 1);
+        ParameterSet.Create(block, Make.Cpu, seed: 1, DType.F64);
         int seed = 100;
         foreach (var (_, p) in block.NamedParameters()) SetSmallIntegers(p, seed++, -2, 2);
         foreach (var bn in new[] { block.ExpandBn, block.DepthwiseBn, block.ProjectBn })
@@ -64,13 +65,13 @@ public class PermutationTests
             SetSmallIntegers(bn.RunningVar, seed++, 1, 4);
         }
         block.Train(training);
-        var x = Make.SmallIntegers([2, 4, 4, cin], 7);
+        var x = Make.SmallIntegers([2, 4, 4, cin], 7, dtype: DType.F64);
 
-        var fused = block.Forward(x).ToFloatArray();
+        var fused = block.Forward(x).ToDoubleArray();
 
         Tensor Bn(Tensor h, BatchNorm bn, int shuffle) => Ops.BatchNorm(h,
-            Host(Unpermute(bn.Gamma.Value.ToDoubleArray(), shuffle)), Host(Unpermute(bn.Beta.Value.ToDoubleArray(), shuffle)),
-            Host(Unpermute(bn.RunningMean.Value.ToDoubleArray(), shuffle)), Host(Unpermute(bn.RunningVar.Value.ToDoubleArray(), shuffle)),
+            Host(Unpermute(bn.Gamma.Value.ToDoubleArray(), shuffle), DType.F64), Host(Unpermute(bn.Beta.Value.ToDoubleArray(), shuffle), DType.F64),
+            Host(Unpermute(bn.RunningMean.Value.ToDoubleArray(), shuffle), DType.F64), Host(Unpermute(bn.RunningVar.Value.ToDoubleArray(), shuffle), DType.F64),
             new BatchNormSpec(training, bn.Momentum, bn.Epsilon, bn.Activation));
 
         var h = Ops.Pointwise(x, block.Expand.Weight.Value, new PointwiseSpec(g1));
@@ -78,7 +79,7 @@ public class PermutationTests
         h = Bn(Ops.Depthwise3x3(h, block.Depthwise.Weight.Value, 1), block.DepthwiseBn, 1);
         h = Ops.Pointwise(h, block.Project.Weight.Value, new PointwiseSpec(g2));
         h = Ops.ChannelShuffle(Bn(h, block.ProjectBn, cout / g2), cout / g2);
-        var explicitForm = Ops.Add(x, h).ToFloatArray();
+        var explicitForm = Ops.Add(x, h).ToDoubleArray();
 
         Assert.Equal(explicitForm, fused);
     }
