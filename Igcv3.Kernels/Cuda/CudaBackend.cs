@@ -323,9 +323,10 @@ public sealed partial class CudaBackend : IBackend, IDisposable
             _queue.MakeCurrent();
             _queue.Synchronize();
         }
-        catch (CudaInteropException)
+        catch (Exception e) when (e is CudaInteropException or Emulation.EmulatedKernelException or Engine.Distributed.CommunicatorAbortedException)
         {
-            // A failed kernel leaves the context in an error state; still release what we can.
+            // A failed kernel leaves the context in an error state, and a collective still queued
+            // when its group gave up fails where the stream reaches it; still release what we can.
         }
         _disposed = true;
         _computeReady?.Dispose();
