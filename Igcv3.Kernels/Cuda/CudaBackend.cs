@@ -95,7 +95,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
     /// <summary>Starts a new peak-memory measurement from the current use.</summary>
     public void ResetPeakMemory() => _allocator.ResetPeak();
 
-    /// <summary>The one stream all work is queued on: the benchmarks record their CUDA events on it.</summary>
+    /// <summary>The compute stream, which all work but the collectives is queued on: the benchmarks record their CUDA events on it.</summary>
     internal CudaStreamHandle Stream => Driver.Stream;
 
     /// <summary>Returns every cached, unused block to the driver (waits for the stream first).</summary>
