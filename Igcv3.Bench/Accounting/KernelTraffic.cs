@@ -111,6 +111,20 @@ public static class KernelTraffic
                 return F * (((readsX ? 2 : 1) + Grad(12)) * m * c + 6 * c);
             }
 
+            // syncbn.cu: the [C] vectors and the gathered [W, 1 + 2C] rows (combine reads them whole,
+            // the correction only their counts).
+            case "syncbn_pack": return F * (4L * I(3) + 1);
+            case "syncbn_combine":
+            {
+                long w = I(1), c = I(2);
+                return F * (w * (1 + 2 * c) + 6 * c);
+            }
+            case "syncbn_correction":
+            {
+                long w = I(4), c = I(5);
+                return F * (6 * c + w);
+            }
+
             case "global_avgpool_forward":
             {
                 long n = I(2), hw = I(3), c = I(4);

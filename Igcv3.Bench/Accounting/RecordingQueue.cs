@@ -12,7 +12,9 @@ namespace Igcv3.Bench.Accounting;
 /// device memory is host memory at fake 256-byte-aligned addresses (so memsets, copies and
 /// downloads work), kernel launches are recorded (not run, but for the channel shuffle, which is
 /// simple enough to interpret from its formula), and SGEMMs are interpreted
-/// (<see cref="SgemmInterpreter"/>), every matrix bounds-checked against its block.
+/// (<see cref="SgemmInterpreter"/>), every matrix bounds-checked against its block. Both streams'
+/// calls run as they are queued; <see cref="Timeline"/> keeps their order (launches, event records
+/// and waits, collectives), so a test can check what orders a collective against the kernels.
 /// </summary>
 internal sealed class RecordingQueue : ICudaQueue
 {
@@ -105,6 +107,7 @@ internal sealed class RecordingQueue : ICudaQueue
             if (args[i].Kind == ArgKind.Pointer && args[i].Bits != 0) _ = Block(args[i].Bits);
         }
         Launches.Add(launched);
+        Timeline.Add(new LaunchQueued(Launches.Count - 1));
         if (kernel.Name is "channel_shuffle_forward" or "channel_shuffle_backward") Shuffle(launched, kernel.Name.EndsWith("backward"));
     }
 
@@ -231,6 +234,44 @@ internal sealed class RecordingQueue : ICudaQueue
         TimedRuns++;
         HostWaits++; // the host waits for the end event
         return TimingModel(Launches.GetRange(launches, Launches.Count - launches), Gemms - gemms);
+    }
+
+    /// <summary>A call on one of the queue's streams, in <see cref="Timeline"/>.</summary>
+    public abstract record StreamCall(QueueStream Stream);
+
+    /// <summary>Launch number <paramref name="Index"/> of <see cref="Launches"/>, on the compute stream.</summary>
+    public sealed record LaunchQueued(int Index) : StreamCall(QueueStream.Compute);
+
+    public sealed record EventRecorded(QueueStream Stream, int Event) : StreamCall(Stream);
+
+    public sealed record EventWaited(QueueStream Stream, int Event) : StreamCall(Stream);
+
+    /// <summary>A collective over <paramref name="Count"/> floats at <paramref name="Address"/>, on the communication stream.</summary>
+    public sealed record CollectiveQueued(string What, ulong Address, long Count) : StreamCall(QueueStream.Communication);
+
+    /// <summary>Kernel launches, event records and waits, and collectives, in the order queued.</summary>
+    public List<StreamCall> Timeline { get; } = [];
+
+    private int _events;
+
+    private sealed class Event(int id) : IQueueEvent
+    {
+        public int Id => id;
+
+        public void Dispose() { }
+    }
+
+    public IQueueEvent CreateEvent() => new Event(++_events);
+
+    public void RecordEvent(IQueueEvent evt, QueueStream stream) => Timeline.Add(new EventRecorded(stream, ((Event)evt).Id));
+
+    public void WaitEvent(QueueStream stream, IQueueEvent evt) => Timeline.Add(new EventWaited(stream, ((Event)evt).Id));
+
+    /// <summary>Recorded, then run at once on the fake memory (the in-process communicator's call).</summary>
+    public void Collective(ulong address, long count, CollectiveCall call)
+    {
+        Timeline.Add(new CollectiveQueued(call.What, address, count));
+        call.ForHostMemory(Floats(address, count));
     }
 
     /// <summary>Times the host waited for the device: synchronisations and device-to-host copies.</summary>

@@ -9,11 +9,12 @@ namespace Igcv3.Engine.Distributed;
 /// backward did not complete (parameters it never reached) are reduced at the end, in bucket
 /// order. Every rank runs the same graph, so the buckets complete, and are reduced, in the same
 /// order everywhere, which is what matches the collectives up.
-/// <para>What overlaps: on NCCL the all-reduce of a bucket is queued on the rank's stream the
-/// moment the bucket completes, so the host goes on queuing the rest of backward at once; the GPU
-/// runs it in stream order between backward kernels (a second stream with events, as DDP uses,
-/// would let it run beside them: not done yet). With the in-process communicator the backward
-/// thread waits in each bucket's all-reduce for the other ranks.</para>
+/// <para>What overlaps: each bucket's all-reduce is started (<see cref="ICommunicator.StartAllReduce"/>)
+/// the moment it completes and joined once, after backward, before the optimizer reads the
+/// gradients. On a GPU (NCCL) or an emulated device that puts it on the communication stream behind
+/// an event recorded on the compute stream, so it runs beside the rest of backward, and the compute
+/// stream waits for the communication stream's event only at the join. With the in-process
+/// communicator on the CPU backend each all-reduce is done before backward goes on.</para>
 /// <para>The buckets follow the buffer's layout (weights in declaration order, then BN and bias
 /// parameters), not PyTorch DDP's observed order of readiness: the buffer's views are fixed when
 /// the network is built. The weights of the last layers complete first, so the last weight
@@ -86,6 +87,7 @@ public sealed class GradientBuckets
         {
             if (!_launched[b]) Launch(b);
         }
+        _communicator.JoinStarted();
     }
 
     private void LeafDone(Tensor leaf)
@@ -97,6 +99,6 @@ public sealed class GradientBuckets
     {
         _launched[bucket] = true;
         LaunchOrder.Add(bucket);
-        _communicator.AllReduce(Views[bucket], ReduceOp.Average);
+        _communicator.StartAllReduce(Views[bucket], ReduceOp.Average);
     }
 }

@@ -28,6 +28,16 @@ public interface ICommunicator : IDisposable
     /// <summary>buffer ← Σ over ranks (or the mean) of every rank's buffer, identical bits on every rank.</summary>
     void AllReduce(Tensor buffer, ReduceOp op);
 
+    /// <summary><see cref="AllReduce"/> without ordering the rank's later device work after it: on a
+    /// GPU it runs on the communication stream beside the work queued next, until
+    /// <see cref="JoinStarted"/>. Until then the buffer must stay allocated and later work must
+    /// neither read nor write it (a gradient bucket that backward has finished with).</summary>
+    void StartAllReduce(Tensor buffer, ReduceOp op);
+
+    /// <summary>Orders the rank's later device work after every collective started so far (before
+    /// the optimizer reads the gradients).</summary>
+    void JoinStarted();
+
     /// <summary>buffer ← the buffer of rank <paramref name="root"/>, on every rank.</summary>
     void Broadcast(Tensor buffer, int root);
 

@@ -6,7 +6,8 @@ namespace Igcv3.Engine.Distributed;
 /// deposits a copy of its buffer, and every rank reads the result that one thread summed in rank
 /// order 0, 1, ..., W − 1 in double and rounded once, so the bits do not depend on which thread
 /// arrived first. A wait longer than <see cref="ThreadCommunicatorGroup.Timeout"/> fails with
-/// the names of the ranks still missing.
+/// the names of the ranks still missing. (On the emulated device, the CUDA backend's ranks use
+/// the same group through the emulated device's communicator.)
 /// </summary>
 public sealed class ThreadCommunicator : ICommunicator
 {
@@ -24,33 +25,16 @@ public sealed class ThreadCommunicator : ICommunicator
 
     public string Description => $"threads ({Size} ranks in this process)";
 
-    public void AllReduce(Tensor buffer, ReduceOp op)
-    {
-        var mine = Host(buffer);
-        var result = _group.Exchange(Rank, $"all-reduce of {buffer.Count} values", mine, deposits =>
-        {
-            var sum = new double[mine.Length];
-            foreach (var d in deposits) // in rank order (the sizes agree: the descriptions matched)
-            {
-                for (int i = 0; i < sum.Length; i++) sum[i] += d[i];
-            }
-            var reduced = new float[sum.Length];
-            double scale = op == ReduceOp.Average ? 1.0 / deposits.Length : 1.0;
-            for (int i = 0; i < sum.Length; i++) reduced[i] = (float)(sum[i] * scale);
-            return reduced;
-        });
-        buffer.Backend.Upload<float>(result, buffer);
-    }
+    public void AllReduce(Tensor buffer, ReduceOp op) => buffer.Backend.Upload<float>(_group.AllReduce(Rank, Host(buffer), op), buffer);
 
-    public void Broadcast(Tensor buffer, int root)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(root);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(root, Size);
-        var result = _group.Exchange(Rank, $"broadcast of {buffer.Count} values from rank {root}", Host(buffer), deposits => deposits[root]);
-        buffer.Backend.Upload<float>(result, buffer);
-    }
+    /// <summary>Done when it returns: the tensors are the host's (or read through it).</summary>
+    public void StartAllReduce(Tensor buffer, ReduceOp op) => AllReduce(buffer, op);
 
-    public void Barrier() => _group.Exchange(Rank, "barrier", [], _ => []);
+    public void JoinStarted() { }
+
+    public void Broadcast(Tensor buffer, int root) => buffer.Backend.Upload<float>(_group.Broadcast(Rank, Host(buffer), root), buffer);
+
+    public void Barrier() => _group.Barrier(Rank);
 
     public void Abort(string reason) => _group.Abort(Rank, reason);
 
@@ -97,6 +81,30 @@ public sealed class ThreadCommunicatorGroup
 
     /// <summary>The communicator of each rank, [Size].</summary>
     public IReadOnlyList<ThreadCommunicator> Communicators { get; }
+
+    /// <summary>Every rank's <paramref name="mine"/> summed in rank order in double, rounded once
+    /// (divided by the rank count first for the mean): the same bits on every rank, whichever came first.</summary>
+    internal float[] AllReduce(int rank, float[] mine, ReduceOp op) => Exchange(rank, $"all-reduce of {mine.Length} values", mine, deposits =>
+    {
+        var sum = new double[mine.Length];
+        foreach (var d in deposits) // in rank order (the sizes agree: the descriptions matched)
+        {
+            for (int i = 0; i < sum.Length; i++) sum[i] += d[i];
+        }
+        var reduced = new float[sum.Length];
+        double scale = op == ReduceOp.Average ? 1.0 / deposits.Length : 1.0;
+        for (int i = 0; i < sum.Length; i++) reduced[i] = (float)(sum[i] * scale);
+        return reduced;
+    });
+
+    internal float[] Broadcast(int rank, float[] mine, int root)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(root);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(root, Size);
+        return Exchange(rank, $"broadcast of {mine.Length} values from rank {root}", mine, deposits => deposits[root]);
+    }
+
+    internal void Barrier(int rank) => Exchange(rank, "barrier", [], _ => []);
 
     internal void Abort(int rank, string reason)
     {

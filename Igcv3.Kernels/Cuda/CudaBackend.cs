@@ -8,7 +8,8 @@ namespace Igcv3.Kernels.Cuda;
 /// <summary>
 /// The CUDA backend: one device, its primary context, ONE stream that every copy, kernel and
 /// cuBLAS call is queued on (so the order of the calls is the order of execution, and memory
-/// released to the caching allocator can be reused by the next op without events), kernels from
+/// released to the caching allocator can be reused by the next op without events; collectives
+/// alone go on a second stream, see CudaBackend.Collectives.cs), kernels from
 /// kernels-cu compiled by NVRTC for the device's own architecture at first use (through the disk
 /// cache), and a <see cref="CachingAllocator"/>. Computes in F32 (labels in I32). No op waits for
 /// the GPU: only <see cref="Download{T}"/> (and so Tensor.Item()) and <see cref="Synchronize"/> do.
@@ -94,7 +95,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
     /// <summary>Starts a new peak-memory measurement from the current use.</summary>
     public void ResetPeakMemory() => _allocator.ResetPeak();
 
-    /// <summary>The one stream all work is queued on: the benchmarks record their CUDA events on it.</summary>
+    /// <summary>The compute stream, which all work but the collectives is queued on: the benchmarks record their CUDA events on it.</summary>
     internal CudaStreamHandle Stream => Driver.Stream;
 
     /// <summary>Returns every cached, unused block to the driver (waits for the stream first).</summary>
@@ -346,11 +347,14 @@ public sealed partial class CudaBackend : IBackend, IDisposable
             _queue.MakeCurrent();
             _queue.Synchronize();
         }
-        catch (CudaInteropException)
+        catch (Exception e) when (e is CudaInteropException or Emulation.EmulatedKernelException or Engine.Distributed.CommunicatorAbortedException)
         {
-            // A failed kernel leaves the context in an error state; still release what we can.
+            // A failed kernel leaves the context in an error state, and a collective still queued
+            // when its group gave up fails where the stream reaches it; still release what we can.
         }
         _disposed = true;
+        _computeReady?.Dispose();
+        _collectivesDone?.Dispose();
         _allocator.Dispose();
         _queue.Dispose();
     }

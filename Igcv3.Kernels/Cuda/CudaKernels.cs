@@ -58,6 +58,14 @@ internal static class CudaKernels
     public static readonly KernelSignature MaxPoolForward = K("pooling.cu", "maxpool_forward", P, P, I, I, I, I, I, I, I);
     public static readonly KernelSignature MaxPoolBackward = K("pooling.cu", "maxpool_backward", P, P, P, I, I, I, I, I, I, I, I);
 
+    // ---- syncbn.cu ----------------------------------------------------------------------------
+    // (mean, invStd, gathered, C, rank, rows, eps)
+    public static readonly KernelSignature SyncBatchNormPack = K("syncbn.cu", "syncbn_pack", P, P, P, I, I, F, F);
+    // (gathered, W, C, momentum, runningMean, runningVar, mean, var)
+    public static readonly KernelSignature SyncBatchNormCombine = K("syncbn.cu", "syncbn_combine", P, I, I, F, P, P, P, P);
+    // (sums, gamma, invStd, gathered, W, C, slope, shift)
+    public static readonly KernelSignature SyncBatchNormCorrection = K("syncbn.cu", "syncbn_correction", P, P, P, P, I, I, P, P);
+
     // ---- linear.cu, loss.cu, sgd.cu ------------------------------------------------------------
     public static readonly KernelSignature LinearAddBias = K("linear.cu", "linear_add_bias", P, P, I, I);
     public static readonly KernelSignature LinearBiasBackward = K("linear.cu", "linear_bias_backward", P, P, I, I);
@@ -79,6 +87,7 @@ internal static class CudaKernels
         .. Conv2dForward.Values, .. Conv2dBackwardData.Values, .. Conv2dBackwardWeight.Values,
         BatchNormForwardStats, BatchNormEvalStats, BatchNormForwardApply,
         BatchNormBackwardStats, BatchNormBackwardData,
+        SyncBatchNormPack, SyncBatchNormCombine, SyncBatchNormCorrection,
         GlobalAvgPoolForward, GlobalAvgPoolBackward, MaxPoolForward, MaxPoolBackward,
         LinearAddBias, LinearBiasBackward, SoftmaxXentForwardRows, SoftmaxXentForwardMean, SoftmaxXentBackward, SgdStep,
     ];

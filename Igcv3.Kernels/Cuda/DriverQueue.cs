@@ -5,7 +5,8 @@ namespace Igcv3.Kernels.Cuda;
 
 /// <summary>
 /// The real <see cref="ICudaQueue"/>: one device, its primary context, ONE stream that every copy,
-/// kernel and cuBLAS call is queued on, and the kernels of kernels-cu compiled by NVRTC for the
+/// kernel and cuBLAS call is queued on, a second one for NCCL's collectives (created at the first,
+/// ordered against the first by events), and the kernels of kernels-cu compiled by NVRTC for the
 /// device's architecture at first use (through the disk cache). Owns the device: disposing the
 /// queue releases the stream, cuBLAS, the modules and the device.
 /// </summary>
@@ -27,6 +28,7 @@ internal sealed class DriverQueue : ICudaQueue
     private readonly Dictionary<string, CudaFunction> _functions = [];
     private readonly PinnedStaging _staging;
     private readonly DeviceMemoryHandle _cublasWorkspace;
+    private CudaStreamHandle? _communication;
     private bool _capturing;
 
     /// <summary>cuBLAS's scratch memory, owned here (cublasSetWorkspace) so that a captured SGEMM
@@ -131,6 +133,28 @@ internal sealed class DriverQueue : ICudaQueue
     {
         if (_capturing) throw StreamCapture.Refused(StreamCapture.Wait);
         _stream.Synchronize();
+        _communication?.Synchronize();
+    }
+
+    public IQueueEvent CreateEvent() => new Event(CudaEventHandle.CreateFence(_device.Context));
+
+    public void RecordEvent(IQueueEvent evt, QueueStream stream) => ((Event)evt).Handle.Record(StreamOf(stream));
+
+    public void WaitEvent(QueueStream stream, IQueueEvent evt) => StreamOf(stream).Wait(((Event)evt).Handle);
+
+    // NCCL queues its kernel on the stream and returns; inside a capture the communication stream
+    // has joined it through the event it waited on, and NCCL's calls are captured like kernels.
+    public void Collective(ulong address, long count, CollectiveCall call) => call.ForDriver(address, StreamOf(QueueStream.Communication));
+
+    private CudaStreamHandle StreamOf(QueueStream stream) => stream == QueueStream.Compute
+        ? _stream
+        : _communication ??= CudaStreamHandle.Create(_device.Context);
+
+    private sealed class Event(CudaEventHandle handle) : IQueueEvent
+    {
+        public CudaEventHandle Handle => handle;
+
+        public void Dispose() => handle.Dispose();
     }
 
     public double TimeMilliseconds(Action enqueue)
@@ -234,6 +258,7 @@ internal sealed class DriverQueue : ICudaQueue
         _staging.Dispose();
         _cublas.Dispose();
         _cublasWorkspace.Dispose();
+        _communication?.Dispose();
         _stream.Dispose();
         _device.Dispose();
     }

@@ -4,7 +4,10 @@ namespace Igcv3.Kernels.Cuda;
 
 /// <summary>
 /// Everything <see cref="CudaBackend"/> asks of the device, in the order it asks: kernel launches,
-/// cuBLAS SGEMMs, memsets and copies, all queued on one stream. The launchers' arithmetic (grids,
+/// cuBLAS SGEMMs, memsets and copies, all queued on one stream (<see cref="QueueStream.Compute"/>);
+/// collectives go on a second one (<see cref="QueueStream.Communication"/>), ordered against the
+/// first only by events, so that a bucket's all-reduce runs beside the backward kernels queued
+/// after it. The launchers' arithmetic (grids,
 /// argument lists, workspace sizes, SGEMM mapping) sits above this seam, so a test can run them
 /// against a recording queue on a machine without a GPU; <see cref="DriverQueue"/> is the real one.
 /// </summary>
@@ -56,7 +59,49 @@ internal interface ICudaQueue : IDisposable
     /// has ended either way.</summary>
     ICapturedWork EndCapture();
 
+    /// <summary>A new event without timing (cuEventCreate with CU_EVENT_DISABLE_TIMING), unrecorded.</summary>
+    IQueueEvent CreateEvent();
+
+    /// <summary>cuEventRecord: the event marks the work queued on <paramref name="stream"/> so far;
+    /// recording it again moves the mark (a wait already queued keeps the old one).</summary>
+    void RecordEvent(IQueueEvent evt, QueueStream stream);
+
+    /// <summary>cuStreamWaitEvent: the work queued on <paramref name="stream"/> from now on runs after
+    /// the work that <paramref name="evt"/>'s latest record marked; a never-recorded event is no wait.</summary>
+    void WaitEvent(QueueStream stream, IQueueEvent evt);
+
+    /// <summary>Queues <paramref name="call"/> on the communication stream, over the
+    /// <paramref name="count"/> floats at <paramref name="address"/>: NCCL's call is issued now with
+    /// the stream's handle; on a queue whose device memory is host memory, the in-process
+    /// communicator's call runs on the values when the stream reaches it. Ordered after the compute
+    /// stream's work only by <see cref="WaitEvent"/>.</summary>
+    void Collective(ulong address, long count, CollectiveCall call);
+
     /// <summary>Ends a capture that an exception interrupted, discarding it; does nothing when no
     /// capture is in progress. Never throws for the capture's own failure.</summary>
     void AbandonCapture();
+}
+
+/// <summary>The streams of a queue: the one every launch, SGEMM, memset and copy goes on, and
+/// the one collectives go on (created at first use).</summary>
+internal enum QueueStream { Compute, Communication }
+
+/// <summary>An event of one queue (<see cref="ICudaQueue.CreateEvent"/>), for ordering its streams.</summary>
+internal interface IQueueEvent : IDisposable;
+
+/// <summary>The values of a collective, on a queue whose device memory is host memory: the call
+/// reads them and writes the result in place.</summary>
+internal delegate void HostCollective(Span<float> values);
+
+/// <summary>A collective as each kind of queue runs it: <paramref name="OnStream"/> issues it, given
+/// the buffer's device address, on the driver's communication stream (NCCL); <paramref name="OnHostValues"/> computes it where device
+/// memory is host memory (the emulated device, the recording queue). A communicator gives the one
+/// its queue can run; <paramref name="What"/> names it in errors and recordings.</summary>
+internal sealed record CollectiveCall(string What, Action<ulong, CudaStreamHandle>? OnStream, HostCollective? OnHostValues)
+{
+    public Action<ulong, CudaStreamHandle> ForDriver => OnStream
+        ?? throw new InvalidOperationException($"{What}: the in-process communicator needs a device whose memory is host memory (the emulated device); on a GPU, data-parallel training uses NCCL");
+
+    public HostCollective ForHostMemory => OnHostValues
+        ?? throw new InvalidOperationException($"{What}: NCCL needs a GPU; on the emulated device, data-parallel training uses the in-process communicator");
 }

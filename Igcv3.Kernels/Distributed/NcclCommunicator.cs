@@ -6,8 +6,10 @@ namespace Igcv3.Kernels.Distributed;
 
 /// <summary>
 /// <see cref="ICommunicator"/> over NCCL for one rank on one GPU: every collective is queued on
-/// the stream of that rank's <see cref="CudaBackend"/>, after the kernels that wrote its tensor
-/// (stream order, so the host does not wait). A watchdog polls ncclCommGetAsyncError once a
+/// the communication stream of that rank's <see cref="CudaBackend"/>, after an event recorded
+/// behind the kernels that wrote its tensor (so the host does not wait); the compute stream waits
+/// for it at once (<see cref="AllReduce"/>, <see cref="Broadcast"/>) or when the step joins
+/// (<see cref="StartAllReduce"/>, <see cref="JoinStarted"/>). A watchdog polls ncclCommGetAsyncError once a
 /// second: a peer that died or a broken link aborts the communicator, so a rank blocked on its
 /// stream gets an error instead of waiting forever; <see cref="Abort"/> does the same for a
 /// failure this process saw first.
@@ -79,11 +81,23 @@ public sealed class NcclCommunicator : ICommunicator
 
     public string Description => $"NCCL {VersionText()}";
 
-    public void AllReduce(Tensor buffer, ReduceOp op) => Queue(buffer, "all-reduce", (address, stream, comm) =>
+    public void AllReduce(Tensor buffer, ReduceOp op)
+    {
+        StartAllReduce(buffer, op);
+        JoinStarted();
+    }
+
+    public void StartAllReduce(Tensor buffer, ReduceOp op) => Queue(buffer, "all-reduce", (address, stream, comm) =>
         Interop.Nccl.AllReduce(address, address, buffer.Count, Interop.Nccl.DataType.Float32, op == ReduceOp.Average ? Interop.Nccl.RedOp.Avg : Interop.Nccl.RedOp.Sum, comm, stream));
 
-    public void Broadcast(Tensor buffer, int root) => Queue(buffer, "broadcast", (address, stream, comm) =>
-        Interop.Nccl.Broadcast(address, address, buffer.Count, Interop.Nccl.DataType.Float32, root, comm, stream));
+    public void JoinStarted() => _backend.JoinCollectives();
+
+    public void Broadcast(Tensor buffer, int root)
+    {
+        Queue(buffer, "broadcast", (address, stream, comm) =>
+            Interop.Nccl.Broadcast(address, address, buffer.Count, Interop.Nccl.DataType.Float32, root, comm, stream));
+        JoinStarted();
+    }
 
     /// <summary>An all-reduce of one value, waited for.</summary>
     public void Barrier()
@@ -118,14 +132,13 @@ public sealed class NcclCommunicator : ICommunicator
 
     private void Queue(Tensor buffer, string what, Action<ulong, CudaStreamHandle, nint> call)
     {
-        if (buffer.DType != DType.F32) throw new ArgumentException($"nccl {what}: collectives take F32 tensors, got {buffer}");
         nint comm;
         lock (_lock)
         {
             if (_aborted is not null) throw new CommunicatorAbortedException($"rank {Rank} stopped before a {what}: {_aborted}");
             comm = _comm;
         }
-        _backend.Collective(buffer, (address, stream) => call(address, stream, comm));
+        _backend.StartCollective(buffer, new CollectiveCall($"nccl {what} of {buffer.Count} values", (address, stream) => call(address, stream, comm), null));
     }
 
     /// <summary>On the timer's thread: never throws (that would end the process).</summary>

@@ -72,6 +72,9 @@ internal sealed class CudaStreamHandle : ContextBoundHandle
 
     public void Synchronize() => StreamSynchronize(this);
 
+    /// <summary>cuStreamWaitEvent: work queued here from now on waits for what <paramref name="evt"/>'s latest record marked.</summary>
+    public void Wait(CudaEventHandle evt) => StreamWaitEvent(this, evt);
+
     protected override bool Release(nint stream) => Released(StreamDestroy(stream));
 }
 

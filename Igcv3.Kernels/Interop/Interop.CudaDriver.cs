@@ -187,6 +187,11 @@ internal static partial class Interop
 
         internal static void EventSynchronize(CudaEventHandle evt) => ThrowIfFailed(cuEventSynchronize(evt));
 
+        /// <summary>Work queued on <paramref name="stream"/> from now on waits for the work that the
+        /// event's latest cuEventRecord marked (nothing, if it was never recorded); later records of
+        /// the event do not affect this wait. Flags must be 0 (CU_EVENT_WAIT_DEFAULT).</summary>
+        internal static void StreamWaitEvent(CudaStreamHandle stream, CudaEventHandle evt) => ThrowIfFailed(cuStreamWaitEvent(stream, evt, 0));
+
         /// <summary>Milliseconds between two recorded, completed events.</summary>
         internal static float EventElapsedTime(CudaEventHandle start, CudaEventHandle end)
         {
@@ -202,6 +207,8 @@ internal static partial class Interop
         [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuEventRecord(CudaEventHandle evt, CudaStreamHandle stream);
         [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuEventSynchronize(CudaEventHandle evt);
         [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuEventElapsedTime(out float milliseconds, CudaEventHandle start, CudaEventHandle end);
+        // CUresult cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags), as in cuda.h.
+        [LibraryImport(Libraries.CudaDriver)] private static partial CuResult cuStreamWaitEvent(CudaStreamHandle stream, CudaEventHandle evt, uint flags);
 
         // ---- stream capture and graphs --------------------------------------------------------
         // Signatures as declared in cuda.h (CUDA 12.6), where cuStreamBeginCapture is #defined to

@@ -14,7 +14,7 @@ namespace Igcv3.Tests.Distributed;
 /// </summary>
 public sealed class DataParallelStepTests
 {
-    private sealed class SmallNet : Module
+    internal sealed class SmallNet : Module
     {
         private readonly Sequential _body;
 
@@ -31,9 +31,9 @@ public sealed class DataParallelStepTests
         public override Tensor Forward(Tensor x) => _body.Forward(x);
     }
 
-    private const int Height = 6, Width = 6, Channels = 3;
+    internal const int Height = 6, Width = 6, Channels = 3;
 
-    private static (float[] Images, int[] Labels) Data(int count)
+    internal static (float[] Images, int[] Labels) Data(int count)
     {
         var images = Make.Random([count, Height, Width, Channels], seed: 7, DType.F32).ToFloatArray();
         var labels = Make.Labels(count, 4, seed: 8).ToIntArray();
@@ -43,11 +43,11 @@ public sealed class DataParallelStepTests
     /// <summary>Two SGD steps (momentum, weight decay, the second step using the momentum of the
     /// first) on rank <paramref name="rank"/>'s contiguous share of the batch; returns its
     /// parameters and buffers after them.</summary>
-    private static (float[] Values, float[] Buffers) Train(ICommunicator? communicator, int batchPerRank, bool training, bool syncBn, long bucketElements = 64)
+    internal static (float[] Values, float[] Buffers) Train(IBackend backend, ICommunicator? communicator, int batchPerRank, bool training, bool syncBn, long bucketElements = 64)
     {
         int rank = communicator?.Rank ?? 0;
         var net = new SmallNet();
-        var set = ParameterSet.Create(net, Make.Cpu, seed: 3);
+        var set = ParameterSet.Create(net, backend, seed: 3);
         var sgd = new Sgd(set, momentum: 0.9, weightDecay: 1e-3, exemptNoDecay: true);
         net.Train(training);
         if (syncBn) SyncBatchNorm.Enable(net, communicator);
@@ -57,8 +57,8 @@ public sealed class DataParallelStepTests
         {
             using var scope = TensorScope.Begin();
             int first = (step * 8 + rank * batchPerRank) % 16;
-            var x = Tensor.FromArray(Make.Cpu, images.AsSpan(first * Height * Width * Channels, batchPerRank * Height * Width * Channels).ToArray(), [batchPerRank, Height, Width, Channels]);
-            var y = Tensor.FromArray(Make.Cpu, labels.AsSpan(first, batchPerRank).ToArray(), [batchPerRank]);
+            var x = Tensor.FromArray(backend, images.AsSpan(first * Height * Width * Channels, batchPerRank * Height * Width * Channels).ToArray(), [batchPerRank, Height, Width, Channels]);
+            var y = Tensor.FromArray(backend, labels.AsSpan(first, batchPerRank).ToArray(), [batchPerRank]);
             var loss = Ops.SoftmaxCrossEntropy(net.Forward(x), y, 0.1);
             set.ZeroGrad();
             if (buckets is null) loss.Backward();
@@ -68,7 +68,7 @@ public sealed class DataParallelStepTests
         return (set.Values.ToFloatArray(), set.Buffers.ToFloatArray());
     }
 
-    private static void AssertClose(float[] expected, float[] actual, double tolerance, string what)
+    internal static void AssertClose(float[] expected, float[] actual, double tolerance, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
         double worst = 0;
@@ -87,21 +87,21 @@ public sealed class DataParallelStepTests
     public void WorkersAtBatchB_EvalModeBn_MatchOneWorkerAtBatchWB(int workers)
     {
         const int b = 2;
-        var single = Train(null, workers * b, training: false, syncBn: false);
-        var ranks = WorkerThreads.Run(workers, c => Train(c, b, training: false, syncBn: false));
+        var single = Train(Make.Cpu, null, workers * b, training: false, syncBn: false);
+        var ranks = WorkerThreads.Run(workers, c => Train(Make.Cpu, c, b, training: false, syncBn: false));
         foreach (var r in ranks) AssertClose(single.Values, r.Values, 1e-5, $"{workers} workers' weights");
         // Every rank holds the same bits: the reduced gradients are the same, and so is SGD.
         Assert.All(ranks, r => Assert.Equal(ranks[0].Values, r.Values));
         // And the run is bit-for-bit repeatable: the reduction order is fixed.
-        Assert.Equal(ranks[0].Values, WorkerThreads.Run(workers, c => Train(c, b, training: false, syncBn: false))[0].Values);
+        Assert.Equal(ranks[0].Values, WorkerThreads.Run(workers, c => Train(Make.Cpu, c, b, training: false, syncBn: false))[0].Values);
     }
 
     [Fact]
     public void TwoWorkers_SyncBnInTrainingMode_MatchOneWorkerWithTheDoubledBatch()
     {
         const int b = 3;
-        var single = Train(null, 2 * b, training: true, syncBn: false);
-        var ranks = WorkerThreads.Run(2, c => Train(c, b, training: true, syncBn: true));
+        var single = Train(Make.Cpu, null, 2 * b, training: true, syncBn: false);
+        var ranks = WorkerThreads.Run(2, c => Train(Make.Cpu, c, b, training: true, syncBn: true));
         AssertClose(single.Values, ranks[0].Values, 2e-5, "sync-BN weights");
         AssertClose(single.Buffers, ranks[0].Buffers, 2e-5, "sync-BN running statistics");
         Assert.Equal(ranks[0].Values, ranks[1].Values);
@@ -114,8 +114,8 @@ public sealed class DataParallelStepTests
         // The default (per-GPU statistics, as the official MXNet training) is not the doubled batch:
         // what makes the sync-BN test above meaningful.
         const int b = 3;
-        var single = Train(null, 2 * b, training: true, syncBn: false);
-        var ranks = WorkerThreads.Run(2, c => Train(c, b, training: true, syncBn: false));
+        var single = Train(Make.Cpu, null, 2 * b, training: true, syncBn: false);
+        var ranks = WorkerThreads.Run(2, c => Train(Make.Cpu, c, b, training: true, syncBn: false));
         double worst = single.Values.Zip(ranks[0].Values, (e, a) => Math.Abs(e - a)).Max();
         Assert.True(worst > 1e-4, $"per-rank BN statistics changed the weights by only {worst}");
     }

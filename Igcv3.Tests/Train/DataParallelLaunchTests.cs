@@ -21,6 +21,20 @@ public sealed class DataParallelLaunchTests
     }
 
     [Fact]
+    public void EmulatedGpus_AreEmulatedDevicesOfThisProcess_AndCannotSpanMachines()
+    {
+        var launch = From(new RunSettings { Device = "emulated", Gpus = "0,1" })!;
+        Assert.True(launch.Emulated);
+        Assert.Equal((2, 0, "emulated", "emulated"), (launch.WorldSize, launch.FirstRank, launch.DeviceOf(0), launch.DeviceOf(1)));
+        Assert.Contains("2 emulated CUDA devices", launch.Describe());
+        Assert.Equal("cuda:1", From(new RunSettings { Gpus = "0,1" })!.DeviceOf(1));
+        Assert.Null(From(new RunSettings { Device = "emulated", Gpus = "0" }));
+        Assert.Equal("emulated", DataParallelLaunch.SingleGpuDevice(new RunSettings { Device = "emulated", Gpus = "0" }));
+        Assert.Contains("cannot span --nodes", Assert.Throws<UsageException>(() => From(new RunSettings { Device = "emulated", Gpus = "0,1", Nodes = 2, NodeRank = 0 })).Message);
+        Assert.Contains("cannot span --nodes or WORLD_SIZE", Assert.Throws<UsageException>(() => From(new RunSettings { Device = "emulated", Gpus = "0,1" }, ("WORLD_SIZE", "4"))).Message);
+    }
+
+    [Fact]
     public void GpusOfOneMachine_AreOneProcessHoldingEveryRank()
     {
         var launch = From(new RunSettings { Gpus = "0, 2,3" })!;

@@ -2,6 +2,8 @@ using Igcv3.Engine;
 using Igcv3.Engine.Distributed;
 using Igcv3.Engine.Nn;
 using Igcv3.Kernels;
+using Igcv3.Kernels.Cuda;
+using Igcv3.Kernels.Distributed;
 using Igcv3.Train.Data;
 using Igcv3.Train.Progress;
 using Igcv3.Train.Training;
@@ -22,11 +24,13 @@ internal static class DataParallelRun
         var s = first.Settings;
         // Every local device first: the NCCL communicators are made for all of them at once.
         var devices = Enumerable.Range(0, launch.LocalRanks)
-            .Select(i => i == 0 ? new DeviceSelection(first.Backend, first.Device) : DeviceChoice.Select(launch.OnCpu ? "cpu" : $"cuda:{launch.Gpus[i]}", env.CudaBackend))
+            .Select(i => i == 0 ? new DeviceSelection(first.Backend, first.Device) : DeviceChoice.Select(launch.DeviceOf(i), env.CudaBackend))
             .ToList();
         ICommunicator[] communicators = launch.OnCpu
             ? [.. new ThreadCommunicatorGroup(launch.CpuWorkers).Communicators]
-            : NcclLaunch.Create(env, launch, [.. devices.Select(d => d.Backend)]);
+            : launch.Emulated
+                ? EmulatedDeviceCommunicator.CreateGroup([.. devices.Select(d => (CudaBackend)d.Backend)])
+                : NcclLaunch.Create(env, launch, [.. devices.Select(d => d.Backend)]);
         TrainingJob JobFor(int i)
         {
             if (i == 0) return first;
@@ -43,10 +47,10 @@ internal static class DataParallelRun
         Trainer TrainerFor(TrainingJob job, DataParallelRank rank) => rank.IsWriter
             ? new Trainer(job, env.Progress(), env.Out, env.Cancellation) { Parallel = rank, AfterStep = env.AfterStep, BeforeCheckpoint = env.BeforeCheckpoint, Time = env.Time }
             : new Trainer(job, new PlainProgress(TextWriter.Null), TextWriter.Null, env.Cancellation) { Parallel = rank, Time = env.Time };
-        // A failed worker gives up every local communicator (the in-process group shares one state, so one is enough there).
+        // A failed worker gives up every local communicator (the in-process groups share one state, so one is enough there).
         void Abort(int i, Exception e)
         {
-            foreach (var c in launch.OnCpu ? [communicators[i]] : communicators) c.Abort($"{e.GetType().Name}: {e.Message}");
+            foreach (var c in launch.OnCpu || launch.Emulated ? [communicators[i]] : communicators) c.Abort($"{e.GetType().Name}: {e.Message}");
         }
         try
         {

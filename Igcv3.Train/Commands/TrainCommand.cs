@@ -46,7 +46,7 @@ public static class TrainCommand
         s = s with { DataDir = Path.GetFullPath(s.DataDir), InitFrom = s.InitFrom is null ? null : Path.GetFullPath(s.InitFrom) };
 
         var launch = DataParallelLaunch.From(s, Environment.GetEnvironmentVariable);
-        var device = DeviceChoice.Select(launch is null ? DataParallelLaunch.SingleGpuDevice(s) ?? s.Device : launch.OnCpu ? "cpu" : $"cuda:{launch.Gpus[0]}", env.CudaBackend);
+        var device = DeviceChoice.Select(launch is null ? DataParallelLaunch.SingleGpuDevice(s) ?? s.Device : launch.DeviceOf(0), env.CudaBackend);
         var cuda = device.Backend as CudaBackend;
         if (cuda is not null) cuda.PointwiseGemm = Enum.Parse<PointwiseGemm>(s.PointwiseGemm, ignoreCase: true);
         var network = ModelBuilder.Network(s, DatasetLoader.ClassCount(s));

@@ -186,7 +186,7 @@ public sealed record RunSettings
 
     // ---- data parallel (several GPUs, several machines) -------------------------------------
 
-    [Description("Data-parallel training on these GPUs of this machine, e.g. 0,1,2,3: one worker (a thread with its own CUDA context and stream) per GPU, gradients averaged by NCCL. --batch-size is then PER GPU (the global batch is GPUs x batch size, as in the official code); the learning rate is not scaled for you.")]
+    [Description("Data-parallel training on these GPUs of this machine, e.g. 0,1,2,3: one worker (a thread with its own CUDA context and streams) per GPU, gradients averaged by NCCL during backward. With --device emulated, emulated GPUs and an in-process communicator (for checking without a GPU). --batch-size is then PER GPU (the global batch is GPUs x batch size, as in the official code); the learning rate is not scaled for you.")]
     public string? Gpus { get; init; }
 
     [Description("Data-parallel training on the CPU with N workers (threads, an in-process communicator in place of NCCL): the multi-GPU path without a GPU, for tests. --batch-size is per worker. (--workers is the image loader's threads.)")]

@@ -9,20 +9,27 @@ namespace Igcv3.Train.Training;
 /// this process runs (one thread each, on the listed GPUs or on the CPU), and, over several
 /// machines, where node 0's rendezvous is. Read from --gpus / --cpu-workers / --nodes / --node-rank /
 /// --master-address, or from the variables torchrun and Slurm scripts set (WORLD_SIZE, RANK,
-/// LOCAL_RANK, MASTER_ADDR, MASTER_PORT) for one process per GPU.
+/// LOCAL_RANK, MASTER_ADDR, MASTER_PORT) for one process per GPU. With --device emulated, --gpus
+/// lists emulated devices: one CUDA backend each, joined by the in-process communicator on their
+/// communication streams (the GPU path without a GPU or NCCL, for checking it).
 /// </summary>
-public sealed record DataParallelLaunch(int WorldSize, int FirstRank, IReadOnlyList<int> Gpus, int CpuWorkers, string? MasterAddress)
+public sealed record DataParallelLaunch(int WorldSize, int FirstRank, IReadOnlyList<int> Gpus, int CpuWorkers, string? MasterAddress, bool Emulated = false)
 {
     /// <summary>The ranks this process runs: one per GPU, or the CPU workers.</summary>
     public int LocalRanks => Gpus.Count > 0 ? Gpus.Count : CpuWorkers;
 
     public bool OnCpu => Gpus.Count == 0;
 
+    /// <summary>--device for local worker <paramref name="i"/>.</summary>
+    public string DeviceOf(int i) => OnCpu ? "cpu" : Emulated ? "emulated" : $"cuda:{Gpus[i]}";
+
     /// <summary>This process holds every rank: the NCCL id needs no rendezvous.</summary>
     public bool SingleProcess => LocalRanks == WorldSize;
 
     public string Describe() => OnCpu
         ? $"{CpuWorkers} data-parallel workers on the CPU (threads)"
+        : Emulated
+            ? $"{Gpus.Count} emulated CUDA devices, one worker thread each, the in-process communicator on their communication streams"
         : SingleProcess
             ? $"{Gpus.Count} GPUs (cuda:{string.Join(",", Gpus)}), one worker thread each, NCCL"
             : $"ranks {FirstRank}..{FirstRank + LocalRanks - 1} of {WorldSize} on GPUs {string.Join(",", Gpus)} of this machine, NCCL, rendezvous at {MasterAddress}";
@@ -42,8 +49,14 @@ public sealed record DataParallelLaunch(int WorldSize, int FirstRank, IReadOnlyL
         }
 
         var gpus = s.Gpus is null ? null : ParseGpus(s.Gpus);
+        if (gpus is not null && s.Device.Trim().Equals("emulated", StringComparison.OrdinalIgnoreCase))
+        {
+            if (s.Nodes is > 1 || IntFromEnvironment(environment, "WORLD_SIZE") is > 1)
+                throw new UsageException("--device emulated --gpus runs every rank in this process: it cannot span --nodes or WORLD_SIZE processes");
+            return gpus.Count > 1 ? new DataParallelLaunch(gpus.Count, 0, gpus, 0, null, Emulated: true) : null;
+        }
         if (gpus is not null && !(s.Device.Equals("auto", StringComparison.OrdinalIgnoreCase) || s.Device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase)))
-            throw new UsageException($"--gpus {s.Gpus} trains on GPUs, but --device is {s.Device}; leave --device out (or use --cpu-workers N for CPU workers)");
+            throw new UsageException($"--gpus {s.Gpus} trains on GPUs, but --device is {s.Device}; leave --device out (or use --cpu-workers N for CPU workers, --device emulated for emulated GPUs)");
         string? master = s.MasterAddress ?? MasterFromEnvironment(environment);
 
         int nodes = s.Nodes ?? 1;
@@ -73,7 +86,9 @@ public sealed record DataParallelLaunch(int WorldSize, int FirstRank, IReadOnlyL
     }
 
     /// <summary>--gpus with a single GPU is a run on that GPU (the plain trainer).</summary>
-    public static string? SingleGpuDevice(RunSettings s) => s.Gpus is { } g && ParseGpus(g) is [int only] ? $"cuda:{only}" : null;
+    public static string? SingleGpuDevice(RunSettings s) => s.Gpus is { } g && ParseGpus(g) is [int only]
+        ? s.Device.Trim().Equals("emulated", StringComparison.OrdinalIgnoreCase) ? "emulated" : $"cuda:{only}"
+        : null;
 
     private static List<int> ParseGpus(string text)
     {

@@ -22,7 +22,8 @@ namespace Igcv3.Train.Training;
 /// arguments, the rate's float read from memory instead of passed.</para>
 /// </summary>
 /// <param name="backward">How the loss is backpropagated: loss.Backward() by default; a data-parallel
-/// rank's bucketed backward, which all-reduces the gradients as they complete.</param>
+/// rank's bucketed backward, which starts each bucket's all-reduce on the communication stream as it
+/// completes and joins them before the update: stream work, so a data-parallel step is captured too.</param>
 public sealed class StepRunner(IBackend backend, Network network, ParameterSet parameters, Sgd optimizer, double labelSmoothing, bool cudaGraph, Action<string> say,
     Action<Tensor>? backward = null) : IDisposable
 {

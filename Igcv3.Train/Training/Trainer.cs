@@ -82,10 +82,10 @@ public sealed class Trainer(TrainingJob job, IProgressReporter progress, TextWri
         var files = job.Files;
         _lastSaved = File.Exists(files.Last) ? $"{files.Last} is left as it was" : null;
         using var steps = IsWriter ? new StepLog(files.Steps) : StepLog.Discard();
-        // A data-parallel rank's backward all-reduces its gradient buckets from the host as they
-        // complete, which a captured graph could not repeat: its steps stay eager.
+        // A data-parallel rank's collectives are queued on its communication stream (events either
+        // way), so its step is captured whole, all-reduces included, and replayed like one GPU's.
         using var runner = _steps = new StepRunner(job.Backend, job.Network, job.Parameters, job.Optimizer, S.LabelSmoothing,
-            cudaGraph: S.CudaGraph != "off" && Parallel is null, progress.Line,
+            cudaGraph: S.CudaGraph != "off", progress.Line,
             backward: Parallel is { } parallel ? parallel.Buckets.Backward : null);
         var sinks = IsWriter ? files.OpenSinks($"{S.NetworkLabel} on {S.Dataset}", job.TrainLoader.BatchesPerEpoch) : [];
         try

@@ -16,6 +16,7 @@
 #include "loss.cu"
 #include "sgd.cu"
 #include "linear.cu"
+#include "syncbn.cu"
 
 static std::mt19937 rng(1234);
 static int failures = 0, checks = 0;
@@ -339,6 +340,41 @@ static void test_batchnorm(int M, int C, int act, bool training, int splits, int
     check(std::string(tag) + " dx", dx.p, dxref, 2e-3);
 }
 
+// ---------------------------------------------------------------- sync batch norm
+// W ranks of unequal counts and means far from 0: pack one row, combine (Chan) and the correction.
+static void test_syncbn(int W, int C)
+{
+    char tag[64]; snprintf(tag, sizeof tag, "syncbn W%d C%d", W, C);
+    int width = 1 + 2 * C, rank = W / 2;
+    Buf g(W * width), mean(C), inv(C), rm(C), rv(C), mu(C), var(C), sums(2 * C), gamma(C), slope(C), shift(C);
+    g.fill(0); mean.rand(90, 110); inv.rand(0.5, 2); rm.rand(); rv.rand(0.5, 2); sums.rand(-2, 2); gamma.rand(0.5, 1.5);
+    for (int r = 0; r < W; r++) if (r != rank) {
+        g[r * width] = (float)(3 + 4 * r);
+        for (int c = 0; c < C; c++) { g[r * width + 1 + c] = 100.0f + (float)(r - c % 3); g[r * width + 1 + C + c] = 0.5f + 0.25f * (float)((r + c) % 4); } }
+    float eps = 1e-5f, mom = 0.1f, rows = 9;
+    std::vector<double> gref = g.d();
+    gref[rank * width] = rows;
+    for (int c = 0; c < C; c++) { gref[rank * width + 1 + c] = mean[c]; gref[rank * width + 1 + C + c] = 1.0 / ((double)inv[c] * inv[c]) - eps; }
+    launch(syncbn_pack, dim3{cdiv(1 + C, 256), 1, 1}, 256, (const float*)mean.p, (const float*)inv.p, g.p, C, rank, rows, eps);
+    check(std::string(tag) + " pack", g.p, gref, 1e-6);
+    // The pooled statistics in two passes over the (count, mean, variance) rows.
+    double total = 0; for (int r = 0; r < W; r++) total += g[r * width];
+    std::vector<double> muref(C), varref(C), rmref = rm.d(), rvref = rv.d(), slref(C), shref(C);
+    for (int c = 0; c < C; c++) {
+        for (int r = 0; r < W; r++) muref[c] += g[r * width] * (double)g[r * width + 1 + c];
+        muref[c] /= total;
+        for (int r = 0; r < W; r++) { double d = g[r * width + 1 + c] - muref[c]; varref[c] += g[r * width] * ((double)g[r * width + 1 + C + c] + d * d); }
+        varref[c] /= total;
+        rmref[c] = (1 - mom) * rm[c] + mom * muref[c]; rvref[c] = (1 - mom) * rv[c] + mom * varref[c] * total / (total - 1);
+        double scale = (double)gamma[c] * inv[c] / total; shref[c] = -scale * sums[c]; slref[c] = -scale * sums[C + c]; }
+    mu.fill(4242); var.fill(4242); slope.fill(4242); shift.fill(4242);
+    launch(syncbn_combine, dim3{cdiv(C, 256), 1, 1}, 256, (const float*)g.p, W, C, mom, rm.p, rv.p, mu.p, var.p);
+    check(std::string(tag) + " mean", mu.p, muref, 1e-6); check(std::string(tag) + " var", var.p, varref, 1e-5);
+    check(std::string(tag) + " running mean", rm.p, rmref, 1e-6); check(std::string(tag) + " running var", rv.p, rvref, 1e-5);
+    launch(syncbn_correction, dim3{cdiv(C, 256), 1, 1}, 256, (const float*)sums.p, (const float*)gamma.p, (const float*)inv.p, (const float*)g.p, W, C, slope.p, shift.p);
+    check(std::string(tag) + " slope", slope.p, slref, 1e-6); check(std::string(tag) + " shift", shift.p, shref, 1e-6);
+}
+
 // ---------------------------------------------------------------- pooling, loss, sgd, elementwise, linear
 static void test_pool(int N, int H, int W, int C, int K, int S, int P)
 {
@@ -451,7 +487,8 @@ int main(int argc, char** argv)
     }
     if (want("dw")) { for (int S : {1, 2}) for (int off : {0, 1}) { test_depthwise(3, 5, 5, 8, S, off); test_depthwise(1, 1, 1, 33, S, off); test_depthwise(2, 7, 8, 3, S, off); test_depthwise(1, 6, 9, 36, S, off); } }
     if (want("bn")) { for (int act = 0; act < 3; act++) { test_batchnorm(75, 7, act, true, 3, 0); test_batchnorm(75, 8, act, false, 2, 1); }
-        test_batchnorm(1000, 40, 2, true, 1, 0); test_batchnorm(1000, 40, 1, true, 9, 0); test_batchnorm(2, 3, 0, true, 5, 0); test_batchnorm(64, 36, 2, false, 4, 0); }
+        test_batchnorm(1000, 40, 2, true, 1, 0); test_batchnorm(1000, 40, 1, true, 9, 0); test_batchnorm(2, 3, 0, true, 5, 0); test_batchnorm(64, 36, 2, false, 4, 0);
+        test_syncbn(1, 3); test_syncbn(3, 7); test_syncbn(8, 300); }
     if (want("conv")) {
         test_conv(2, 5, 5, 3, 8, 3, 2, 1, 1, 0);      // stem-like
         test_conv(1, 7, 6, 6, 9, 3, 1, 1, 3, 1);      // groups 3, odd

@@ -27,7 +27,7 @@ public sealed class DataParallelCliTests : IDisposable
          "--epochs", $"{epochs}", "--lr", "0.05", "--gamma", "0.9", "--weight-decay", "5e-4", "--seed", "7", "--output", output];
 
     /// <summary>Every parameter, BN buffer and momentum of two runs' last.safetensors, within <paramref name="tolerance"/>.</summary>
-    private static void AssertSameWeights(string expected, string actual, double tolerance)
+    internal static void AssertSameWeights(string expected, string actual, double tolerance)
     {
         var a = SafeTensorsReader.Read(Path.Combine(expected, "last.safetensors"));
         var b = SafeTensorsReader.Read(Path.Combine(actual, "last.safetensors"));
