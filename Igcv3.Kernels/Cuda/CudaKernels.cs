@@ -29,6 +29,11 @@ internal static class CudaKernels
     public static readonly KernelSignature ChannelShuffleForward = K("pointwise.cu", "channel_shuffle_forward", P, P, I, I, I);
     public static readonly KernelSignature ChannelShuffleBackward = K("pointwise.cu", "channel_shuffle_backward", P, P, I, I, I, I);
 
+    // ---- pointwise_bf16.cu: (x bf16, w, y bf16 or null, yf or null, M, Cin, Cout, groups, inShuffle, outShuffle)
+    public static readonly IReadOnlyDictionary<int, KernelSignature> PointwiseBf16Forward = ByTile(bn => K("pointwise_bf16.cu", $"pointwise_bf16_forward_128x{bn}", P, P, P, P, I, I, I, I, I, I));
+    // (dy bf16, w, dx bf16 or null, dxf or null, M, Cin, Cout, groups, inShuffle, outShuffle, accumulate)
+    public static readonly IReadOnlyDictionary<int, KernelSignature> PointwiseBf16BackwardData = ByTile(bn => K("pointwise_bf16.cu", $"pointwise_bf16_backward_data_128x{bn}", P, P, P, P, I, I, I, I, I, I, I));
+
     // ---- depthwise.cu --------------------------------------------------------------------------
     // (in, w, out, N, H, W, C, stride)
     public static readonly KernelSignature DepthwiseForward = K("depthwise.cu", "depthwise3x3_forward", P, P, P, I, I, I, I, I);
@@ -77,6 +82,7 @@ internal static class CudaKernels
         Add, Accumulate, ActivationForward, ActivationBackward, Fill,
         .. PointwiseForward.Values, .. PointwiseBackwardData.Values, .. PointwiseBackwardWeight.Values,
         PointwiseBackwardWeightReduce, ChannelShuffleForward, ChannelShuffleBackward,
+        .. PointwiseBf16Forward.Values, .. PointwiseBf16BackwardData.Values,
         DepthwiseForward, DepthwiseBackwardData, DepthwiseBackwardWeight, DepthwiseBackwardWeightReduce,
         .. Conv2dForward.Values, .. Conv2dBackwardData.Values, .. Conv2dBackwardWeight.Values, Conv2dBackwardWeightReduce,
         BatchNormForwardStats, BatchNormEvalStats, BatchNormForwardApply,

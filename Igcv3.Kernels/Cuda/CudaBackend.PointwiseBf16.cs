@@ -1,0 +1,62 @@
+using Igcv3.Engine;
+using Igcv3.Engine.Cpu;
+
+namespace Igcv3.Kernels.Cuda;
+
+// pointwise_bf16.cu: the grouped 1x1 convolution of pointwise.cu on bf16 tensor cores (forward
+// and data gradient so far): x [M, Cin] BF16, w [Cout, Kg] F32 (rounded to bf16 in the kernel),
+// y [M, Cout] BF16 and/or yFloat [M, Cout] F32, fp32 accumulation. Not reached by training yet: the bf16
+// path (issue 15) calls it once activations are stored in bf16.
+public sealed partial class CudaBackend
+{
+    /// <summary>The bf16 tensor-core tile of pointwise_bf16.cu along M (8 warps x 16 rows).</summary>
+    private const int Bf16RowTile = 128;
+
+    /// <summary>y = P(Gout)·conv1x1_groups(P(Gin)·x) on bf16 tensor cores (overwrite), into
+    /// <paramref name="y"/> (BF16, rounded once from the fp32 sum) and/or <paramref name="yFloat"/>
+    /// (F32, the sum itself). Needs sm_80 or newer. Matches <see cref="CpuBackend.PointwiseForwardBf16"/>.</summary>
+    public void PointwiseForwardBf16(Tensor x, Tensor w, Tensor? y, Tensor? yFloat, PointwiseSpec spec)
+    {
+        Enter();
+        var output = CpuBackend.CheckPointwiseBf16(x, w, y, yFloat, spec);
+        RequireBf16TensorCores();
+        var g = CheckPointwise(x, w, output, spec);
+        if (g.M == 0 || g.Cout == 0) return;
+        // grid = (ceil(M / 128), ceil(Ng / BN), groups), BN = tile(Ng); Kg = 0 writes zeros (an empty sum).
+        int bn = GemmTiles.Tile(g.Ng);
+        Launch(CudaKernels.PointwiseBf16Forward[bn], new Dim3((uint)GemmTiles.CeilDiv(g.M, Bf16RowTile), (uint)GemmTiles.CeilDiv(g.Ng, bn), (uint)g.Groups),
+            Bf16(x), F32(w), y is null ? DevicePointer.Null : Bf16(y), F32OrNull(yFloat), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle);
+    }
+
+    /// <summary>dx (+)= the data gradient of <see cref="PointwiseForwardBf16"/>: dy [M, Cout] BF16
+    /// through P(Gout)⁻¹, times bf16(w), through P(Gin)⁻¹, into <paramref name="dx"/> (BF16) and/or
+    /// <paramref name="dxFloat"/> (F32). <paramref name="accumulate"/>: add to what they hold (a
+    /// bf16 dx widened, the sum rounded once), else overwrite. Matches
+    /// <see cref="CpuBackend.PointwiseBackwardDataBf16"/>.</summary>
+    public void PointwiseBackwardDataBf16(Tensor dy, Tensor w, Tensor? dx, Tensor? dxFloat, PointwiseSpec spec, bool accumulate)
+    {
+        Enter();
+        var output = CpuBackend.CheckPointwiseBf16Data(dy, w, dx, dxFloat, spec);
+        RequireBf16TensorCores();
+        var g = CheckPointwise(output, w, dy, spec);
+        if (g.M == 0 || g.Cin == 0) return;
+        // grid = (ceil(M / 128), ceil(Kg / BN), groups), BN = tile(Kg); Ng = 0 writes (or adds) zeros.
+        int bn = GemmTiles.Tile(g.Kg);
+        Launch(CudaKernels.PointwiseBf16BackwardData[bn], new Dim3((uint)GemmTiles.CeilDiv(g.M, Bf16RowTile), (uint)GemmTiles.CeilDiv(g.Kg, bn), (uint)g.Groups),
+            Bf16(dy), F32(w), dx is null ? DevicePointer.Null : Bf16(dx), F32OrNull(dxFloat), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle, accumulate ? 1 : 0);
+    }
+
+    private void RequireBf16TensorCores()
+    {
+        if (_driver is { } driver && driver.Device.Architecture.Number < 80)
+        {
+            throw new NotSupportedException($"pointwise bf16: {driver.Device} has no bf16 tensor cores (sm_80 or newer needed); use the fp32 pointwise ops");
+        }
+    }
+
+    private DevicePointer Bf16(Tensor t, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(t))] string? name = null)
+    {
+        if (t.DType != DType.BF16) throw new ArgumentException($"{Name}: {name} must be BF16, got {t}");
+        return new(Address(t));
+    }
+}
