@@ -270,7 +270,7 @@ inline std::string block_name()
 inline float bf16_low(unsigned pair) { return __uint_as_float(pair << 16); }
 inline float bf16_high(unsigned pair) { return __uint_as_float(pair & 0xffff0000u); }
 
-/// mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 for the 32 lanes starting at `lane0`, all
+/// mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 for the warp whose 32 lanes start at `lanes`, all
 /// waiting at it: each lane's fragments are placed in A (16x16), B (16x8) and C (16x8) by the PTX
 /// ISA layout (the one igc_common.cuh documents beside the device version), D = C + A·B is formed,
 /// and each lane gets its fragment of D. A bf16 product is exact in fp32 (8 + 8 significant bits);
