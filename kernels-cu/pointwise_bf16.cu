@@ -12,27 +12,30 @@
 // Data gradient, with dz[m, s] = dy[m, dst_out(s)] (dy bf16 [M, Cout]):
 //     dx[m, src_in(g*Kg + k)] (+)= Σ_n dz[m, g*Ng + n] · bf16(w[g*Ng + n, k])   (dx bf16 and/or dxf fp32)
 //   accumulate != 0: dx = bf16(float(dx) + sum), dxf = dxf + sum; accumulate == 0: overwrite.
-// Rounding points (the CPU reference, CpuBackend.PointwiseForwardBf16 and
-// PointwiseBackwardDataBf16, rounds at the same): w once, to nearest even, when loaded; x and dy
-// are bf16 already; the result once, at the store (after adding the old value when accumulating). The fp32 sum is
-// taken 16 terms at a time by the tensor core; its order is not IEEE-specified, so the reference
-// sums in double and the comparison allows fp32 accumulation error.
+// Rounding points (the CPU reference, CpuBackend.PointwiseForwardBf16 and PointwiseBackwardDataBf16,
+// rounds at the same): w once, to nearest even, when loaded; x and dy are bf16 already; the result
+// once, at the store (after adding the old value when accumulating). The fp32 sum is taken 16
+// terms at a time by the tensor core; its order is not IEEE-specified, so the reference sums in
+// double and the comparison allows fp32 accumulation error.
 // Preconditions (checked by the host): as pointwise.cu; bf16 pointers 2-byte aligned, fp32 4-byte.
 //
-// Why bf16 needs no loss scaling: bf16 keeps float32's 8-bit exponent, so every gradient
-// magnitude fp32 can hold (down to 1e-38, subnormals to 9e-41) bf16 holds too, at 8 bits of
-// precision instead of 24. fp16's 5-bit exponent flushes anything below 6e-8 to zero, which
-// is what loss scaling works around; with bf16 nothing underflows that fp32 would keep.
+// Why bf16 needs no loss scaling: bf16 keeps float32's 8-bit exponent, so every normal fp32
+// magnitude (down to 1.2e-38) is a normal bf16 magnitude too, held to 8 significant bits instead
+// of 24 (only fp32's subnormals below bf16's smallest, 9.2e-41, are lost). fp16's 5-bit exponent
+// flushes anything below 6e-8 to zero, which is what loss scaling works around; bf16 gradients
+// underflow only where fp32 ones would.
 //
 // ---- the tile -----------------------------------------------------------------------------------
-// 256 threads = 8 warps; block tile 128 rows (M) x BN output columns (Ng forward, Kg for the
-// data gradient), BN = 16, 32 or 64 as tile() of pointwise.cu; each warp owns 16 rows and all BN columns: BN/8 mma.m16n8k16 per 16
-// of K (igc_mma_bf16_m16n8k16, igc_common.cuh, gives the fragment layout). K steps 32 at a time
-// through shared memory, both operands stored reduction-contiguous (the .row and .col layouts of
-// the instruction: A as rows of x' or dz; B as rows of w forward, w transposed as it is stored for
-// the data gradient), 8 bf16 of padding per row so that the fragment reads of
-// the 8 row groups fall in distinct banks. Global loads: 8 bf16 (16 bytes) of x and 8 floats of
-// w at once where unpermuted and aligned, else guarded gathered scalars through the permutation.
+// 256 threads = 8 warps; block tile 128 rows (M) x BN output columns (Ng forward, Kg for the data
+// gradient), BN = 16, 32 or 64 as tile() of pointwise.cu; each warp owns 16 rows and all BN
+// columns: BN/8 mma.m16n8k16 per 16 of the reduction (igc_mma_bf16_m16n8k16 in igc_common.cuh gives
+// the fragment layout). The reduction steps 32 at a time through shared memory, both operands stored
+// reduction-contiguous (the .row and .col layouts of the instruction: A as rows of x' or dz; B as
+// rows of w forward, w transposed as it is stored for the data gradient), 8 bf16 of padding per
+// row so that the fragment reads of the 8 row groups fall in distinct banks. Global loads: 8 bf16
+// (16 bytes) of x or dy and 8 floats of w at once where unpermuted and aligned, else guarded
+// gathered scalars through the permutation. Every block rounds the weights of its columns itself
+// (BN·K conversions, small beside its 128·BN·K products); no pipelining of the stages yet.
 // Static shared memory: (128 + BN)·40·2 bytes <= 15 KB; dynamic 0.
 //
 // ---- kernels and launch contract (block = 256 threads, 1-D) -------------------------------------
