@@ -1,6 +1,5 @@
-// pointwise_bf16.cu — the grouped 1x1 convolution of pointwise.cu on bf16 tensor cores, forward
-// and data gradient (the weight gradient is still to come): bf16 activations and activation
-// gradients, fp32 weights rounded to bf16 for the operands, fp32 accumulation, and the IGC
+// pointwise_bf16.cu — the grouped 1x1 convolution of pointwise.cu on bf16 tensor cores: forward,
+// data gradient and weight gradient. bf16 activations and activation gradients, fp32 weights rounded to bf16 for the operands, fp32 accumulation, and the IGC
 // permutations fused into the operand loads and the epilogue stores exactly as in pointwise.cu.
 //
 // Op (the forward of pointwise.cu with bf16 storage):
@@ -12,6 +11,9 @@
 // Data gradient, with dz[m, s] = dy[m, dst_out(s)] (dy bf16 [M, Cout]):
 //     dx[m, src_in(g*Kg + k)] (+)= Σ_n dz[m, g*Ng + n] · bf16(w[g*Ng + n, k])   (dx bf16 and/or dxf fp32)
 //   accumulate != 0: dx = bf16(float(dx) + sum), dxf = dxf + sum; accumulate == 0: overwrite.
+// Weight gradient (fp32, the master weights' gradient), split over the rows like pointwise.cu's:
+//     partial[s, g*Ng + n, k] = Σ_{m in split s} dz[m, g*Ng + n] · x'[m, g*Kg + k]
+//   then pointwise.cu's pointwise_backward_weight_reduce adds the slices into dw in slice order.
 // Rounding points (the CPU reference, CpuBackend.PointwiseForwardBf16 and PointwiseBackwardDataBf16,
 // rounds at the same): w once, to nearest even, when loaded; x and dy are bf16 already; the result
 // once, at the store (after adding the old value when accumulating). The fp32 sum is taken 16
@@ -27,11 +29,13 @@
 //
 // ---- the tile -----------------------------------------------------------------------------------
 // 256 threads = 8 warps; block tile 128 rows (M) x BN output columns (Ng forward, Kg for the data
-// gradient), BN = 16, 32 or 64 as tile() of pointwise.cu; each warp owns 16 rows and all BN
+// gradient, Kg for the weight gradient, whose 128 rows are Ng), BN = 16, 32 or 64 as tile() of
+// pointwise.cu; each warp owns 16 rows and all BN
 // columns: BN/8 mma.m16n8k16 per 16 of the reduction (igc_mma_bf16_m16n8k16 in igc_common.cuh gives
 // the fragment layout). The reduction steps 32 at a time through shared memory, both operands stored
 // reduction-contiguous (the .row and .col layouts of the instruction: A as rows of x' or dz; B as
-// rows of w forward, w transposed as it is stored for the data gradient), 8 bf16 of padding per
+// rows of w forward, w transposed as it is stored for the data gradient; for the weight gradient,
+// whose reduction runs down the rows of dy and x, both stored transposed), 8 bf16 of padding per
 // row so that the fragment reads of the 8 row groups fall in distinct banks. Global loads: 8 bf16
 // (16 bytes) of x or dy and 8 floats of w at once where unpermuted and aligned, else guarded
 // gathered scalars through the permutation. Every block rounds the weights of its columns itself
@@ -53,6 +57,13 @@
 //                                             int accumulate)
 //   dx (bf16) and dxf (fp32) each optional, not both null; (+)= by `accumulate` as above.
 //   grid = (ceil(M / 128), ceil(Kg / BN), groups), BN = tile(Kg). Needs sm_80+.
+//
+// pointwise_bf16_backward_weight_128x{16,32,64}(const unsigned short* dy, const unsigned short* x,
+//                                               float* partial, int M, int Cin, int Cout, int groups,
+//                                               int inShuffle, int outShuffle, int splits, int rowsPerSplit)
+//   As pointwise_backward_weight_* (splits, rowsPerSplit, partial [splits, Cout, Kg] OVERWRITTEN,
+//   then pointwise_backward_weight_reduce), with the tile 128 (Ng) x BN (Kg), BN = tile(Kg):
+//   grid = (ceil(Ng / 128), ceil(Kg / BN), groups·splits), groups·splits <= 65535. Needs sm_80+.
 #include "igc_common.cuh"
 
 #define IGC_BF16_ROWS 128 // block tile along M: 8 warps x 16 rows
@@ -105,14 +116,48 @@ __device__ __forceinline__ unsigned igc_bf16_word(const unsigned short (*S)[W], 
     return *reinterpret_cast<const unsigned*>(&S[row][k]);
 }
 
+/// Fills S[i][r] = M(i0 + i, r0 + r) for a stage, I rows of 32, where M's rows are the output index
+/// and its columns the reduction (contiguous): M(i, r) = base[i·stride + map(colBase + r)], zero for
+/// i >= rows or r >= cols (igc_bf16_row_octet). One 16-byte shared store per octet.
+template <int I, int W>
+__device__ __forceinline__ void igc_bf16_fill_along(unsigned short (*S)[W], const unsigned short* __restrict__ base, int i0, int r0,
+                                                    int rows, int cols, int stride, int colBase, int permC, int permG, bool vec)
+{
+    for (int q = threadIdx.x; q < I * 4; q += IGC_THREADS)
+    {
+        const int i = q / 4, r = (q % 4) * 8;
+        *reinterpret_cast<uint4*>(&S[i][r]) = igc_bf16_row_octet(base, i0 + i, r0 + r, rows, cols, stride, colBase, permC, permG, vec);
+    }
+}
+
+/// Fills S[i][r] = M(r0 + r, i0 + i) for a stage, I rows of 32, where M's rows are the reduction
+/// and its (contiguous) columns the output index: read as octets along i, stored transposed.
+/// Rows r0 + r >= rows and columns >= cols read as zero.
+template <int I, int W>
+__device__ __forceinline__ void igc_bf16_fill_across(unsigned short (*S)[W], const unsigned short* __restrict__ base, int i0, int r0,
+                                                     int rows, int cols, int stride, int colBase, int permC, int permG, bool vec)
+{
+    for (int q = threadIdx.x; q < IGC_BF16_BK * (I / 8); q += IGC_THREADS)
+    {
+        const int r = q / (I / 8), i = (q % (I / 8)) * 8;
+        const uint4 o = igc_bf16_row_octet(base, r0 + r, i0 + i, rows, cols, stride, colBase, permC, permG, vec);
+        const unsigned words[4] = {o.x, o.y, o.z, o.w};
+#pragma unroll
+        for (int t = 0; t < 4; t++)
+        {
+            S[i + 2 * t][r] = (unsigned short)(words[t] & 0xffffu);
+            S[i + 2 * t + 1][r] = (unsigned short)(words[t] >> 16);
+        }
+    }
+}
+
 /// One block's 128 x BN output tile of C(i, j) = Σ_r A(i, r)·B(r, j) over r in [0, R), on bf16
 /// tensor cores, with fp32 accumulators in the mma's C fragment layout (igc_mma_bf16_m16n8k16):
-/// warp w holds rows i0 + 16w + (gq, gq + 8) and, in acc[j], columns 8j + 2tq, 8j + 2tq + 1.
-///   A(i, r) = base[(i0 + i)·stride + map(colBase + r)], rows >= M read as 0 (igc_bf16_row_octet);
-///   B: fillB(Bs, r0) stores Bs[j][r] = bf16 B(r0 + r, j) for the stage, zero outside.
-template <int NT, class FillB>
-__device__ __forceinline__ void igc_bf16_mma_tile(float (&acc)[NT][4], const unsigned short* __restrict__ a, int M, int R,
-                                                  int stride, int colBase, int permC, int permG, bool vecA, int i0, FillB fillB)
+/// warp w holds rows 16w + (gq, gq + 8) of the tile and, in acc[j], columns 8j + 2tq, 8j + 2tq + 1.
+/// For each stage of 32 reductions from r0, fillA(As, r0) stores As[i][r] = A(i, r0 + r) (128
+/// rows) and fillB(Bs, r0) stores Bs[j][r] = B(r0 + r, j) (BN columns), bf16, zero outside.
+template <int NT, class FillA, class FillB>
+__device__ __forceinline__ void igc_bf16_mma_tile(float (&acc)[NT][4], int R, FillA fillA, FillB fillB)
 {
     constexpr int BN = 8 * NT, LD = IGC_BF16_BK + IGC_BF16_PAD;
     __shared__ __align__(16) unsigned short As[IGC_BF16_ROWS][LD]; // As[i][r] = A(i0 + i, r0 + r)
@@ -124,11 +169,7 @@ __device__ __forceinline__ void igc_bf16_mma_tile(float (&acc)[NT][4], const uns
 
     for (int r0 = 0; r0 < R; r0 += IGC_BF16_BK)
     {
-        for (int q = threadIdx.x; q < IGC_BF16_ROWS * 4; q += IGC_THREADS)
-        {
-            const int i = q / 4, r = (q % 4) * 8;
-            *reinterpret_cast<uint4*>(&As[i][r]) = igc_bf16_row_octet(a, i0 + i, r0 + r, M, R, stride, colBase, permC, permG, vecA);
-        }
+        fillA(As, r0);
         fillB(Bs, r0);
         __syncthreads();
 #pragma unroll
@@ -222,7 +263,8 @@ __device__ __forceinline__ void pointwise_bf16_forward_impl(const unsigned short
     const float* wg = w + (long long)g * Ng * Kg;
     const bool vecB = igc_aligned16(wg) && Kg % 4 == 0;
     float acc[NT][4];
-    igc_bf16_mma_tile<NT>(acc, x, M, Kg, Cin, g * Kg, Cin, inShuffle, vecA, i0, [&](unsigned short (*Bs)[LD], int k0) {
+    auto fillA = [&](unsigned short (*As)[LD], int k0) { igc_bf16_fill_along<IGC_BF16_ROWS>(As, x, i0, k0, M, Kg, Cin, g * Kg, Cin, inShuffle, vecA); };
+    igc_bf16_mma_tile<NT>(acc, Kg, fillA, [&](unsigned short (*Bs)[LD], int k0) {
         for (int q = threadIdx.x; q < BN * 4; q += IGC_THREADS)
         {
             const int j = q / 4, r = (q % 4) * 8; // the one rounding of w, as it is loaded
@@ -251,7 +293,8 @@ __device__ __forceinline__ void pointwise_bf16_backward_data_impl(const unsigned
     const float* wg = w + (long long)g * Ng * Kg;
     const bool vecB = igc_aligned16(wg) && Kg % 4 == 0;
     float acc[NT][4];
-    igc_bf16_mma_tile<NT>(acc, dy, M, Ng, Cout, g * Ng, Cout, invOut, vecA, i0, [&](unsigned short (*Bs)[LD], int n0) {
+    auto fillA = [&](unsigned short (*As)[LD], int n0) { igc_bf16_fill_along<IGC_BF16_ROWS>(As, dy, i0, n0, M, Ng, Cout, g * Ng, Cout, invOut, vecA); };
+    igc_bf16_mma_tile<NT>(acc, Ng, fillA, [&](unsigned short (*Bs)[LD], int n0) {
         for (int q = threadIdx.x; q < IGC_BF16_BK * (BN / 8); q += IGC_THREADS)
         {
             const int r = q / (BN / 8), j = (q % (BN / 8)) * 8;
@@ -268,6 +311,35 @@ __device__ __forceinline__ void pointwise_bf16_backward_data_impl(const unsigned
     // dx[m, src_in(g*Kg + k)] (+)= dx'[m, g*Kg + k]                                         dx [M, Cin]
     igc_bf16_store_tile<NT>(acc, dx, dxf, M, Cin, g * Kg, Kg, inShuffle <= 1, i0, j0, accumulate,
                             [&](int c) { return igc_perm_source(c, Cin, inShuffle); });
+}
+
+template <int NT>
+__device__ __forceinline__ void pointwise_bf16_backward_weight_impl(const unsigned short* __restrict__ dy, const unsigned short* __restrict__ x,
+                                                                    float* __restrict__ partial, int M, int Cin, int Cout, int groups,
+                                                                    int inShuffle, int outShuffle, int splits, int rowsPerSplit)
+{
+    constexpr int BN = 8 * NT, LD = IGC_BF16_BK + IGC_BF16_PAD;
+    const int Kg = Cin / groups, Ng = Cout / groups;
+    const int g = blockIdx.z / splits, s = blockIdx.z % splits;
+    const int i0 = blockIdx.x * IGC_BF16_ROWS, j0 = blockIdx.y * BN;
+    const long long begin = (long long)s * rowsPerSplit;
+    const int rBegin = (int)(begin < M ? begin : M);
+    const int rEnd = (int)(begin + rowsPerSplit < M ? begin + rowsPerSplit : M);
+    // Both operands have the reduction (the rows m) down their rows: each stage is read along its
+    // channels and stored transposed. Rows past this split's end read as zero, so any rowsPerSplit is exact.
+    // A(n, m) = dz[m, g*Ng + n] = dy[m, dst_out(g*Ng + n)]                                  dy [M, Cout]
+    const int invOut = igc_inverse_groups(Cout, outShuffle);
+    const bool vecA = invOut <= 1 && igc_aligned16(dy) && Cout % 8 == 0 && (g * Ng) % 8 == 0;
+    // B(m, k) = x'[m, g*Kg + k] = x[m, src_in(g*Kg + k)]                                     x [M, Cin]
+    const bool vecB = inShuffle <= 1 && igc_aligned16(x) && Cin % 8 == 0 && (g * Kg) % 8 == 0;
+    float acc[NT][4];
+    igc_bf16_mma_tile<NT>(
+        acc, rEnd - rBegin,
+        [&](unsigned short (*As)[LD], int r0) { igc_bf16_fill_across<IGC_BF16_ROWS>(As, dy, i0, rBegin + r0, rEnd, Ng, Cout, g * Ng, Cout, invOut, vecA); },
+        [&](unsigned short (*Bs)[LD], int r0) { igc_bf16_fill_across<BN>(Bs, x, j0, rBegin + r0, rEnd, Kg, Cin, g * Kg, Cin, inShuffle, vecB); });
+    // partial[s, g*Ng + n, k] = acc (overwrite; summed over s by pointwise_backward_weight_reduce)   partial [splits, Cout, Kg]
+    igc_bf16_store_tile<NT>(acc, (unsigned short*)nullptr, partial + ((long long)s * Cout + (long long)g * Ng) * Kg, Ng, Kg, 0, Kg, true,
+                            i0, j0, 0, [](int c) { return c; });
 }
 
 #define IGC_PW_BF16_FORWARD(TN, BN)                                                                               \
@@ -288,5 +360,15 @@ __device__ __forceinline__ void pointwise_bf16_backward_data_impl(const unsigned
                                                   accumulate);                                                   \
     }
 
+#define IGC_PW_BF16_BACKWARD_WEIGHT(TN, BN)                                                                       \
+    extern "C" __global__ void __launch_bounds__(IGC_THREADS) pointwise_bf16_backward_weight_128x##BN(          \
+        const unsigned short* __restrict__ dy, const unsigned short* __restrict__ x, float* __restrict__ partial, \
+        int M, int Cin, int Cout, int groups, int inShuffle, int outShuffle, int splits, int rowsPerSplit)        \
+    {                                                                                                            \
+        pointwise_bf16_backward_weight_impl<BN / 8>(dy, x, partial, M, Cin, Cout, groups, inShuffle, outShuffle, \
+                                                    splits, rowsPerSplit);                                       \
+    }
+
 IGC_FOR_EACH_TILE(IGC_PW_BF16_FORWARD)
 IGC_FOR_EACH_TILE(IGC_PW_BF16_BACKWARD_DATA)
+IGC_FOR_EACH_TILE(IGC_PW_BF16_BACKWARD_WEIGHT)

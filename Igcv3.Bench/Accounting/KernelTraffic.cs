@@ -40,6 +40,11 @@ public static class KernelTraffic
                 long outputBytes = (l.Pointer(2) != 0 ? sizeof(ushort) : 0) + (l.Pointer(3) != 0 ? F : 0);
                 return sizeof(ushort) * m * cin + F * cout * (cin / groups) + outputBytes * m * cout;
             }
+            case "pointwise_bf16_backward_weight":
+            {
+                long m = I(3), cin = I(4), cout = I(5), groups = I(6), splits = I(9);
+                return sizeof(ushort) * (m * cout + m * cin) + F * splits * cout * (cin / groups);
+            }
             case "pointwise_bf16_backward_data":
             {
                 // dy bf16 read, w fp32 read; dx bf16 and dxf fp32 written (read too when accumulating) where non-null.

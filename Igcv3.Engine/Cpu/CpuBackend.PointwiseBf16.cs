@@ -10,7 +10,8 @@ namespace Igcv3.Engine.Cpu;
 ///
 /// The kernel sums in fp32 on the tensor cores, so the two differ by fp32 accumulation error in
 /// yFloat, and y by at most one bf16 ulp where v lies that close to a rounding midpoint.
-/// The data gradient likewise (<see cref="PointwiseBackwardDataBf16"/>). Plain loops: a
+/// The data and weight gradients likewise (<see cref="PointwiseBackwardDataBf16"/>,
+/// <see cref="PointwiseBackwardWeightBf16"/>). Plain loops: a
 /// reference, not a fast path.
 /// </summary>
 public sealed partial class CpuBackend
@@ -103,6 +104,45 @@ public sealed partial class CpuBackend
                 }
             }
         }, workPerItem: (long)cout * Math.Max(1, cinG));
+    }
+
+    /// <summary>The weight gradient of <see cref="PointwiseForwardBf16"/>, in fp32 for the master weights:
+    ///     dw[o, k] += Σ_m dy[m, outDestination[o]] · x[m, inSource[g(o)·Cin/G + k]]   (x, dy BF16; double sums)
+    /// An unwritten dw (<see cref="Tensor.IsUnwritten"/>) is zeroed first, as the fp32 op does.</summary>
+    public void PointwiseBackwardWeightBf16(Tensor x, Tensor dy, Tensor dw, PointwiseSpec spec)
+    {
+        CheckPointwiseBf16Weight(x, dy, dw, spec);
+        ZeroUnwritten(dw);
+        var layout = new PointwiseLayout(x, dw, spec);
+        if (dy.Count != (long)layout.Rows * layout.Cout)
+        {
+            throw new ArgumentException($"pointwise bf16 weight gradient: dy {dy.Shape} must hold {layout.Rows} rows of {layout.Cout}");
+        }
+        int cin = layout.Cin, cout = layout.Cout, cinG = layout.CinPerGroup, coutG = layout.CoutPerGroup;
+        int[] inSource = layout.InputSource, outDest = layout.OutputDestination;
+        ReadOnlySpan<ushort> sx = Span<ushort>(x), sdy = Span<ushort>(dy);
+        Span<float> sdw = Span<float>(dw);
+        var sums = new double[sdw.Length];
+        for (int m = 0; m < layout.Rows; m++)
+        {
+            for (int o = 0; o < cout; o++)
+            {
+                double dz = BFloat16.ToSingle(sdy[m * cout + outDest[o]]);
+                int first = o / coutG * cinG;
+                for (int k = 0; k < cinG; k++) sums[o * cinG + k] += dz * BFloat16.ToSingle(sx[m * cin + inSource[first + k]]);
+            }
+        }
+        for (int i = 0; i < sdw.Length; i++) sdw[i] += (float)sums[i];
+    }
+
+    /// <summary>The checks of the bf16 weight gradient, shared with the CUDA backend's.</summary>
+    internal static void CheckPointwiseBf16Weight(Tensor x, Tensor dy, Tensor dw, PointwiseSpec spec)
+    {
+        const string op = "pointwise bf16 weight gradient";
+        if (dy.DType != DType.BF16) throw new ArgumentException($"{op}: dy must be BF16, got {dy.DType}; convert it with BFloat16.FromSingle or use the fp32 pointwise ops");
+        if (dw.DType != DType.F32) throw new ArgumentException($"{op}: dw must be F32 (the fp32 master weights' gradient), got {dw.DType}");
+        // x in the input's place, dw in the weights' and the output's: the same geometry checks.
+        CheckBf16(op, x, "x", dw, null, "", dw, "dw", x.Shape[-1], spec);
     }
 
     /// <summary>The checks of the bf16 forward, shared with the CUDA backend's; returns the output

@@ -3,8 +3,8 @@ using Igcv3.Engine.Cpu;
 
 namespace Igcv3.Kernels.Cuda;
 
-// pointwise_bf16.cu: the grouped 1x1 convolution of pointwise.cu on bf16 tensor cores (forward
-// and data gradient so far): x [M, Cin] BF16, w [Cout, Kg] F32 (rounded to bf16 in the kernel),
+// pointwise_bf16.cu: the grouped 1x1 convolution of pointwise.cu on bf16 tensor cores (forward,
+// data and weight gradients): x [M, Cin] BF16, w [Cout, Kg] F32 (rounded to bf16 in the kernel),
 // y [M, Cout] BF16 and/or yFloat [M, Cout] F32, fp32 accumulation. Not reached by training yet: the bf16
 // path (issue 15) calls it once activations are stored in bf16.
 public sealed partial class CudaBackend
@@ -44,6 +44,33 @@ public sealed partial class CudaBackend
         int bn = GemmTiles.Tile(g.Kg);
         Launch(CudaKernels.PointwiseBf16BackwardData[bn], new Dim3((uint)GemmTiles.CeilDiv(g.M, Bf16RowTile), (uint)GemmTiles.CeilDiv(g.Kg, bn), (uint)g.Groups),
             Bf16(dy), F32(w), dx is null ? DevicePointer.Null : Bf16(dx), F32OrNull(dxFloat), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle, accumulate ? 1 : 0);
+    }
+
+    /// <summary>dw += Σ_m dz[m, ·]ᵀ·x'[m, ·] in fp32 (the master weights' gradient), from BF16 dy and
+    /// x through the same permutations; split over the rows and reduced in slice order as the fp32
+    /// weight gradient is. Matches <see cref="CpuBackend.PointwiseBackwardWeightBf16"/>.</summary>
+    public void PointwiseBackwardWeightBf16(Tensor x, Tensor dy, Tensor dw, PointwiseSpec spec)
+    {
+        Enter();
+        CpuBackend.CheckPointwiseBf16Weight(x, dy, dw, spec);
+        RequireBf16TensorCores();
+        var g = CheckPointwise(x, dw, dy, spec);
+        if (g.M == 0 || g.Cin == 0 || g.Cout == 0)
+        {
+            ZeroUnwritten(dw); // an empty sum: += 0, or = 0
+            return;
+        }
+        // The tile 128 (Ng) x BN (Kg), BN = tile(Kg); the M rows cut into splits, each writing its own
+        // slice of partial [splits, Cout, Kg], summed in slice order by the reduce kernel into dw.
+        int bn = GemmTiles.Tile(g.Kg);
+        int tilesN = GemmTiles.CeilDiv(g.Ng, Bf16RowTile), tilesK = GemmTiles.CeilDiv(g.Kg, bn);
+        var (splits, rowsPerSplit) = GemmTiles.Splits(g.M, tilesN * tilesK, g.Groups, Multiprocessors, GemmTiles.RowTile);
+        int count = g.Cout * g.Kg;
+        using var partial = Scratch("pointwise bf16 backward weight", (long)splits * count, sizeof(float));
+        Launch(CudaKernels.PointwiseBf16BackwardWeight[bn], new Dim3((uint)tilesN, (uint)tilesK, (uint)(g.Groups * splits)),
+            Bf16(dy), Bf16(x), partial.Pointer, g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle, splits, rowsPerSplit);
+        ZeroUnwritten(dw);
+        Launch(CudaKernels.PointwiseBackwardWeightReduce, new Dim3(GemmTiles.StrideGrid(count, BlockThreads, 1024)), partial.Pointer, F32(dw), count, splits);
     }
 
     private void RequireBf16TensorCores()

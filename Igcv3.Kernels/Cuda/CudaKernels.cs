@@ -33,6 +33,8 @@ internal static class CudaKernels
     public static readonly IReadOnlyDictionary<int, KernelSignature> PointwiseBf16Forward = ByTile(bn => K("pointwise_bf16.cu", $"pointwise_bf16_forward_128x{bn}", P, P, P, P, I, I, I, I, I, I));
     // (dy bf16, w, dx bf16 or null, dxf or null, M, Cin, Cout, groups, inShuffle, outShuffle, accumulate)
     public static readonly IReadOnlyDictionary<int, KernelSignature> PointwiseBf16BackwardData = ByTile(bn => K("pointwise_bf16.cu", $"pointwise_bf16_backward_data_128x{bn}", P, P, P, P, I, I, I, I, I, I, I));
+    // (dy bf16, x bf16, partial, M, Cin, Cout, groups, inShuffle, outShuffle, splits, rowsPerSplit); then PointwiseBackwardWeightReduce
+    public static readonly IReadOnlyDictionary<int, KernelSignature> PointwiseBf16BackwardWeight = ByTile(bn => K("pointwise_bf16.cu", $"pointwise_bf16_backward_weight_128x{bn}", P, P, P, I, I, I, I, I, I, I, I));
 
     // ---- depthwise.cu --------------------------------------------------------------------------
     // (in, w, out, N, H, W, C, stride)
@@ -82,7 +84,7 @@ internal static class CudaKernels
         Add, Accumulate, ActivationForward, ActivationBackward, Fill,
         .. PointwiseForward.Values, .. PointwiseBackwardData.Values, .. PointwiseBackwardWeight.Values,
         PointwiseBackwardWeightReduce, ChannelShuffleForward, ChannelShuffleBackward,
-        .. PointwiseBf16Forward.Values, .. PointwiseBf16BackwardData.Values,
+        .. PointwiseBf16Forward.Values, .. PointwiseBf16BackwardData.Values, .. PointwiseBf16BackwardWeight.Values,
         DepthwiseForward, DepthwiseBackwardData, DepthwiseBackwardWeight, DepthwiseBackwardWeightReduce,
         .. Conv2dForward.Values, .. Conv2dBackwardData.Values, .. Conv2dBackwardWeight.Values, Conv2dBackwardWeightReduce,
         BatchNormForwardStats, BatchNormEvalStats, BatchNormForwardApply,

@@ -5,7 +5,7 @@ using Xunit;
 namespace Igcv3.Tests.Engine;
 
 /// <summary>The CPU reference of the bf16 1x1 convolution (<see cref="CpuBackend.PointwiseForwardBf16"/>)
-/// and of its data gradient against the fp32 ops they shadow: bit-exact where every value is a
+/// and of its data and weight gradients against the fp32 ops they shadow: bit-exact where every value is a
 /// small integer (exact in bf16, every sum exact and below 2⁸), with groups and both permutations; the weights rounded to bf16 where they are
 /// not representable; and its argument checks.</summary>
 public class PointwiseBf16ReferenceTests
@@ -67,6 +67,26 @@ public class PointwiseBf16ReferenceTests
         var fresh = Tensor.Zeros(Cpu, xShape);
         Cpu.PointwiseBackward(Tensor.Zeros(Cpu, xShape), w, Tensor.FromArray(Cpu, dys, yShape), fresh, null, spec);
         Assert.Equal(fresh.ToFloatArray(), overwritten.ToFloatArray());
+    }
+
+    [Theory]
+    [InlineData(1, 5, 7, 12, 1, 0, 0)]
+    [InlineData(3, 5, 12, 18, 3, 3, 6)]
+    [InlineData(2, 1, 20, 30, 2, 2, 15)]
+    [InlineData(1, 5, 9, 6, 3, 0, 2)]
+    public void WeightGradient_OfSmallIntegers_MatchesTheFp32OpExactly(int n, int hw, int cin, int cout, int groups, int inShuffle, int outShuffle)
+    {
+        var spec = new PointwiseSpec(groups, inShuffle, outShuffle);
+        var random = new Random(cin * 100 + cout + 2);
+        Shape xShape = [n, hw, hw, cin], yShape = [n, hw, hw, cout], wShape = [cout, cin / groups];
+        float[] xs = Enumerable.Range(0, (int)xShape.Count).Select(_ => (float)random.Next(-3, 4)).ToArray();
+        float[] dys = Enumerable.Range(0, (int)yShape.Count).Select(_ => (float)random.Next(-3, 4)).ToArray();
+        float[] start = Enumerable.Range(0, (int)wShape.Count).Select(_ => (float)random.Next(-3, 4)).ToArray();
+        var expected = Tensor.FromArray(Cpu, start, wShape);
+        Cpu.PointwiseBackward(Tensor.FromArray(Cpu, xs, xShape), Tensor.Zeros(Cpu, wShape), Tensor.FromArray(Cpu, dys, yShape), null, expected, spec);
+        var dw = Tensor.FromArray(Cpu, start, wShape);
+        Cpu.PointwiseBackwardWeightBf16(Bf16(xs, xShape), Bf16(dys, yShape), dw, spec);
+        Assert.Equal(expected.ToFloatArray(), dw.ToFloatArray()); // fp32 output: integer sums below 2^24 are exact
     }
 
     [Fact]

@@ -258,6 +258,34 @@ static void test_pointwise_bf16_backward_data(int M, int Cin, int Cout, int grou
             }
         }
 }
+using PwBf16Bw = void (*)(const unsigned short*, const unsigned short*, float*, int, int, int, int, int, int, int, int);
+static void test_pointwise_bf16_backward_weight(int M, int Cin, int Cout, int groups, int gin, int gout, int off)
+{
+    char tag[128]; snprintf(tag, sizeof tag, "pw-bf16 bwd-w M%d %d->%d g%d in%d out%d off%d", M, Cin, Cout, groups, gin, gout, off);
+    int Kg = Cin / groups, Ng = Cout / groups;
+    Buf xs(M * Cin), dys(M * Cout), dw(Cout * Kg, off), dw0(Cout * Kg);
+    xs.rand(); dys.rand(); dw0.rand();
+    std::vector<unsigned short> xstore(M * Cin + 16), dystore(M * Cout + 16);
+    unsigned short* x = xstore.data() + off; unsigned short* dy = dystore.data() + off;
+    for (int i = 0; i < M * Cin; i++) x[i] = bf16_bits(xs[i]);
+    for (int i = 0; i < M * Cout; i++) dy[i] = bf16_bits(dys[i]);
+    std::vector<double> want = dw0.d();
+    for (int m = 0; m < M; m++) for (int d = 0; d < Cout; d++) {
+        int s = psrc(d, Cout, gout), g = s / Ng; double dz = bf16_value(dy[m * Cout + d]);
+        for (int k = 0; k < Kg; k++) want[(size_t)s * Kg + k] += dz * bf16_value(x[m * Cin + psrc(g * Kg + k, Cin, gin)]); }
+    PwBf16Bw bww[3] = {pointwise_bf16_backward_weight_128x16, pointwise_bf16_backward_weight_128x32, pointwise_bf16_backward_weight_128x64};
+    int bns[3] = {16, 32, 64};
+    for (int v = 0; v < 3; v++)
+        for (int rps : {M, 16, 45}) {
+            int splits = cdiv(M, rps);
+            Buf partial(splits * Cout * Kg); partial.fill(777);
+            launch(bww[v], dim3{cdiv(Ng, 128), cdiv(Kg, bns[v]), (unsigned)(groups * splits)}, 256, (const unsigned short*)dy, (const unsigned short*)x, partial.p,
+                   M, Cin, Cout, groups, gin, gout, splits, rps);
+            for (int i = 0; i < Cout * Kg; i++) dw[i] = dw0[i];
+            launch(pointwise_backward_weight_reduce, dim3{2, 1, 1}, 256, (const float*)partial.p, dw.p, Cout * Kg, splits);
+            check(std::string(tag) + " bn" + std::to_string(bns[v]) + " rps" + std::to_string(rps), dw.p, want, 5e-5);
+        }
+}
 static void test_shuffle(int rows, int C, int G)
 {
     Buf x(rows * C, 1), y(rows * C), dy(rows * C), dx(rows * C, 1); x.rand(); dy.rand(); dx.rand();
@@ -526,6 +554,14 @@ int main(int argc, char** argv)
         test_pointwise_bf16_backward_data(3, 7, 5, 1, 0, 0, 0);
         test_pointwise_bf16_backward_data(33, 16, 96, 2, 0, 0, 1);   // Ng = 48: a partial reduction stage
         test_pointwise_bf16_backward_data(40, 160, 16, 1, 0, 0, 0);  // Kg = 160: three column tiles
+        test_pointwise_bf16_backward_weight(75, 12, 18, 3, 2, 3, 0);
+        test_pointwise_bf16_backward_weight(75, 12, 18, 3, 2, 3, 1);
+        test_pointwise_bf16_backward_weight(200, 64, 96, 2, 2, 0, 0);
+        test_pointwise_bf16_backward_weight(130, 40, 80, 1, 4, 8, 0);
+        test_pointwise_bf16_backward_weight(9, 18, 12, 6, 3, 4, 1);
+        test_pointwise_bf16_backward_weight(3, 7, 5, 1, 0, 0, 0);
+        test_pointwise_bf16_backward_weight(70, 16, 272, 1, 0, 0, 0);  // Ng = 272: three row tiles of 128
+        test_pointwise_bf16_backward_weight(33, 160, 16, 2, 0, 0, 1);  // Kg = 80: two column tiles
     }
     if (want("dw")) { for (int S : {1, 2}) for (int off : {0, 1}) { test_depthwise(3, 5, 5, 8, S, off); test_depthwise(1, 1, 1, 33, S, off); test_depthwise(2, 7, 8, 3, S, off); test_depthwise(1, 6, 9, 36, S, off); } }
     if (want("bn")) { for (int act = 0; act < 3; act++) { test_batchnorm(75, 7, act, true, 3, 0); test_batchnorm(75, 8, act, false, 2, 1); }

@@ -6,9 +6,10 @@ using static Igcv3.Tests.Kernels.Parity.Parity;
 
 namespace Igcv3.Tests.Kernels.Parity;
 
-/// <summary>pointwise_bf16.cu (the bf16 tensor-core 1x1 convolution, forward and data gradient)
+/// <summary>pointwise_bf16.cu (the bf16 tensor-core 1x1 convolution: forward, data and weight gradients)
 /// against its CPU reference (<see cref="CpuBackend.PointwiseForwardBf16"/>,
-/// <see cref="CpuBackend.PointwiseBackwardDataBf16"/>), which rounds at the same points: the fp32
+/// <see cref="CpuBackend.PointwiseBackwardDataBf16"/>, <see cref="CpuBackend.PointwiseBackwardWeightBf16"/>),
+/// which rounds at the same points: the fp32
 /// output within fp32 accumulation error (Typical), the bf16 output the kernel's own fp32 output
 /// rounded bit for bit, and within half a bf16 ulp (plus that accumulation error) of the
 /// reference's. Then against the plain fp32 reference on the unrounded inputs, within the stated
@@ -165,6 +166,37 @@ public abstract class PointwiseBf16ParityTests(DeviceFixture fixture)
         AssertClose(name, fp32, widened, Bf16Tolerance);
     }
 
+    /// <summary>The weight gradient (fp32, accumulated into a prefilled dw, and into an unwritten one,
+    /// NaN-filled, which must be overwritten): within the long-reduction tolerance of the reference's
+    /// double sums over all M rows, and within <see cref="Bf16Tolerance"/> of the fp32 op's on the
+    /// unrounded x and dy.</summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void BackwardWeight_MatchesTheBf16Reference_AndStaysWithinBf16ToleranceOfFp32(int n, int h, int w, int cin, int cout, int groups, int inShuffle, int outShuffle)
+    {
+        var gpu = fixture.BackendOrSkip();
+        var cpu = CpuBackend.Instance;
+        var spec = new PointwiseSpec(groups, inShuffle, outShuffle);
+        string name = $"pointwise bf16 dw [{n},{h},{w},{cin}]→{cout} g{groups} in{inShuffle} out{outShuffle}";
+        Shape xShape = [n, h, w, cin], yShape = [n, h, w, cout], wShape = [cout, cin / groups];
+        var (xCpu, xGpu, xFloat) = Bf16Input(gpu, xShape, 11);
+        var (dyCpu, dyGpu, dyFloat) = Bf16Input(gpu, yShape, 12);
+
+        var dw = Prefilled(gpu, wShape, 13);
+        cpu.PointwiseBackwardWeightBf16(xCpu, dyCpu, dw.Cpu, spec);
+        gpu.PointwiseBackwardWeightBf16(xGpu, dyGpu, dw.Gpu, spec);
+        AssertClose(name + " +=", dw.Cpu, dw.Gpu, LongReduction);
+
+        var fresh = Unwritten(gpu, wShape);
+        cpu.PointwiseBackwardWeightBf16(xCpu, dyCpu, fresh.Cpu, spec);
+        gpu.PointwiseBackwardWeightBf16(xGpu, dyGpu, fresh.Gpu, spec);
+        AssertClose(name + " unwritten", fresh.Cpu, fresh.Gpu, LongReduction);
+
+        var fp32 = Tensor.Zeros(Cpu, wShape);
+        Cpu.PointwiseBackward(xFloat, Tensor.Zeros(Cpu, wShape), dyFloat, null, fp32, spec);
+        AssertClose(name + " vs fp32", fp32, fresh.Gpu, Bf16Tolerance);
+    }
+
     [Fact]
     public void WrongDTypes_AndNoOutput_AreRefusedNamingTheArgument()
     {
@@ -179,6 +211,8 @@ public abstract class PointwiseBf16ParityTests(DeviceFixture fixture)
         Assert.Contains("yFloat must be F32", Assert.Throws<ArgumentException>(() => gpu.PointwiseForwardBf16(x, w, null, y, spec)).Message);
         Assert.Contains("groups 2 must divide", Assert.Throws<ArgumentException>(() => gpu.PointwiseForwardBf16(x, w, y, null, new PointwiseSpec(2))).Message);
         Assert.Contains("dy must be BF16", Assert.Throws<ArgumentException>(() => gpu.PointwiseBackwardDataBf16(Tensor.Zeros(gpu, [2, 3]), w, x, null, spec, false)).Message);
+        Assert.Contains("dw must be F32", Assert.Throws<ArgumentException>(() => gpu.PointwiseBackwardWeightBf16(x, y, Tensor.Zeros(gpu, [3, 4], DType.BF16), spec)).Message);
+        Assert.Contains("dy must be BF16", Assert.Throws<ArgumentException>(() => gpu.PointwiseBackwardWeightBf16(x, Tensor.Zeros(gpu, [2, 3]), w, spec)).Message);
         Assert.Contains("pass dx (BF16), dxFloat (F32) or both", Assert.Throws<ArgumentException>(() => gpu.PointwiseBackwardDataBf16(y, w, null, null, spec, false)).Message);
     }
 
