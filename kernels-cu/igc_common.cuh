@@ -7,7 +7,7 @@
 // Conventions of all kernels:
 // - Blocks are 1-D with exactly IGC_THREADS = 256 threads (the block reductions and the GEMM
 //   thread grid assume it); each file's header gives the grid of each kernel.
-// - float32 tensors, dense, row-major; activations NHWC; sizes are int, so every tensor (and every
+// - float32 tensors (pointwise_bf16.cu: bf16 activations, as unsigned short; see below), dense, row-major; activations NHWC; sizes are int, so every tensor (and every
 //   workspace) must hold fewer than 2^31 elements. Pointers are device pointers to the first
 //   element of the (possibly offset) view; kernels check 16-byte alignment themselves before
 //   taking float4 paths, so any element offset is safe.
@@ -349,6 +349,21 @@ __device__ __forceinline__ void igc_finish_partial_tile(const float* partial, lo
     }
 }
 
+/// As igc_finish_partial_tile for any thread mapping: the last split of a tileRows × tileCols tile
+/// at (i0, j0) sums every element's slices in slice order, the block's threads striding over them.
+__device__ __forceinline__ void igc_finish_partial_rect(const float* partial, long long sliceStride, int slices,
+                                                        float* __restrict__ out, int rowBase, int rows, int cols,
+                                                        int i0, int j0, int tileRows, int tileCols, int accumulate)
+{
+    for (int e = threadIdx.x; e < tileRows * tileCols; e += IGC_THREADS)
+    {
+        const int i = i0 + e / tileCols, j = j0 + e % tileCols;
+        if (i >= rows || j >= cols) continue;
+        const long long at = (long long)(rowBase + i) * cols + j;
+        igc_write_grad(out + at, igc_sum_slices(partial, sliceStride, at, slices), accumulate);
+    }
+}
+
 /// The counter of this block's tile among a grid whose gridDim.z runs groups × splits (block z =
 /// g·splits + s): the splits of one (x, y, g) tile share it. counters holds one per tile.
 __device__ __forceinline__ unsigned* igc_tile_counter(unsigned* counters, int splits)
@@ -528,3 +543,52 @@ struct IgcRowsAreReduction
     IgcRowMatrix m;
     __device__ __forceinline__ void quad(int i, int r, float v[4]) const { m.quad_along_cols(r, i, v); }
 };
+
+// ---- bfloat16 storage and the bf16 tensor-core product ---------------------------------------
+//
+// bf16 values are stored as unsigned short (the upper 16 bits of a float32: same 8-bit exponent,
+// 7 mantissa bits), so no cuda_bf16.h is needed under NVRTC and the emulation runs the same code.
+// Narrowing rounds to nearest, ties to even, exactly as Igcv3.Engine.BFloat16.FromSingle (the CPU
+// reference) and PyTorch's .to(torch.bfloat16): overflow past half an ulp above the largest
+// finite bf16 gives ±infinity, NaN stays a quiet NaN (sign and top payload bits kept).
+
+__device__ __forceinline__ unsigned short igc_bf16_from_float(float f)
+{
+    unsigned u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x0040u);
+    u += 0x7fffu + ((u >> 16) & 1u); // carries into bit 16 when the dropped half rounds up
+    return (unsigned short)(u >> 16);
+}
+
+__device__ __forceinline__ float igc_float_from_bf16(unsigned short h) { return __uint_as_float((unsigned)h << 16); }
+
+/// Two bf16 in one 32-bit register, `low` in bits 0..15: the packing of an mma operand register,
+/// whose lower half holds the lower-indexed element.
+__device__ __forceinline__ unsigned igc_bf16_pair(unsigned short low, unsigned short high)
+{
+    return (unsigned)low | ((unsigned)high << 16);
+}
+
+/// d += A·B for one warp: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32, A 16x16 bf16
+/// (row-major), B 16x8 bf16 (column-major), d 16x8 fp32 accumulated in place. All 32 lanes of the
+/// warp must call it together (it is a warp collective, like a shuffle). With g = lane / 4 and
+/// t = lane % 4 (PTX ISA, "Matrix Fragments for mma.m16n8k16 with floating point type"), each
+/// register holding two consecutive-k elements, the lower k in the lower half:
+///   a[0] = A(g, 2t..2t+1)    a[1] = A(g+8, 2t..2t+1)    a[2] = A(g, 2t+8..)    a[3] = A(g+8, 2t+8..)
+///   b[0] = B(2t..2t+1, g)    b[1] = B(2t+8..2t+9, g)
+///   d[0] = D(g, 2t)  d[1] = D(g, 2t+1)  d[2] = D(g+8, 2t)  d[3] = D(g+8, 2t+1)
+/// Needs sm_80 or newer. The host emulation (kernels-cu/emulation/cuda_emu.h) provides this same
+/// function, gathering the 32 lanes' fragments by this layout.
+#ifdef __CUDA_ARCH__
+__device__ __forceinline__ void igc_mma_bf16_m16n8k16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2])
+{
+#if __CUDA_ARCH__ >= 800
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+                 "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#else
+    __trap(); // no bf16 tensor cores before Ampere: the host never launches the bf16 kernels there
+#endif
+}
+#endif

@@ -33,6 +33,28 @@ public static class KernelTraffic
                 long m = I(3), cin = I(4), cout = I(5), groups = I(6);
                 return F * (m * cin + cout * (cin / groups) + m * cout) + EpilogueStatisticsBytes(l);
             }
+            case "pointwise_bf16_forward":
+            {
+                // x bf16 read, w fp32 read, y bf16 and yf fp32 written where their pointers are non-null.
+                long m = I(4), cin = I(5), cout = I(6), groups = I(7);
+                long outputBytes = (l.Pointer(2) != 0 ? sizeof(ushort) : 0) + (l.Pointer(3) != 0 ? F : 0);
+                return sizeof(ushort) * m * cin + F * cout * (cin / groups) + outputBytes * m * cout;
+            }
+            case "pointwise_bf16_backward_weight":
+            {
+                // dy, x bf16 read; each split's fp32 partial written and read back by its tile's last split,
+                // which writes (or accumulates into) dw.
+                long m = I(5), cin = I(6), cout = I(7), groups = I(8), splits = I(11);
+                long count = cout * (cin / groups);
+                return sizeof(ushort) * (m * cout + m * cin) + F * (2 * splits * count + Grad(13) * count);
+            }
+            case "pointwise_bf16_backward_data":
+            {
+                // dy bf16 read, w fp32 read; dx bf16 and dxf fp32 written (read too when accumulating) where non-null.
+                long m = I(4), cin = I(5), cout = I(6), groups = I(7);
+                long gradientBytes = ((l.Pointer(2) != 0 ? sizeof(ushort) : 0) + (l.Pointer(3) != 0 ? F : 0)) * Grad(10);
+                return sizeof(ushort) * m * cout + F * cout * (cin / groups) + gradientBytes * m * cin;
+            }
             case "pointwise_backward_data":
             {
                 long m = I(3), cin = I(4), cout = I(5), groups = I(6);

@@ -30,6 +30,7 @@ public sealed partial class CpuBackend : IBackend
         DType.F32 => new CpuStorage<float>(this, dtype, length, Pool),
         DType.F64 => new CpuStorage<double>(this, dtype, length, Pool),
         DType.I32 => new CpuStorage<int>(this, dtype, length, Pool),
+        DType.BF16 => new CpuStorage<ushort>(this, dtype, length, Pool),
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "unknown dtype"),
     };
 
@@ -54,6 +55,8 @@ public sealed partial class CpuBackend : IBackend
             case DType.F32: Span<float>(tensor).Fill((float)value); break;
             case DType.F64: Span<double>(tensor).Fill(value); break;
             case DType.I32: Span<int>(tensor).Fill(checked((int)value)); break;
+            case DType.BF16: Span<ushort>(tensor).Fill(BFloat16.FromSingle((float)value)); break;
+            default: throw new ArgumentOutOfRangeException(nameof(tensor), tensor.DType, "unknown dtype");
         }
     }
 
@@ -77,6 +80,8 @@ public sealed partial class CpuBackend : IBackend
             case DType.F32: Span<float>(source).CopyTo(Span<float>(destination)); break;
             case DType.F64: Span<double>(source).CopyTo(Span<double>(destination)); break;
             case DType.I32: Span<int>(source).CopyTo(Span<int>(destination)); break;
+            case DType.BF16: Span<ushort>(source).CopyTo(Span<ushort>(destination)); break;
+            default: throw new ArgumentOutOfRangeException(nameof(source), source.DType, "unknown dtype");
         }
     }
 

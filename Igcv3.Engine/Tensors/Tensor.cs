@@ -140,6 +140,7 @@ public sealed class Tensor
         DType.F64 => Download<double>(),
         DType.F32 => Array.ConvertAll(Download<float>(), v => (double)v),
         DType.I32 => Array.ConvertAll(Download<int>(), v => (double)v),
+        DType.BF16 => Array.ConvertAll(Download<ushort>(), v => (double)BFloat16.ToSingle(v)),
         _ => throw new InvalidOperationException($"unknown dtype {DType}"),
     };
 

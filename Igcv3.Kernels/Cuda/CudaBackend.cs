@@ -131,12 +131,13 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         }
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         Enter();
-        long bytes = checked(length * dtype.SizeInBytes());
+        // Whole 32-bit words, so that one 32-bit memset zeroes a 2-byte BF16 storage of odd length too.
+        long bytes = checked(length * dtype.SizeInBytes() + 3) / 4 * 4;
         ulong pointer = length == 0 ? 0 : _allocator.Allocate(bytes);
         try
         {
             // The contract: storages start zeroed (gradients rely on it). One memset, queued.
-            if (zeroed && length > 0) _queue.MemsetD32(pointer, 0, length);
+            if (zeroed && length > 0) _queue.MemsetD32(pointer, 0, bytes / 4);
         }
         catch
         {
@@ -177,7 +178,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         {
             DType.F32 => BitConverter.SingleToUInt32Bits((float)value),
             DType.I32 => unchecked((uint)checked((int)value)),
-            _ => throw new NotSupportedException($"{Name}: fill of {tensor.DType}"),
+            _ => throw new NotSupportedException($"{Name}: fill of {tensor.DType} (a BF16 tensor is filled by an upload of BFloat16.FromSingle values)"),
         };
         if (tensor.Count == 0) return;
         _queue.MemsetD32(Address(tensor), bits, tensor.Count);
@@ -221,6 +222,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         {
             DType.F32 => typeof(T) == typeof(float),
             DType.I32 => typeof(T) == typeof(int),
+            DType.BF16 => typeof(T) == typeof(ushort),
             _ => false,
         };
         if (!matches) throw new ArgumentException($"{what}: {tensor} holds {tensor.DType}, not {typeof(T).Name}");

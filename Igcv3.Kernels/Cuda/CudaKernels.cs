@@ -29,6 +29,13 @@ internal static class CudaKernels
     public static readonly KernelSignature ChannelShuffleForward = K("pointwise.cu", "channel_shuffle_forward", P, P, I, I, I);
     public static readonly KernelSignature ChannelShuffleBackward = K("pointwise.cu", "channel_shuffle_backward", P, P, I, I, I, I);
 
+    // ---- pointwise_bf16.cu: (x bf16, w, y bf16 or null, yf or null, M, Cin, Cout, groups, inShuffle, outShuffle)
+    public static readonly IReadOnlyDictionary<int, KernelSignature> PointwiseBf16Forward = ByTile(bn => K("pointwise_bf16.cu", $"pointwise_bf16_forward_128x{bn}", P, P, P, P, I, I, I, I, I, I));
+    // (dy bf16, w, dx bf16 or null, dxf or null, M, Cin, Cout, groups, inShuffle, outShuffle, accumulate)
+    public static readonly IReadOnlyDictionary<int, KernelSignature> PointwiseBf16BackwardData = ByTile(bn => K("pointwise_bf16.cu", $"pointwise_bf16_backward_data_128x{bn}", P, P, P, P, I, I, I, I, I, I, I));
+    // (dy bf16, x bf16, partial, counters, dw, M, Cin, Cout, groups, inShuffle, outShuffle, splits, rowsPerSplit, accumulate)
+    public static readonly IReadOnlyDictionary<int, KernelSignature> PointwiseBf16BackwardWeight = ByTile(bn => K("pointwise_bf16.cu", $"pointwise_bf16_backward_weight_128x{bn}", P, P, P, P, P, I, I, I, I, I, I, I, I, I));
+
     // ---- depthwise.cu --------------------------------------------------------------------------
     // (in, w, out, N, H, W, C, stride)
     public static readonly KernelSignature DepthwiseForward = K("depthwise.cu", "depthwise3x3_forward", P, P, P, I, I, I, I, I, P, P, P, P, P, P, F, F);
@@ -83,6 +90,7 @@ internal static class CudaKernels
         Add, Accumulate, ActivationForward, ActivationBackward, Fill,
         .. PointwiseForward.Values, .. PointwiseBackwardData.Values, .. PointwiseBackwardWeight.Values,
         ChannelShuffleForward, ChannelShuffleBackward,
+        .. PointwiseBf16Forward.Values, .. PointwiseBf16BackwardData.Values, .. PointwiseBf16BackwardWeight.Values,
         DepthwiseForward, DepthwiseBackwardData, DepthwiseBackwardWeight,
         .. Conv2dForward.Values, .. Conv2dBackwardData.Values, .. Conv2dBackwardWeight.Values,
         BatchNormForwardStats, BatchNormEvalStats, BatchNormForwardApply,

@@ -46,9 +46,10 @@ public sealed partial class CudaBackendOfflineTests
             }
         }
         Assert.True(problems.Count == 0, string.Join("\n", problems));
-        // elementwise 5, pointwise 3+3+9+2, depthwise 3, conv2d 3+3+9, batchnorm 5, syncbn 3, pooling 4, the rest 6:
-        // no split reduction (weight gradients, batch-norm sums) has a kernel of its own: each finishes in its last block
-        Assert.Equal(5 + 3 + 3 + 9 + 2 + 3 + 3 + 3 + 9 + 5 + 3 + 4 + 6, CudaKernels.All.Count);
+        // elementwise 5, pointwise 3+3+9+2, pointwise_bf16 3+3+3, depthwise 3, conv2d 3+3+9, batchnorm 5, syncbn 3,
+        // pooling 4, the rest 6: no split reduction (weight gradients, batch-norm sums) has a kernel of its own:
+        // each finishes in its last block
+        Assert.Equal(5 + 3 + 3 + 9 + 2 + 9 + 3 + 3 + 3 + 9 + 5 + 3 + 4 + 6, CudaKernels.All.Count);
     }
 
     /// <summary>A fake driver: hands out increasing addresses and records frees.</summary>

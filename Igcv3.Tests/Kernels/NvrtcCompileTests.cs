@@ -83,6 +83,23 @@ public partial class NvrtcCompileTests
         Assert.EndsWith("\0", ptx);   // cuModuleLoadData needs the terminating NUL
     }
 
+    /// <summary>The bf16 kernels reach the tensor cores through igc_mma_bf16_m16n8k16's inline PTX
+    /// (not its pre-Ampere trap): the PTX of every bf16 kernel holds the instruction.</summary>
+    [Fact]
+    public void Bf16Kernels_UseTheTensorCoreInstruction()
+    {
+        var compiler = CudaRequirements.CompilerOrSkip();
+        var module = compiler.Compile("pointwise_bf16.cu", GpuArchitecture.FromNumber(compiler.SupportedArchitectures.Max() + 10));
+        var ptx = System.Text.Encoding.ASCII.GetString(module.Image);
+        var entries = Regex.Split(ptx, @"(?=\.visible \.entry )").Where(e => e.StartsWith(".visible .entry ", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(9, entries.Length);
+        Assert.All(entries, e =>
+        {
+            Assert.Contains("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32", e);
+            Assert.DoesNotContain("trap;", e);
+        });
+    }
+
     [Fact]
     public void ArchitectureOlderThanNvrtcSupports_ThrowsNamingTheSupportedList()
     {

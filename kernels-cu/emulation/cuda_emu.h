@@ -5,8 +5,9 @@
 // How a launch runs: the grid's blocks are shared out among a few worker threads; each worker runs
 // one block at a time as blockDim.x fibers (one per CUDA thread, each on its own stack), switching
 // only where CUDA threads synchronise: __syncthreads waits until every thread of the block arrived,
-// a warp shuffle until its 32 lanes did. A barrier that not every thread reaches, or a shuffle with
-// lanes missing, is reported as an error instead of hanging. __shared__ arrays are per worker
+// a warp collective (a shuffle, or the bf16 tensor-core product igc_mma_bf16_m16n8k16) until its 32
+// lanes did. A barrier that not every thread reaches, or a warp collective with lanes missing (or
+// lanes at different collectives), is reported as an error instead of hanging. __shared__ arrays are per worker
 // (static thread_local), so concurrent blocks do not share them.
 //
 // Under the sanitizers (g++ -fsanitize=thread / address) the fibers are announced to them: to
@@ -66,8 +67,10 @@ inline thread_local dim3 threadIdx, blockIdx, gridDim, blockDim;
 #endif
 #define __align__(n) __attribute__((aligned(n)))
 #define __restrict__ __restrict
+struct alignas(8) float2 { float x, y; };
 struct alignas(16) float4 { float x, y, z, w; };
 struct alignas(16) uint4 { unsigned x, y, z, w; };
+inline float2 make_float2(float a, float b) { return {a, b}; }
 inline float4 make_float4(float a, float b, float c, float d) { return {a, b, c, d}; }
 inline uint4 make_uint4(unsigned a, unsigned b, unsigned c, unsigned d) { return {a, b, c, d}; }
 template <class T> inline T __ldg(const T* p) { return *p; }
@@ -89,6 +92,8 @@ inline unsigned atomicInc(unsigned* p, unsigned limit)
     return old;
 }
 inline float __int_as_float(unsigned i) { float f; std::memcpy(&f, &i, 4); return f; }
+inline float __uint_as_float(unsigned i) { return __int_as_float(i); }
+inline unsigned __float_as_uint(float f) { unsigned i; std::memcpy(&i, &f, 4); return i; }
 
 // The runtime's own bookkeeping is shared by the fibers of a block, which ThreadSanitizer sees as
 // threads: it is left uninstrumented, and the synchronisation CUDA promises is announced explicitly.
@@ -129,7 +134,7 @@ igc_emu_switch:
     .size igc_emu_switch, .-igc_emu_switch
 )");
 
-enum class Wait : unsigned char { Ready, Barrier, Shuffle, Done };
+enum class Wait : unsigned char { Ready, Barrier, Shuffle, Mma, Done };
 
 constexpr size_t kStackBytes = 256 * 1024; // sanitizer builds need the room
 constexpr unsigned kMaxThreads = 1024;
@@ -139,9 +144,11 @@ struct Fiber
     void* sp = nullptr;
     char* stack = nullptr; // lowest usable byte; a PROT_NONE page lies below it
     Wait wait = Wait::Ready;
-    unsigned barriers = 0, shuffles = 0; // passed in this block: they pick the sanitizer token
+    unsigned barriers = 0, shuffles = 0; // passed in this block (shuffles: every warp collective): they pick the sanitizer token
     int shuffleOffset = 0;
     uint64_t shuffleValue = 0, shuffleResult = 0;
+    unsigned mmaA[4] = {}, mmaB[2] = {}; // this lane's fragments of an mma (igc_mma_bf16_m16n8k16)
+    float mmaD[4] = {};                  // its accumulator fragment: C in, D out
     void* tsan = nullptr;
     void* asanFake = nullptr;
 };
@@ -260,6 +267,54 @@ inline std::string block_name()
     return "block (" + std::to_string(blockIdx.x) + "," + std::to_string(blockIdx.y) + "," + std::to_string(blockIdx.z) + ")";
 }
 
+inline float bf16_low(unsigned pair) { return __uint_as_float(pair << 16); }
+inline float bf16_high(unsigned pair) { return __uint_as_float(pair & 0xffff0000u); }
+
+/// mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 for the warp whose 32 lanes start at `lanes`, all
+/// waiting at it: each lane's fragments are placed in A (16x16), B (16x8) and C (16x8) by the PTX
+/// ISA layout (the one igc_common.cuh documents beside the device version), D = C + A·B is formed,
+/// and each lane gets its fragment of D. A bf16 product is exact in fp32 (8 + 8 significant bits);
+/// the sums are fp32, in k order, C first. (The hardware's order and internal width are not
+/// specified; the kernels' tests allow fp32 accumulation error.)
+IGC_EMU_RUNTIME inline void mma_bf16_m16n8k16(Fiber* lanes)
+{
+    float A[16][16], B[16][8], D[16][8];
+    for (int l = 0; l < 32; l++)
+    {
+        const Fiber& f = lanes[l];
+        int g = l / 4, t = l % 4;
+        for (int h = 0; h < 2; h++) // h = 1: the registers of columns (A) or rows (B) + 8
+        {
+            A[g][2 * t + 8 * h] = bf16_low(f.mmaA[2 * h]);
+            A[g][2 * t + 1 + 8 * h] = bf16_high(f.mmaA[2 * h]);
+            A[g + 8][2 * t + 8 * h] = bf16_low(f.mmaA[2 * h + 1]);
+            A[g + 8][2 * t + 1 + 8 * h] = bf16_high(f.mmaA[2 * h + 1]);
+            B[2 * t + 8 * h][g] = bf16_low(f.mmaB[h]);
+            B[2 * t + 1 + 8 * h][g] = bf16_high(f.mmaB[h]);
+        }
+        D[g][2 * t] = f.mmaD[0];
+        D[g][2 * t + 1] = f.mmaD[1];
+        D[g + 8][2 * t] = f.mmaD[2];
+        D[g + 8][2 * t + 1] = f.mmaD[3];
+    }
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 8; j++)
+        {
+            float s = D[i][j];
+            for (int k = 0; k < 16; k++) s += A[i][k] * B[k][j];
+            D[i][j] = s;
+        }
+    for (int l = 0; l < 32; l++)
+    {
+        Fiber& f = lanes[l];
+        int g = l / 4, t = l % 4;
+        f.mmaD[0] = D[g][2 * t];
+        f.mmaD[1] = D[g][2 * t + 1];
+        f.mmaD[2] = D[g + 8][2 * t];
+        f.mmaD[3] = D[g + 8][2 * t + 1];
+    }
+}
+
 /// Runs every thread of the current block to its end. False, with the reason, where the threads
 /// cannot all finish: a barrier or shuffle that not all of them reach.
 IGC_EMU_RUNTIME inline bool run_block(Block& b, std::string& error)
@@ -270,13 +325,14 @@ IGC_EMU_RUNTIME inline bool run_block(Block& b, std::string& error)
     {
         for (unsigned t = 0; t < n; t++)
             if (b.fibers[t].wait == Wait::Ready) resume(b, t);
-        unsigned atBarrier = 0, done = 0, atShuffle = 0;
+        unsigned atBarrier = 0, done = 0, atShuffle = 0, atMma = 0;
         for (unsigned t = 0; t < n; t++)
         {
             Wait w = b.fibers[t].wait;
             atBarrier += w == Wait::Barrier;
             done += w == Wait::Done;
             atShuffle += w == Wait::Shuffle;
+            atMma += w == Wait::Mma;
         }
         if (done == n) return true;
         if (atBarrier + done == n)
@@ -293,8 +349,25 @@ IGC_EMU_RUNTIME inline bool run_block(Block& b, std::string& error)
         bool progressed = false;
         for (unsigned w0 = 0; w0 < n; w0 += 32)
         {
-            unsigned lanes = std::min(32u, n - w0), shuffling = 0;
-            for (unsigned l = 0; l < lanes; l++) shuffling += b.fibers[w0 + l].wait == Wait::Shuffle;
+            unsigned lanes = std::min(32u, n - w0), shuffling = 0, multiplying = 0;
+            for (unsigned l = 0; l < lanes; l++)
+            {
+                shuffling += b.fibers[w0 + l].wait == Wait::Shuffle;
+                multiplying += b.fibers[w0 + l].wait == Wait::Mma;
+            }
+            if (multiplying == lanes)
+            {
+                if (lanes != 32)
+                {
+                    error = block_name() + ": threads " + std::to_string(w0) + ".." + std::to_string(n - 1) + " run an mma in a warp of " +
+                            std::to_string(lanes) + " lanes (mma.sync needs all 32 lanes of a warp)";
+                    return false;
+                }
+                mma_bf16_m16n8k16(&b.fibers[w0]);
+                for (unsigned l = 0; l < lanes; l++) b.fibers[w0 + l].wait = Wait::Ready;
+                progressed = true;
+                continue;
+            }
             if (shuffling == 0 || shuffling < lanes) continue;
             for (unsigned l = 0; l < lanes; l++)
             {
@@ -313,7 +386,8 @@ IGC_EMU_RUNTIME inline bool run_block(Block& b, std::string& error)
         if (!progressed)
         {
             error = block_name() + ": threads cannot go on: " + std::to_string(atBarrier) + " wait at __syncthreads, " + std::to_string(atShuffle) +
-                    " at a warp shuffle whose warp is not all there, " + std::to_string(done) + " returned";
+                    " at a warp shuffle and " + std::to_string(atMma) + " at an mma whose warp is not all there (or not all at the same collective), " +
+                    std::to_string(done) + " returned";
             return false;
         }
     }
@@ -357,6 +431,28 @@ IGC_EMU_RUNTIME inline uint64_t shuffle_xor(unsigned mask, uint64_t value, int o
 #endif
     (void)token;
     return f.shuffleResult;
+}
+
+/// One lane's part of igc_mma_bf16_m16n8k16: hands over its fragments, waits until the whole warp
+/// has (the scheduler then forms the product), and takes its fragment of D.
+IGC_EMU_RUNTIME inline void mma_lane(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2])
+{
+    Block& blk = *t_block;
+    Fiber& f = *blk.current;
+    char* token = &blk.warpTokens[(unsigned)(&f - blk.fibers) / 32][f.shuffles++ % 2];
+#ifdef IGC_EMU_TSAN
+    __tsan_release(token);
+#endif
+    for (int i = 0; i < 4; i++) f.mmaA[i] = a[i], f.mmaD[i] = d[i];
+    f.mmaB[0] = b[0];
+    f.mmaB[1] = b[1];
+    f.wait = Wait::Mma;
+    switch_to_scheduler(f, false);
+#ifdef IGC_EMU_TSAN
+    __tsan_acquire(token);
+#endif
+    (void)token;
+    for (int i = 0; i < 4; i++) d[i] = f.mmaD[i];
 }
 
 // ---- the launch: a grid shared out among worker threads ------------------------------------
@@ -517,6 +613,10 @@ template <class T> inline T __shfl_xor_sync(unsigned mask, T v, int offset)
     std::memcpy(&out, &r, sizeof(T));
     return out;
 }
+
+/// The emulation of igc_common.cuh's igc_mma_bf16_m16n8k16 (its device version is inline PTX): a
+/// warp collective, so a warp whose 32 lanes do not all reach it fails the launch.
+inline void igc_mma_bf16_m16n8k16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) { igc_emu::mma_lane(d, a, b); }
 
 namespace igc_emu { inline int launch_failures = 0; }
 

@@ -9,6 +9,7 @@
 
 #include "elementwise.cu"
 #include "pointwise.cu"
+#include "pointwise_bf16.cu"
 #include "depthwise.cu"
 #include "batchnorm.cu"
 #include "conv2d.cu"
@@ -159,6 +160,180 @@ static void test_pointwise(int M, int Cin, int Cout, int groups, int gin, int go
             check(name + " overwrite", dw.p, sum, 5e-5);
         }
     }
+}
+// ---------------------------------------------------------------- bf16 tensor cores
+// One warp's mma.m16n8k16 (igc_mma_bf16_m16n8k16), its fragments built from row-major A [16,16],
+// B [16,8], C [16,8] by the PTX ISA layout written beside the device version in igc_common.cuh.
+static void mma_check_kernel(const float* A, const float* B, const float* C, float* D, int lanes)
+{
+    const int lane = (int)threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    if (lane >= lanes) return; // the divergence check: lanes >= `lanes` never reach the mma
+    D += threadIdx.x / 32 * 128; // each warp its own product
+    auto two = [](float lo, float hi) { return igc_bf16_pair(igc_bf16_from_float(lo), igc_bf16_from_float(hi)); };
+    const unsigned a[4] = {two(A[g * 16 + 2 * t], A[g * 16 + 2 * t + 1]), two(A[(g + 8) * 16 + 2 * t], A[(g + 8) * 16 + 2 * t + 1]),
+                           two(A[g * 16 + 2 * t + 8], A[g * 16 + 2 * t + 9]), two(A[(g + 8) * 16 + 2 * t + 8], A[(g + 8) * 16 + 2 * t + 9])};
+    const unsigned b[2] = {two(B[(2 * t) * 8 + g], B[(2 * t + 1) * 8 + g]), two(B[(2 * t + 8) * 8 + g], B[(2 * t + 9) * 8 + g])};
+    float d[4] = {C[g * 8 + 2 * t], C[g * 8 + 2 * t + 1], C[(g + 8) * 8 + 2 * t], C[(g + 8) * 8 + 2 * t + 1]};
+    igc_mma_bf16_m16n8k16(d, a, b);
+    D[g * 8 + 2 * t] = d[0]; D[g * 8 + 2 * t + 1] = d[1]; D[(g + 8) * 8 + 2 * t] = d[2]; D[(g + 8) * 8 + 2 * t + 1] = d[3];
+}
+static void test_mma()
+{
+    // Small integers: every bf16 exact, every product and sum exact in fp32, so D = C + A·B bit for bit.
+    Buf A(256), B(128), C(128), D(128);
+    std::uniform_int_distribution<int> small(-8, 8);
+    for (int i = 0; i < 256; i++) A[i] = (float)small(rng);
+    for (int i = 0; i < 128; i++) { B[i] = (float)small(rng); C[i] = (float)(small(rng) * 100); }
+    std::vector<double> want(128);
+    for (int i = 0; i < 16; i++) for (int j = 0; j < 8; j++) {
+        double s = C[i * 8 + j]; for (int k = 0; k < 16; k++) s += (double)A[i * 16 + k] * B[k * 8 + j];
+        want[i * 8 + j] = s; }
+    D.fill(12345);
+    launch(mma_check_kernel, dim3{1, 1, 1}, 32, (const float*)A.p, (const float*)B.p, (const float*)C.p, D.p, 32);
+    check("mma m16n8k16 bf16 one warp", D.p, want, 0);
+    // Two warps of one block, each its own product of the same operands: per-warp, not per-block.
+    Buf D2(256); D2.fill(12345);
+    launch(mma_check_kernel, dim3{1, 1, 1}, 64, (const float*)A.p, (const float*)B.p, (const float*)C.p, D2.p, 32);
+    check("mma m16n8k16 bf16 warp 0 of 2", D2.p, want, 0);
+    check("mma m16n8k16 bf16 warp 1 of 2", D2.p + 128, want, 0);
+    // A warp that does not reach it together, and a block of less than a warp, fail the launch.
+    // (Not under ThreadSanitizer: a failed launch's fibers never finish, so it would see no edge
+    // from their last reads of the launch to its destruction.)
+#ifndef IGC_EMU_TSAN
+    for (auto [threads, lanes] : {std::pair{32, 16}, std::pair{16, 32}}) {
+        checks++;
+        printf("(expected: the next launch fails, %d of 32 lanes at an mma)\n", std::min(threads, lanes));
+        int before = igc_emu::launch_failures;
+        launch(mma_check_kernel, dim3{1, 1, 1}, (unsigned)threads, (const float*)A.p, (const float*)B.p, (const float*)C.p, D.p, lanes);
+        if (igc_emu::launch_failures != before + 1) fail("mma with " + std::to_string(std::min(threads, lanes)) + " of 32 lanes did not fail its launch");
+        igc_emu::launch_failures = before;
+    }
+#endif
+}
+
+// bf16 round to nearest even on the host, written from the definition (not igc_bf16_from_float):
+// the nearest bf16 by comparing distances to the two neighbours, the even one on a tie.
+static float bf16_reference(float v)
+{
+    if (std::isnan(v) || std::isinf(v)) return v;
+    unsigned u; memcpy(&u, &v, 4);
+    unsigned down = u & 0xffff0000u, up = down + 0x10000u;
+    float lo, hi; memcpy(&lo, &down, 4); memcpy(&hi, &up, 4);
+    if ((up & 0x7f800000u) == 0x7f800000u) { // hi is ±inf: overflow from half an ulp past the largest finite bf16
+        double mid = std::ldexp(2.0 - 1.0 / 256, 127);
+        return std::fabs((double)v) < mid ? lo : hi;
+    }
+    double dl = std::fabs((double)v - lo), dh = std::fabs((double)v - hi);
+    if (dl < dh) return lo;
+    if (dh < dl) return hi;
+    return ((down >> 16) & 1u) == 0 ? lo : hi;
+}
+
+using PwBf16 = void (*)(const unsigned short*, const float*, unsigned short*, float*, int, int, int, int, int, int);
+using PwBf16Bwd = void (*)(const unsigned short*, const float*, unsigned short*, float*, int, int, int, int, int, int, int);
+static unsigned short bf16_bits(float v) { float r = bf16_reference(v); unsigned u; memcpy(&u, &r, 4); return (unsigned short)(u >> 16); }
+static float bf16_value(unsigned short h) { unsigned u = (unsigned)h << 16; float f; memcpy(&f, &u, 4); return f; }
+static void test_pointwise_bf16(int M, int Cin, int Cout, int groups, int gin, int gout, int off)
+{
+    char tag[128]; snprintf(tag, sizeof tag, "pw-bf16 M%d %d->%d g%d in%d out%d off%d", M, Cin, Cout, groups, gin, gout, off);
+    int Kg = Cin / groups, Ng = Cout / groups;
+    Buf xs(M * Cin), w(Cout * Kg, off), yf(M * Cout, off);
+    xs.rand(); w.rand();
+    // x in bf16: the buffer's floats rounded, stored as 16-bit halves (offset `off` halves).
+    std::vector<unsigned short> xstore(M * Cin + 16), ystore(M * Cout + 16);
+    unsigned short* x = xstore.data() + off; unsigned short* y = ystore.data() + off;
+    for (int i = 0; i < M * Cin; i++) { float r = bf16_reference(xs[i]); unsigned u; memcpy(&u, &r, 4); x[i] = (unsigned short)(u >> 16); }
+    auto xv = [&](int i) { unsigned u = (unsigned)x[i] << 16; float f; memcpy(&f, &u, 4); return (double)f; };
+    std::vector<double> z((size_t)M * Cout), yref((size_t)M * Cout);
+    for (int m = 0; m < M; m++) for (int s = 0; s < Cout; s++) {
+        int g = s / Ng; double a = 0;
+        for (int k = 0; k < Kg; k++) a += (double)bf16_reference(w[s * Kg + k]) * xv(m * Cin + psrc(g * Kg + k, Cin, gin));
+        z[(size_t)m * Cout + s] = a; }
+    for (int m = 0; m < M; m++) for (int d = 0; d < Cout; d++) yref[(size_t)m * Cout + d] = z[(size_t)m * Cout + psrc(d, Cout, gout)];
+    PwBf16 fwd[3] = {pointwise_bf16_forward_128x16, pointwise_bf16_forward_128x32, pointwise_bf16_forward_128x64};
+    int bns[3] = {16, 32, 64};
+    for (int v = 0; v < 3; v++) {
+        yf.fill(12345); for (int i = 0; i < M * Cout; i++) y[i] = 0x7fc1;
+        launch(fwd[v], dim3{cdiv(M, 128), cdiv(Ng, bns[v]), (unsigned)groups}, 256, (const unsigned short*)x, (const float*)w.p, y, yf.p, M, Cin, Cout, groups, gin, gout);
+        check(std::string(tag) + " fp32 out" + std::to_string(bns[v]), yf.p, yref, 2e-5);
+        // The bf16 output is the fp32 one rounded, bit for bit.
+        checks++;
+        for (int i = 0; i < M * Cout; i++) {
+            float r = bf16_reference(yf[i]); unsigned u; memcpy(&u, &r, 4);
+            if (y[i] != (unsigned short)(u >> 16)) { fail(std::string(tag) + " bf16 out" + std::to_string(bns[v]) + " at " + std::to_string(i)); break; }
+        }
+        // Only the bf16 output asked for: the same bits.
+        std::vector<unsigned short> alone(ystore.size(), 0x7fc1);
+        launch(fwd[v], dim3{cdiv(M, 128), cdiv(Ng, bns[v]), (unsigned)groups}, 256, (const unsigned short*)x, (const float*)w.p, alone.data() + off, (float*)nullptr, M, Cin, Cout, groups, gin, gout);
+        checks++;
+        if (!std::equal(y, y + M * Cout, alone.data() + off)) fail(std::string(tag) + " bf16-only out" + std::to_string(bns[v]) + " differs");
+    }
+}
+static void test_pointwise_bf16_backward_data(int M, int Cin, int Cout, int groups, int gin, int gout, int off)
+{
+    char tag[128]; snprintf(tag, sizeof tag, "pw-bf16 bwd-data M%d %d->%d g%d in%d out%d off%d", M, Cin, Cout, groups, gin, gout, off);
+    int Kg = Cin / groups, Ng = Cout / groups;
+    Buf dys(M * Cout), w(Cout * Kg, off), dxf(M * Cin, off), dxf0(M * Cin);
+    dys.rand(); w.rand(); dxf0.rand();
+    std::vector<unsigned short> dystore(M * Cout + 16), dxstore(M * Cin + 16), dx0(M * Cin);
+    unsigned short* dy = dystore.data() + off; unsigned short* dx = dxstore.data() + off;
+    for (int i = 0; i < M * Cout; i++) dy[i] = bf16_bits(dys[i]);
+    for (int i = 0; i < M * Cin; i++) dx0[i] = bf16_bits(dxf0[i]);
+    // dz[m, s] = dy[m, d] where src_out(d) = s; sum[m, src_in(g*Kg + k)] = Σ_n dz[m, g*Ng + n]·bf16(w[g*Ng + n, k])
+    std::vector<double> sum((size_t)M * Cin, 0.0);
+    for (int m = 0; m < M; m++) for (int d = 0; d < Cout; d++) {
+        int s = psrc(d, Cout, gout), g = s / Ng; double dz = bf16_value(dy[m * Cout + d]);
+        for (int k = 0; k < Kg; k++) sum[(size_t)m * Cin + psrc(g * Kg + k, Cin, gin)] += dz * bf16_reference(w[s * Kg + k]); }
+    PwBf16Bwd bwd[3] = {pointwise_bf16_backward_data_128x16, pointwise_bf16_backward_data_128x32, pointwise_bf16_backward_data_128x64};
+    int bns[3] = {16, 32, 64};
+    for (int v = 0; v < 3; v++)
+        for (int acc : {0, 1}) {
+            std::string name = std::string(tag) + " bn" + std::to_string(bns[v]) + (acc ? " +=" : " =");
+            std::vector<double> want(sum);
+            if (acc) for (int i = 0; i < M * Cin; i++) want[i] += dxf0[i];
+            for (int i = 0; i < M * Cin; i++) { dxf[i] = acc ? dxf0[i] : 12345.0f; dx[i] = acc ? dx0[i] : 0x7fc1; }
+            launch(bwd[v], dim3{cdiv(M, 128), cdiv(Kg, bns[v]), (unsigned)groups}, 256, (const unsigned short*)dy, (const float*)w.p, dx, dxf.p, M, Cin, Cout, groups, gin, gout, acc);
+            check(name + " fp32", dxf.p, want, 2e-5);
+            // The bf16 output: its own old value widened, plus the same fp32 sum, rounded once;
+            // so within half a bf16 ulp (plus fp32 accumulation error) of old + the exact sum.
+            checks++;
+            for (int i = 0; i < M * Cin; i++) {
+                double exact = sum[i] + (acc ? bf16_value(dx0[i]) : 0.0), got = bf16_value(dx[i]);
+                double halfUlp = exact == 0 ? 0 : std::ldexp(1.0, std::ilogb(exact) - 8);
+                if (!(std::fabs(got - exact) <= halfUlp + 2e-5 * std::max(1.0, std::fabs(exact)))) {
+                    fail(name + " bf16 at " + std::to_string(i) + ": got " + std::to_string(got) + " want " + std::to_string(exact)); break; }
+            }
+        }
+}
+using PwBf16Bw = void (*)(const unsigned short*, const unsigned short*, float*, unsigned*, float*, int, int, int, int, int, int, int, int, int);
+static void test_pointwise_bf16_backward_weight(int M, int Cin, int Cout, int groups, int gin, int gout, int off)
+{
+    char tag[128]; snprintf(tag, sizeof tag, "pw-bf16 bwd-w M%d %d->%d g%d in%d out%d off%d", M, Cin, Cout, groups, gin, gout, off);
+    int Kg = Cin / groups, Ng = Cout / groups;
+    Buf xs(M * Cin), dys(M * Cout), dw(Cout * Kg, off), dw0(Cout * Kg);
+    xs.rand(); dys.rand(); dw0.rand();
+    std::vector<unsigned short> xstore(M * Cin + 16), dystore(M * Cout + 16);
+    unsigned short* x = xstore.data() + off; unsigned short* dy = dystore.data() + off;
+    for (int i = 0; i < M * Cin; i++) x[i] = bf16_bits(xs[i]);
+    for (int i = 0; i < M * Cout; i++) dy[i] = bf16_bits(dys[i]);
+    std::vector<double> want = dw0.d();
+    for (int m = 0; m < M; m++) for (int d = 0; d < Cout; d++) {
+        int s = psrc(d, Cout, gout), g = s / Ng; double dz = bf16_value(dy[m * Cout + d]);
+        for (int k = 0; k < Kg; k++) want[(size_t)s * Kg + k] += dz * bf16_value(x[m * Cin + psrc(g * Kg + k, Cin, gin)]); }
+    PwBf16Bw bww[3] = {pointwise_bf16_backward_weight_128x16, pointwise_bf16_backward_weight_128x32, pointwise_bf16_backward_weight_128x64};
+    int bns[3] = {16, 32, 64};
+    for (int v = 0; v < 3; v++)
+        for (int rps : {M, 16, 45}) {
+            int splits = cdiv(M, rps);
+            Buf partial(splits * Cout * Kg); partial.fill(777);
+            std::string name = std::string(tag) + " bn" + std::to_string(bns[v]) + " rps" + std::to_string(rps);
+            Tickets tickets(cdiv(Ng, 128) * cdiv(Kg, bns[v]) * groups);
+            for (int i = 0; i < Cout * Kg; i++) dw[i] = dw0[i];
+            launch(bww[v], dim3{cdiv(Ng, 128), cdiv(Kg, bns[v]), (unsigned)(groups * splits)}, 256, (const unsigned short*)dy, (const unsigned short*)x, partial.p,
+                   tickets.p(), dw.p, M, Cin, Cout, groups, gin, gout, splits, rps, 1);
+            check(name, dw.p, want, 5e-5);
+            tickets.expect_zero(name);
+        }
 }
 static void test_shuffle(int rows, int C, int G)
 {
@@ -484,6 +659,33 @@ int main(int argc, char** argv)
         test_pointwise(130, 40, 80, 1, 4, 8, 0);
         test_pointwise(9, 18, 12, 6, 3, 4, 1);
         test_pointwise(1, 4, 4, 1, 0, 0, 0);
+    }
+    if (want("bf16")) {
+        test_mma();
+        test_pointwise_bf16(75, 12, 18, 3, 2, 3, 0);
+        test_pointwise_bf16(75, 12, 18, 3, 2, 3, 1);
+        test_pointwise_bf16(200, 64, 96, 2, 2, 0, 0);   // vector loads, two row tiles
+        test_pointwise_bf16(130, 40, 80, 1, 4, 8, 0);
+        test_pointwise_bf16(9, 18, 12, 6, 3, 4, 1);
+        test_pointwise_bf16(3, 7, 5, 1, 0, 0, 0);
+        test_pointwise_bf16(33, 96, 16, 2, 0, 0, 1);    // Kg = 48: a partial K stage
+        test_pointwise_bf16(1, 4, 4, 1, 0, 0, 0);
+        test_pointwise_bf16_backward_data(75, 12, 18, 3, 2, 3, 0);
+        test_pointwise_bf16_backward_data(75, 12, 18, 3, 2, 3, 1);
+        test_pointwise_bf16_backward_data(200, 96, 64, 2, 0, 2, 0);  // vector loads, two row tiles
+        test_pointwise_bf16_backward_data(130, 80, 40, 1, 8, 4, 0);
+        test_pointwise_bf16_backward_data(9, 18, 12, 6, 3, 4, 1);
+        test_pointwise_bf16_backward_data(3, 7, 5, 1, 0, 0, 0);
+        test_pointwise_bf16_backward_data(33, 16, 96, 2, 0, 0, 1);   // Ng = 48: a partial reduction stage
+        test_pointwise_bf16_backward_data(40, 160, 16, 1, 0, 0, 0);  // Kg = 160: three column tiles
+        test_pointwise_bf16_backward_weight(75, 12, 18, 3, 2, 3, 0);
+        test_pointwise_bf16_backward_weight(75, 12, 18, 3, 2, 3, 1);
+        test_pointwise_bf16_backward_weight(200, 64, 96, 2, 2, 0, 0);
+        test_pointwise_bf16_backward_weight(130, 40, 80, 1, 4, 8, 0);
+        test_pointwise_bf16_backward_weight(9, 18, 12, 6, 3, 4, 1);
+        test_pointwise_bf16_backward_weight(3, 7, 5, 1, 0, 0, 0);
+        test_pointwise_bf16_backward_weight(70, 16, 272, 1, 0, 0, 0);  // Ng = 272: three row tiles of 128
+        test_pointwise_bf16_backward_weight(33, 160, 16, 2, 0, 0, 1);  // Kg = 80: two column tiles
     }
     if (want("dw")) { for (int S : {1, 2}) for (int off : {0, 1}) { test_depthwise(3, 5, 5, 8, S, off); test_depthwise(1, 1, 1, 33, S, off); test_depthwise(2, 7, 8, 3, S, off); test_depthwise(1, 6, 9, 36, S, off); } }
     if (want("bn")) { for (int act = 0; act < 3; act++) { test_batchnorm(75, 7, act, true, 3, 0); test_batchnorm(75, 8, act, false, 2, 1); }

@@ -7,7 +7,7 @@
 #   tsan   ThreadSanitizer: each CUDA thread is a thread to it, ordered only by __syncthreads, warp
 #          shuffles and the launch, so a shared-memory access a missing barrier leaves unordered
 #          is a data race
-# Extra arguments select one group of checks (pw, dw, bn, conv, ew, loss, pool, shuffle).
+# Extra arguments select one group of checks (pw, bf16, dw, bn, conv, ew, loss, pool, shuffle).
 # Ends with "N checks, 0 failures"; exits non-zero on a failed check or a sanitizer report.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
