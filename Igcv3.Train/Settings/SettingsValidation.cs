@@ -91,6 +91,7 @@ public static class SettingsValidation
         if (!(s.Lighting >= 0) || !double.IsFinite(s.Lighting)) throw new UsageException($"--lighting must be >= 0, got {s.Lighting}");
         if (!(s.CropFraction > 0 && s.CropFraction <= 1)) throw new UsageException($"--crop-fraction must be in (0, 1], got {s.CropFraction}; 0.875 resizes to 256 and crops 224");
         if (s.Workers is { } workers) Positive("--workers", workers);
+        OneOf("--jpeg-draft", s.JpegDraft, ["on", "off"]);
     }
 
     private static void OneOf(string option, string value, string[] allowed)

@@ -25,23 +25,50 @@ public static class BilinearResize
         ArgumentNullException.ThrowIfNull(source);
         if (!crop.IsInside(source.Width, source.Height))
             throw new ArgumentException($"resize: crop {crop} is not inside the {source.Width}x{source.Height} image");
+        return Resize(source, crop, (0, 0, crop.Width, crop.Height), outWidth, outHeight, window);
+    }
+
+    /// <summary>
+    /// Resizes the region [x0, x1) x [y0, y1) of <paramref name="source"/>, in fractional pixel
+    /// coordinates (Pillow's resize with a float box), to <paramref name="outWidth"/> x
+    /// <paramref name="outHeight"/> and returns its part <paramref name="window"/>. The filter reads
+    /// only the pixels that the region covers (the integer box around it), as if the image had been
+    /// cropped there: a crop of the full image mapped onto a reduced decode of it.
+    /// </summary>
+    public static RgbImage RegionResize(RgbImage source, double x0, double y0, double x1, double y1, int outWidth, int outHeight, PixelBox window)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (!(x0 >= 0 && y0 >= 0 && x1 > x0 && y1 > y0 && x1 <= source.Width + 1e-9 && y1 <= source.Height + 1e-9))
+            throw new ArgumentException($"resize: region [{x0}, {x1}) x [{y0}, {y1}) is not inside the {source.Width}x{source.Height} image");
+        int left = (int)Math.Floor(x0), top = (int)Math.Floor(y0);
+        int right = Math.Min((int)Math.Ceiling(x1 - 1e-9), source.Width), bottom = Math.Min((int)Math.Ceiling(y1 - 1e-9), source.Height);
+        var crop = new PixelBox(left, top, Math.Max(right - left, 1), Math.Max(bottom - top, 1));
+        return Resize(source, crop, (x0 - left, y0 - top, Math.Min(x1 - left, crop.Width), Math.Min(y1 - top, crop.Height)), outWidth, outHeight, window);
+    }
+
+    /// <summary>Resizes <paramref name="region"/> (coordinates inside <paramref name="crop"/>) of the crop of <paramref name="source"/>.</summary>
+    private static RgbImage Resize(RgbImage source, PixelBox crop, (double X0, double Y0, double X1, double Y1) region, int outWidth, int outHeight, PixelBox window)
+    {
         if (outWidth <= 0 || outHeight <= 0) throw new ArgumentException($"resize: output size must be positive, got {outWidth}x{outHeight}");
         if (!window.IsInside(outWidth, outHeight))
             throw new ArgumentException($"resize: window {window} is not inside the {outWidth}x{outHeight} output");
 
-        var columns = Coefficients.For(crop.Width, outWidth, window.X, window.Width);
-        var rows = Coefficients.For(crop.Height, outHeight, window.Y, window.Height);
+        var columns = Coefficients.For(crop.Width, region.X0, region.X1, outWidth, window.X, window.Width);
+        var rows = Coefficients.For(crop.Height, region.Y0, region.Y1, outHeight, window.Y, window.Height);
 
         // Rows of the crop that the vertical pass reads.
         int firstRow = rows.Start[0], endRow = rows.Start[^1] + rows.Length[^1];
         for (int r = 1; r < window.Height; r++) firstRow = Math.Min(firstRow, rows.Start[r]);
 
         int tempRows = endRow - firstRow;
+        // Pillow skips a pass whose axis keeps its size and box (then the copy is exact).
+        bool horizontal = !(region.X0 == 0 && region.X1 == crop.Width && outWidth == crop.Width);
+        bool vertical = !(region.Y0 == 0 && region.Y1 == crop.Height && outHeight == crop.Height);
         // Pooled: the intermediate is a large-object-heap array for ImageNet sizes.
         var temp = ArrayPool<byte>.Shared.Rent(tempRows * window.Width * 3);
         try
         {
-            return Resample(source, crop, window, columns, rows, firstRow, tempRows, outWidth != crop.Width, outHeight != crop.Height, temp);
+            return Resample(source, crop, window, columns, rows, firstRow, tempRows, horizontal, vertical, temp);
         }
         finally
         {
@@ -122,8 +149,8 @@ public static class BilinearResize
 
     /// <summary>
     /// Each output position's source range and fixed-point weights along one axis, for outputs
-    /// [first, first + count) of a resize from inSize to outSize (Pillow's precompute_coeffs and
-    /// normalize_coeffs_8bpc).
+    /// [first, first + count) of a resize of [in0, in1) of an axis of inSize pixels to outSize
+    /// (Pillow's precompute_coeffs and normalize_coeffs_8bpc; taps clamped to [0, inSize)).
     /// </summary>
     private sealed class Coefficients
     {
@@ -132,9 +159,9 @@ public static class BilinearResize
         public required int[] Weights { get; init; } // [count, Size]
         public required int Size { get; init; }
 
-        public static Coefficients For(int inSize, int outSize, int first, int count)
+        public static Coefficients For(int inSize, double in0, double in1, int outSize, int first, int count)
         {
-            double scale = (double)inSize / outSize;
+            double scale = (in1 - in0) / outSize;
             double filterScale = Math.Max(scale, 1.0);
             double support = filterScale; // the triangle filter's support is 1
             int size = (int)Math.Ceiling(support) * 2 + 1;
@@ -145,7 +172,7 @@ public static class BilinearResize
             double inverse = 1.0 / filterScale;
             for (int o = 0; o < count; o++)
             {
-                double center = (first + o + 0.5) * scale;
+                double center = in0 + (first + o + 0.5) * scale;
                 int min = Math.Max((int)(center - support + 0.5), 0);
                 int max = Math.Min((int)(center + support + 0.5), inSize) - min;
                 double total = 0;

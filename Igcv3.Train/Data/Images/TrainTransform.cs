@@ -74,11 +74,27 @@ public sealed class TrainTransform : IImageTransform
         return new PixelBox((width - cw) / 2, (height - ch) / 2, cw, ch);
     }
 
-    public void Write(RgbImage image, Random random, ChannelNormalization normalization, Span<float> destination)
+    /// <summary>The crop needs a decode at which its box is still at least Size pixels each way.</summary>
+    public double MinimumScale(int width, int height, Random random)
+    {
+        var box = DrawCrop(width, height, random);
+        return Math.Max((double)Size / box.Width, (double)Size / box.Height);
+    }
+
+    /// <summary>The transform of an image decoded at full size (torchvision's arithmetic, byte for byte).</summary>
+    public void Write(RgbImage image, Random random, ChannelNormalization normalization, Span<float> destination) =>
+        Write(DecodedImage.Full(image), random, normalization, destination);
+
+    public void Write(DecodedImage image, Random random, ChannelNormalization normalization, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(image);
-        var box = DrawCrop(image.Width, image.Height, random);
-        var crop = BilinearResize.CropResize(image, box, Size, Size, PixelBox.Whole(Size, Size));
+        var box = DrawCrop(image.FullWidth, image.FullHeight, random);
+        var whole = PixelBox.Whole(Size, Size);
+        double s = image.Scale;
+        var crop = s == 1
+            ? BilinearResize.CropResize(image.Pixels, box, Size, Size, whole)
+            : BilinearResize.RegionResize(image.Pixels, box.X * s, box.Y * s, Math.Min((box.X + box.Width) * s, image.Pixels.Width),
+                Math.Min((box.Y + box.Height) * s, image.Pixels.Height), Size, Size, whole);
         if (Flip && random.NextDouble() < 0.5) MirrorInPlace(crop);
         if (Jitter == 0 && Lighting == 0)
         {
