@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Igcv3.Train.Data.Images;
 
@@ -90,30 +92,10 @@ public static class BilinearResize
                 Array.Copy(src, rowOffset + window.X * 3, temp, ty * width3, width3);
                 continue;
             }
-            unsafe
-            {
-                // Pointers: the per-tap bounds checks cost as much as the arithmetic here.
-                fixed (byte* srcRow = &src[rowOffset], tempRow = &temp[ty * width3])
-                fixed (int* weights = columns.Weights)
-                {
-                    for (int x = 0; x < window.Width; x++)
-                    {
-                        int length = columns.Length[x];
-                        int* k = weights + x * columns.Size;
-                        byte* p = srcRow + columns.Start[x] * 3;
-                        int r = 1 << (PrecisionBits - 1), g = r, b = r;
-                        for (int i = 0; i < length; i++, p += 3)
-                        {
-                            r += p[0] * k[i];
-                            g += p[1] * k[i];
-                            b += p[2] * k[i];
-                        }
-                        tempRow[x * 3] = Clip8(r);
-                        tempRow[x * 3 + 1] = Clip8(g);
-                        tempRow[x * 3 + 2] = Clip8(b);
-                    }
-                }
-            }
+            // The vector form reads a fourth byte past each tap's pixel: not past the image's last byte.
+            int lastTapEnd = rowOffset + (columns.Start[^1] + columns.Length[^1]) * 3;
+            if (Sse41.IsSupported && lastTapEnd < src.Length) HorizontalRowVector(src, rowOffset, temp, ty * width3, columns, window.Width);
+            else HorizontalRowScalar(src, rowOffset, temp, ty * width3, columns, window.Width);
         }
 
         // Vertical pass: [window.Height, window.Width, 3]; skipped when the height does not change.
@@ -130,19 +112,110 @@ public static class BilinearResize
             }
             // Row by row (tap-major), so every read runs along a row: the same integer sums in another order.
             ReadOnlySpan<int> k = rows.Weights.AsSpan(y * rows.Size, length);
-            Span<int> sums = accumulator.AsSpan(0, stride);
+            int done = Avx2.IsSupported ? VerticalRowVector(temp, start * stride, stride, k, output, y * stride) : 0;
+            Span<int> sums = accumulator.AsSpan(done, stride - done);
             sums.Fill(1 << (PrecisionBits - 1));
             for (int i = 0; i < length; i++)
             {
                 int weight = k[i];
-                ReadOnlySpan<byte> row = temp.AsSpan((start + i) * stride, stride);
+                ReadOnlySpan<byte> row = temp.AsSpan((start + i) * stride + done, stride - done);
                 for (int e = 0; e < sums.Length; e++) sums[e] += row[e] * weight;
             }
-            Span<byte> target = output.AsSpan(y * stride, stride);
+            Span<byte> target = output.AsSpan(y * stride + done, stride - done);
             for (int e = 0; e < target.Length; e++) target[e] = Clip8(sums[e]);
         }
         ArrayPool<int>.Shared.Return(accumulator);
         return new RgbImage(window.Width, window.Height, output);
+    }
+
+    /// <summary>One row of the horizontal pass, pixel by pixel: R, G and B sums of each output pixel's taps.</summary>
+    private static unsafe void HorizontalRowScalar(byte[] src, int rowOffset, byte[] temp, int tempOffset, Coefficients columns, int width)
+    {
+        // Pointers: the per-tap bounds checks cost as much as the arithmetic here.
+        fixed (byte* srcRow = &src[rowOffset], tempRow = &temp[tempOffset])
+        fixed (int* weights = columns.Weights)
+        {
+            for (int x = 0; x < width; x++)
+            {
+                int length = columns.Length[x];
+                int* k = weights + x * columns.Size;
+                byte* p = srcRow + columns.Start[x] * 3;
+                int r = 1 << (PrecisionBits - 1), g = r, b = r;
+                for (int i = 0; i < length; i++, p += 3)
+                {
+                    r += p[0] * k[i];
+                    g += p[1] * k[i];
+                    b += p[2] * k[i];
+                }
+                tempRow[x * 3] = Clip8(r);
+                tempRow[x * 3 + 1] = Clip8(g);
+                tempRow[x * 3 + 2] = Clip8(b);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The same row with R, G, B (and a fourth byte, ignored) of a tap in one SSE register: one
+    /// widening load, one multiply and one add per tap instead of three of each. The same integer sums.
+    /// </summary>
+    private static unsafe void HorizontalRowVector(byte[] src, int rowOffset, byte[] temp, int tempOffset, Coefficients columns, int width)
+    {
+        fixed (byte* srcRow = &src[rowOffset], tempRow = &temp[tempOffset])
+        fixed (int* weights = columns.Weights, starts = columns.Start, lengths = columns.Length)
+        {
+            var half = Vector128.Create(1 << (PrecisionBits - 1));
+            var top = Vector128.Create(255);
+            for (int x = 0; x < width; x++)
+            {
+                int length = lengths[x];
+                int* k = weights + x * columns.Size;
+                byte* p = srcRow + starts[x] * 3;
+                var sum = half;
+                for (int i = 0; i < length; i++, p += 3)
+                    sum = Sse2.Add(sum, Sse41.MultiplyLow(Sse41.ConvertToVector128Int32(p), Vector128.Create(k[i])));
+                // Clip8 per lane: the arithmetic shift then a clamp to [0, 255] gives the same bytes.
+                var clipped = Sse41.Min(Sse41.Max(Sse2.ShiftRightArithmetic(sum, PrecisionBits), Vector128<int>.Zero), top);
+                byte* t = tempRow + x * 3;
+                t[0] = (byte)clipped.GetElement(0);
+                t[1] = (byte)clipped.GetElement(1);
+                t[2] = (byte)clipped.GetElement(2);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The vertical pass of one output row, 32 bytes at a time in AVX2 registers (eight lanes of
+    /// int sums, four registers); returns how many of the row's bytes it wrote (a multiple of 32):
+    /// the caller finishes the rest one by one. The same integer sums as the scalar loop.
+    /// </summary>
+    private static unsafe int VerticalRowVector(byte[] temp, int rowStart, int stride, ReadOnlySpan<int> weights, byte[] output, int outputOffset)
+    {
+        int blocks = stride / 32 * 32;
+        if (blocks == 0) return 0;
+        var half = Vector256.Create(1 << (PrecisionBits - 1));
+        var top = Vector256.Create(255);
+        fixed (byte* rows = &temp[rowStart], target = &output[outputOffset])
+        fixed (int* k = weights)
+        {
+            for (int e = 0; e < blocks; e += 32)
+            {
+                Vector256<int> s0 = half, s1 = half, s2 = half, s3 = half;
+                byte* p = rows + e;
+                for (int i = 0; i < weights.Length; i++, p += stride)
+                {
+                    var w = Vector256.Create(k[i]);
+                    s0 = Avx2.Add(s0, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p), w));
+                    s1 = Avx2.Add(s1, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 8), w));
+                    s2 = Avx2.Add(s2, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 16), w));
+                    s3 = Avx2.Add(s3, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 24), w));
+                }
+                Vector256<int> Clip(Vector256<int> v) => Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(v, PrecisionBits), Vector256<int>.Zero), top);
+                // Values are in [0, 255] now, so the truncating narrowings are exact.
+                var bytes = Vector256.Narrow(Vector256.Narrow(Clip(s0), Clip(s1)), Vector256.Narrow(Clip(s2), Clip(s3)));
+                Vector256.Store(Vector256.AsByte(bytes), target + e);
+            }
+        }
+        return blocks;
     }
 
     private static byte Clip8(int value) => value <= 0 ? (byte)0 : value >= (255 << PrecisionBits) ? (byte)255 : (byte)(value >> PrecisionBits);
