@@ -93,6 +93,9 @@ public sealed record RunSettings
     [Description("ImageNet: colour jitter, brightness/contrast/saturation factors in [1 - j, 1 + j] (0: off; 0.4 is common).")]
     public double ColorJitter { get; init; }
 
+    [Description("ImageNet: hue jitter, a shift uniform in [-h, h] turns of the colour wheel (ColorJitter's hue; 0: off, at most 0.5; 0.1 is common).")]
+    public double Hue { get; init; }
+
     [Description("ImageNet: AlexNet's PCA lighting noise, its standard deviation (0: off; 0.1 is AlexNet's).")]
     public double Lighting { get; init; }
 
