@@ -37,27 +37,37 @@ public static class ImageLoaderThroughput
         foreach (string mode in new[] { "train", "eval" })
         {
             IImageTransform transform = mode == "train" ? new TrainTransform() : new EvalTransform();
-            double Ours(bool draft)
+            // Images/s (the fastest epoch) and CPU milliseconds per image (the least of an epoch: the process's, all threads).
+            (double Rate, double CpuMs) Ours(bool draft)
             {
                 var loader = new ImageBatchLoader(source, batch, transform, ChannelNormalization.ImageNet, shuffle: mode == "train", dropLast: false, seed: 1, workers, jpegDraft: draft);
-                double best = double.MaxValue;
+                double best = double.MaxValue, bestCpu = double.MaxValue;
                 for (int epoch = 0; epoch < epochs; epoch++)
                 {
+                    var process = Process.GetCurrentProcess();
+                    var cpuStart = process.TotalProcessorTime;
                     var clock = Stopwatch.StartNew();
                     long count = loader.Epoch(epoch).Sum(b => (long)b.Count);
+                    process.Refresh();
+                    double cpu = (process.TotalProcessorTime - cpuStart).TotalSeconds;
                     best = Math.Min(best, clock.Elapsed.TotalSeconds);
-                    log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ours ({(draft ? "draft" : "exact")}) {mode} epoch {epoch}: {count} images in {clock.Elapsed.TotalSeconds:F2} s"));
+                    bestCpu = Math.Min(bestCpu, cpu);
+                    log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ours ({(draft ? "draft" : "exact")}) {mode} epoch {epoch}: {count} images in {clock.Elapsed.TotalSeconds:F2} s, CPU {cpu:F2} s"));
                 }
-                return source.Count / best;
+                return (source.Count / best, 1000 * bestCpu / source.Count);
             }
-            double exact = Ours(draft: false), ours = Ours(draft: true);
+            var (exact, exactCpu) = Ours(draft: false);
+            var (ours, oursCpu) = Ours(draft: true);
             string theirs = "torchvision: not run (no python3 imports torchvision; install python3-torchvision)";
             if (python is not null)
             {
-                var (imagesPerSecond, output) = Torchvision(python, folder, mode, workers, batch, epochs);
+                var (imagesPerSecond, cpuMs, output) = Torchvision(python, folder, mode, workers, batch, epochs);
                 log.Write(output);
                 theirs = imagesPerSecond is { } rate
                     ? string.Create(CultureInfo.InvariantCulture, $"torchvision {rate,6:F0} images/s ({rate / workers,5:F0} per worker); ours / torchvision = {ours / rate:F2} (draft), {exact / rate:F2} (exact)")
+                      + (cpuMs is { } theirCpu
+                          ? string.Create(CultureInfo.InvariantCulture, $"\n       CPU per image: ours {oursCpu:F2} ms (draft), {exactCpu:F2} ms (exact), torchvision {theirCpu:F2} ms; images/s per core, ours / torchvision = {theirCpu / oursCpu:F2} (draft), {theirCpu / exactCpu:F2} (exact)")
+                          : "")
                     : "torchvision: failed (output above)";
             }
             Line(string.Create(CultureInfo.InvariantCulture,
@@ -149,13 +159,16 @@ public static class ImageLoaderThroughput
         return null;
     }
 
-    private static (double? ImagesPerSecond, string Output) Torchvision(string python, string folder, string mode, int workers, int batch, int epochs)
+    /// <summary>torchvision's images/s (fastest epoch), and its CPU milliseconds per image (least of an epoch, workers included) where the script reports them.</summary>
+    private static (double? ImagesPerSecond, double? CpuMs, string Output) Torchvision(string python, string folder, string mode, int workers, int batch, int epochs)
     {
         string script = Path.Combine(AppContext.BaseDirectory, "pytorch", "torchvision_loader.py");
         var (code, output) = RunPython(python, script, folder, mode, workers.ToString(CultureInfo.InvariantCulture), batch.ToString(CultureInfo.InvariantCulture), epochs.ToString(CultureInfo.InvariantCulture));
         var result = output.Split('\n').LastOrDefault(l => l.StartsWith("result ", StringComparison.Ordinal))?.Split(' ');
-        if (code != 0 || result is null) return (null, output);
-        return (double.Parse(result[2], CultureInfo.InvariantCulture) / double.Parse(result[3], CultureInfo.InvariantCulture), output);
+        if (code != 0 || result is null) return (null, null, output);
+        double images = double.Parse(result[2], CultureInfo.InvariantCulture);
+        double? cpuMs = result.Length > 4 ? 1000 * double.Parse(result[4], CultureInfo.InvariantCulture) / images : null;
+        return (images / double.Parse(result[3], CultureInfo.InvariantCulture), cpuMs, output);
     }
 
     private static (int Code, string Output) RunPython(string python, params string[] args)

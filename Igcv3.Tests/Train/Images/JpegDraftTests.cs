@@ -120,6 +120,28 @@ public sealed class JpegDraftTests
         }
     }
 
+    [Fact]
+    public void DraftLoader_IsTheSameForAnyWorkerCount_AndClose_ToTheExactLoader()
+    {
+        // Big JPEGs, so that most crops are decoded reduced; the batches must still depend on (seed, epoch, index) alone.
+        var jpegs = Enumerable.Range(0, 10).Select(i => EncodedImages.Jpeg(Photo(700 + 13 * i, 520 - 9 * i, seed: i), quality: 90)).ToArray();
+        var source = new MemoryImageSource(jpegs, [.. Enumerable.Range(0, 10).Select(i => i % 3)], 3);
+        ImageBatchLoader Loader(int workers, bool draft) =>
+            new(source, 5, new TrainTransform(size: 48), Raw, shuffle: true, dropLast: true, seed: 3, workers, jpegDraft: draft);
+        var reference = Loader(1, draft: true).Epoch(2).Select(b => (b.Images.ToArray(), b.Labels.ToArray())).ToList();
+        foreach (int workers in new[] { 2, 4 })
+        {
+            var batches = Loader(workers, draft: true).Epoch(2).Select(b => (b.Images.ToArray(), b.Labels.ToArray())).ToList();
+            Assert.Equal(reference.Select(r => r.Item2), batches.Select(b => b.Item2));
+            Assert.Equal(reference.Select(r => r.Item1), batches.Select(b => b.Item1));
+        }
+        var exact = Loader(2, draft: false).Epoch(2).Select(b => (b.Images.ToArray(), b.Labels.ToArray())).ToList();
+        Assert.Equal(reference.Select(r => r.Item2), exact.Select(b => b.Item2));
+        var differences = reference.Zip(exact).SelectMany(p => p.First.Item1.Zip(p.Second.Item1, (a, b) => Math.Abs(a - b) * 255)).ToList();
+        Assert.True(differences.Average() < 1, $"draft vs exact loader: mean |difference| {differences.Average():F2} grey levels");
+        Assert.True(differences.Any(d => d > 0.5), "the draft loader gave the exact loader's pixels: nothing was decoded reduced");
+    }
+
     private static IEnumerable<int> Difference(IImageTransform transform, DecodedImage full, DecodedImage draft, int seed)
     {
         int n = transform.Size * transform.Size * 3;
