@@ -105,7 +105,7 @@ public sealed record RunSettings
     [Description("ImageNet: image loader threads (default: one per core).")]
     public int? Workers { get; init; }
 
-    [Description("ImageNet: on decodes a large JPEG at 1/2, 1/4 or 1/8 of its size (DCT domain, PIL's draft) where the crop still only shrinks from it, faster, within a few grey levels of torchvision; off decodes every image at full size, torchvision's pixels exactly.")]
+    [Description("ImageNet: on decodes a large JPEG at 1/2, 1/4 or 1/8 of its size (DCT domain, PIL's draft) where the crop still only shrinks from it (faster; within a grey level on average of torchvision); off decodes every image at full size, torchvision's pixels exactly.")]
     public string JpegDraft { get; init; } = "on";
 
     // ---- optimisation ----------------------------------------------------------------------
