@@ -17,9 +17,11 @@ namespace Igcv3.Bench.Modes;
 /// </summary>
 public static class ImageLoaderThroughput
 {
-    public static int Run(string folder, int images, int workers, int batch, int epochs, string? outFile, TextWriter log)
+    /// <summary>Runs the comparison; <paramref name="size"/> is the images' typical size (500x375 as ImageNet's; larger to see the draft decode at work).</summary>
+    public static int Run(string folder, int images, int workers, int batch, int epochs, string? outFile, TextWriter log, (int Width, int Height)? size = null)
     {
-        Generate(folder, images, log);
+        var (width, height) = size ?? (500, 375);
+        Generate(folder, images, width, height, log);
         var source = ImageFolderSource.Open(folder, "bench");
         var report = new StringBuilder();
         void Line(string text)
@@ -28,7 +30,7 @@ public static class ImageLoaderThroughput
             report.AppendLine(text);
         }
         Line(string.Create(CultureInfo.InvariantCulture,
-            $"image-loader: {source.Count} JPEGs (~500x375, q90) in {folder}, {workers} workers, batch {batch}, best of {epochs} epochs, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC"));
+            $"image-loader: {source.Count} JPEGs (~{width}x{height}, q90) in {folder}, {workers} workers, batch {batch}, best of {epochs} epochs, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC"));
         Line(ImageDecoder.FastJpeg
             ? "JPEG decoder: the system's libjpeg-turbo (libturbojpeg0, SIMD); ours (draft) may decode a large JPEG at 1/2, 1/4, 1/8, ours (exact) never does"
             : "JPEG decoder: SkiaSharp's libjpeg-turbo (no SIMD on x64; install libturbojpeg0 for the fast one); ours (draft) may decode reduced, ours (exact) never does");
@@ -114,17 +116,19 @@ public static class ImageLoaderThroughput
             $"one thread, per image, wall (CPU): read + decode {decode.Wall:F2} ({decode.Cpu:F2}) ms at full size, train transform {trainTime.Wall:F2} ({trainTime.Cpu:F2}) ms, eval transform {evalTime.Wall:F2} ({evalTime.Cpu:F2}) ms ({images.Average(im => im.Width):F0}x{images.Average(im => im.Height):F0} on average)");
     }
 
-    /// <summary>Makes <paramref name="count"/> JPEGs once: smooth colour fields with noise and edges, so that they compress as photos do (~60-120 KB).</summary>
-    private static void Generate(string folder, int count, TextWriter log)
+    /// <summary>Makes <paramref name="count"/> JPEGs once: smooth colour fields with noise and edges, so that they compress as photos do (~60-120 KB at 500x375).</summary>
+    private static void Generate(string folder, int count, int baseWidth, int baseHeight, TextWriter log)
     {
-        string marker = Path.Combine(folder, $".made-{count}");
+        string marker = Path.Combine(folder, $".made-{count}-{baseWidth}x{baseHeight}");
         if (File.Exists(marker)) return;
         log.WriteLine($"making {count} JPEGs in {folder} (once)...");
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         Parallel.For(0, count, i =>
         {
             var random = new Random(i);
-            int width = 500 + random.Next(-60, 61), height = 375 + random.Next(-50, 51);
+            // Sizes spread as 500 +- 60 by 375 +- 50, scaled to the size asked.
+            int dw = baseWidth * 60 / 500, dh = baseHeight * 50 / 375;
+            int width = baseWidth + random.Next(-dw, dw + 1), height = baseHeight + random.Next(-dh, dh + 1);
             using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
             var pixels = new byte[width * height * 4];
             double fx = random.NextDouble() * 0.05, fy = random.NextDouble() * 0.05, phase = random.NextDouble() * 6;
