@@ -21,7 +21,7 @@ namespace Igcv3.Bench;
 /// loader [--batch 128] [--epochs 5]  images/s of the trainer's data pipeline alone
 /// cpu-memory [--network N] [--batch 128] [--eval-batch 256] [--steps 3]  peak resident memory of CPU training vs live tensor bytes
 /// step-accounting [--network N]... [--batch 128] [--out FILE]  launches and bytes per kernel of one CUDA training step, offline
-/// image-loader [--folder DIR] [--images 2000] [--workers N] [--batch 64] [--epochs 3] [--out FILE]
+/// image-loader [--folder DIR] [--images 2000] [--image-size 500x375] [--workers N] [--batch 64] [--epochs 3] [--out FILE]
 ///                               ImageNet loader images/s, train and eval transforms, beside torchvision's
 /// (anything else)               BenchmarkDotNet: --filter '*' etc.; IGCV3_BENCH_DEVICE=cpu|cuda picks the backend
 /// </code>
@@ -87,8 +87,15 @@ public static class BenchProgram
             }
             case "image-loader":
             {
-                string folder = Option("--folder") ?? Path.Combine(Path.GetTempPath(), "igcv3-bench-imagenet");
-                return ImageLoaderThroughput.Run(folder, Int("--images", 2000), Int("--workers", Environment.ProcessorCount), Int("--batch", 64), Int("--epochs", 3), Option("--out"), Console.Out);
+                var size = (Option("--image-size") ?? "500x375").Split('x');
+                if (size.Length != 2 || !int.TryParse(size[0], out int width) || !int.TryParse(size[1], out int height) || width < 64 || height < 64)
+                {
+                    Console.Error.WriteLine($"--image-size must be WIDTHxHEIGHT, each at least 64 (e.g. 500x375), got '{Option("--image-size")}'");
+                    return 2;
+                }
+                string folder = Option("--folder") ?? Path.Combine(Path.GetTempPath(), width == 500 && height == 375 ? "igcv3-bench-imagenet" : $"igcv3-bench-imagenet-{width}x{height}");
+                return ImageLoaderThroughput.Run(folder, Int("--images", 2000), Int("--workers", Environment.ProcessorCount), Int("--batch", 64), Int("--epochs", 3), Option("--out"), Console.Out,
+                    (width, height));
             }
             case "loader":
             {

@@ -17,9 +17,11 @@ namespace Igcv3.Bench.Modes;
 /// </summary>
 public static class ImageLoaderThroughput
 {
-    public static int Run(string folder, int images, int workers, int batch, int epochs, string? outFile, TextWriter log)
+    /// <summary>Runs the comparison; <paramref name="size"/> is the images' typical size (500x375 as ImageNet's; larger to see the draft decode at work).</summary>
+    public static int Run(string folder, int images, int workers, int batch, int epochs, string? outFile, TextWriter log, (int Width, int Height)? size = null)
     {
-        Generate(folder, images, log);
+        var (width, height) = size ?? (500, 375);
+        Generate(folder, images, width, height, log);
         var source = ImageFolderSource.Open(folder, "bench");
         var report = new StringBuilder();
         void Line(string text)
@@ -28,32 +30,50 @@ public static class ImageLoaderThroughput
             report.AppendLine(text);
         }
         Line(string.Create(CultureInfo.InvariantCulture,
-            $"image-loader: {source.Count} JPEGs (~500x375, q90) in {folder}, {workers} workers, batch {batch}, best of {epochs} epochs, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC"));
+            $"image-loader: {source.Count} JPEGs (~{width}x{height}, q90) in {folder}, {workers} workers, batch {batch}, best of {epochs} epochs, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC"));
+        Line(ImageDecoder.FastJpeg
+            ? "JPEG decoder: the system's libjpeg-turbo (libturbojpeg0, SIMD); ours (draft) may decode a large JPEG at 1/2, 1/4, 1/8, ours (exact) never does"
+            : "JPEG decoder: SkiaSharp's libjpeg-turbo (no SIMD on x64; install libturbojpeg0 for the fast one); ours (draft) may decode reduced, ours (exact) never does");
         Line(Breakdown(source, Math.Min(100, source.Count)));
         string? python = FindTorchvision();
         foreach (string mode in new[] { "train", "eval" })
         {
             IImageTransform transform = mode == "train" ? new TrainTransform() : new EvalTransform();
-            var loader = new ImageBatchLoader(source, batch, transform, ChannelNormalization.ImageNet, shuffle: mode == "train", dropLast: false, seed: 1, workers);
-            double best = double.MaxValue;
-            for (int epoch = 0; epoch < epochs; epoch++)
+            // Images/s (the fastest epoch) and CPU milliseconds per image (the least of an epoch: the process's, all threads).
+            (double Rate, double CpuMs) Ours(bool draft)
             {
-                var clock = Stopwatch.StartNew();
-                long count = loader.Epoch(epoch).Sum(b => (long)b.Count);
-                best = Math.Min(best, clock.Elapsed.TotalSeconds);
-                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ours {mode} epoch {epoch}: {count} images in {clock.Elapsed.TotalSeconds:F2} s"));
+                var loader = new ImageBatchLoader(source, batch, transform, ChannelNormalization.ImageNet, shuffle: mode == "train", dropLast: false, seed: 1, workers, jpegDraft: draft);
+                double best = double.MaxValue, bestCpu = double.MaxValue;
+                for (int epoch = 0; epoch < epochs; epoch++)
+                {
+                    var process = Process.GetCurrentProcess();
+                    var cpuStart = process.TotalProcessorTime;
+                    var clock = Stopwatch.StartNew();
+                    long count = loader.Epoch(epoch).Sum(b => (long)b.Count);
+                    process.Refresh();
+                    double cpu = (process.TotalProcessorTime - cpuStart).TotalSeconds;
+                    best = Math.Min(best, clock.Elapsed.TotalSeconds);
+                    bestCpu = Math.Min(bestCpu, cpu);
+                    log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ours ({(draft ? "draft" : "exact")}) {mode} epoch {epoch}: {count} images in {clock.Elapsed.TotalSeconds:F2} s, CPU {cpu:F2} s"));
+                }
+                return (source.Count / best, 1000 * bestCpu / source.Count);
             }
-            double ours = source.Count / best;
+            var (exact, exactCpu) = Ours(draft: false);
+            var (ours, oursCpu) = Ours(draft: true);
             string theirs = "torchvision: not run (no python3 imports torchvision; install python3-torchvision)";
             if (python is not null)
             {
-                var (imagesPerSecond, output) = Torchvision(python, folder, mode, workers, batch, epochs);
+                var (imagesPerSecond, cpuMs, output) = Torchvision(python, folder, mode, workers, batch, epochs);
                 log.Write(output);
                 theirs = imagesPerSecond is { } rate
-                    ? string.Create(CultureInfo.InvariantCulture, $"torchvision {rate,6:F0} images/s ({rate / workers,5:F0} per worker); ours / torchvision = {ours / rate:F2}")
+                    ? string.Create(CultureInfo.InvariantCulture, $"torchvision {rate,6:F0} images/s ({rate / workers,5:F0} per worker); ours / torchvision = {ours / rate:F2} (draft), {exact / rate:F2} (exact)")
+                      + (cpuMs is { } theirCpu
+                          ? string.Create(CultureInfo.InvariantCulture, $"\n       CPU per image: ours {oursCpu:F2} ms (draft), {exactCpu:F2} ms (exact), torchvision {theirCpu:F2} ms; images/s per core, ours / torchvision = {theirCpu / oursCpu:F2} (draft), {theirCpu / exactCpu:F2} (exact)")
+                          : "")
                     : "torchvision: failed (output above)";
             }
-            Line(string.Create(CultureInfo.InvariantCulture, $"{mode,-5}: ours {ours,6:F0} images/s ({ours / workers,5:F0} per worker) | {theirs}"));
+            Line(string.Create(CultureInfo.InvariantCulture,
+                $"{mode,-5}: ours (draft) {ours,6:F0} images/s ({ours / workers,5:F0} per worker), ours (exact) {exact,6:F0} ({exact / workers,5:F0}) | {theirs}"));
         }
         if (outFile is not null)
         {
@@ -64,36 +84,51 @@ public static class ImageLoaderThroughput
         return 0;
     }
 
-    /// <summary>One thread, the first <paramref name="count"/> images: milliseconds per image for reading + decoding, and for each transform after it.</summary>
+    /// <summary>
+    /// One thread, the first <paramref name="count"/> images: milliseconds per image for reading +
+    /// decoding, and for each transform after it, each the best of three rounds, wall clock and the
+    /// process's CPU time (on a shared host the CPU time is the steadier of the two).
+    /// </summary>
     private static string Breakdown(IImageSource source, int count)
     {
-        var images = new List<RgbImage>();
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < count; i++) images.Add(ImageDecoder.Decode(source.Read(i), source.Describe(i)));
-        double decode = clock.Elapsed.TotalMilliseconds / count;
+        var images = new RgbImage[count];
         var output = new float[224 * 224 * 3];
-        double Time(IImageTransform transform)
+        (double Wall, double Cpu) Best(Action<int> work)
         {
-            var watch = Stopwatch.StartNew();
-            for (int i = 0; i < count; i++) transform.Write(images[i], new Random(i), ChannelNormalization.ImageNet, output);
-            return watch.Elapsed.TotalMilliseconds / count;
+            double wall = double.MaxValue, cpu = double.MaxValue;
+            for (int round = 0; round < 3; round++)
+            {
+                var process = Process.GetCurrentProcess();
+                var cpuStart = process.TotalProcessorTime;
+                var watch = Stopwatch.StartNew();
+                for (int i = 0; i < count; i++) work(i);
+                wall = Math.Min(wall, watch.Elapsed.TotalMilliseconds / count);
+                process.Refresh();
+                cpu = Math.Min(cpu, (process.TotalProcessorTime - cpuStart).TotalMilliseconds / count);
+            }
+            return (wall, cpu);
         }
-        double train = Time(new TrainTransform()), eval = Time(new EvalTransform());
+        var decode = Best(i => images[i] = ImageDecoder.Decode(source.Read(i), source.Describe(i)));
+        IImageTransform train = new TrainTransform(), eval = new EvalTransform();
+        var trainTime = Best(i => train.Write(DecodedImage.Full(images[i]), new Random(i), ChannelNormalization.ImageNet, output));
+        var evalTime = Best(i => eval.Write(DecodedImage.Full(images[i]), new Random(i), ChannelNormalization.ImageNet, output));
         return string.Create(CultureInfo.InvariantCulture,
-            $"one thread, per image: read + decode {decode:F2} ms, train transform {train:F2} ms, eval transform {eval:F2} ms ({images.Average(im => im.Width):F0}x{images.Average(im => im.Height):F0} on average)");
+            $"one thread, per image, wall (CPU): read + decode {decode.Wall:F2} ({decode.Cpu:F2}) ms at full size, train transform {trainTime.Wall:F2} ({trainTime.Cpu:F2}) ms, eval transform {evalTime.Wall:F2} ({evalTime.Cpu:F2}) ms ({images.Average(im => im.Width):F0}x{images.Average(im => im.Height):F0} on average)");
     }
 
-    /// <summary>Makes <paramref name="count"/> JPEGs once: smooth colour fields with noise and edges, so that they compress as photos do (~60-120 KB).</summary>
-    private static void Generate(string folder, int count, TextWriter log)
+    /// <summary>Makes <paramref name="count"/> JPEGs once: smooth colour fields with noise and edges, so that they compress as photos do (~60-120 KB at 500x375).</summary>
+    private static void Generate(string folder, int count, int baseWidth, int baseHeight, TextWriter log)
     {
-        string marker = Path.Combine(folder, $".made-{count}");
+        string marker = Path.Combine(folder, $".made-{count}-{baseWidth}x{baseHeight}");
         if (File.Exists(marker)) return;
         log.WriteLine($"making {count} JPEGs in {folder} (once)...");
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         Parallel.For(0, count, i =>
         {
             var random = new Random(i);
-            int width = 500 + random.Next(-60, 61), height = 375 + random.Next(-50, 51);
+            // Sizes spread as 500 +- 60 by 375 +- 50, scaled to the size asked.
+            int dw = baseWidth * 60 / 500, dh = baseHeight * 50 / 375;
+            int width = baseWidth + random.Next(-dw, dw + 1), height = baseHeight + random.Next(-dh, dh + 1);
             using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
             var pixels = new byte[width * height * 4];
             double fx = random.NextDouble() * 0.05, fy = random.NextDouble() * 0.05, phase = random.NextDouble() * 6;
@@ -128,13 +163,16 @@ public static class ImageLoaderThroughput
         return null;
     }
 
-    private static (double? ImagesPerSecond, string Output) Torchvision(string python, string folder, string mode, int workers, int batch, int epochs)
+    /// <summary>torchvision's images/s (fastest epoch), and its CPU milliseconds per image (least of an epoch, workers included) where the script reports them.</summary>
+    private static (double? ImagesPerSecond, double? CpuMs, string Output) Torchvision(string python, string folder, string mode, int workers, int batch, int epochs)
     {
         string script = Path.Combine(AppContext.BaseDirectory, "pytorch", "torchvision_loader.py");
         var (code, output) = RunPython(python, script, folder, mode, workers.ToString(CultureInfo.InvariantCulture), batch.ToString(CultureInfo.InvariantCulture), epochs.ToString(CultureInfo.InvariantCulture));
         var result = output.Split('\n').LastOrDefault(l => l.StartsWith("result ", StringComparison.Ordinal))?.Split(' ');
-        if (code != 0 || result is null) return (null, output);
-        return (double.Parse(result[2], CultureInfo.InvariantCulture) / double.Parse(result[3], CultureInfo.InvariantCulture), output);
+        if (code != 0 || result is null) return (null, null, output);
+        double images = double.Parse(result[2], CultureInfo.InvariantCulture);
+        double? cpuMs = result.Length > 4 ? 1000 * double.Parse(result[4], CultureInfo.InvariantCulture) / images : null;
+        return (images / double.Parse(result[3], CultureInfo.InvariantCulture), cpuMs, output);
     }
 
     private static (int Code, string Output) RunPython(string python, params string[] args)

@@ -10,7 +10,7 @@ public static class EvalCommand
 {
     public static Command Create(CliEnvironment env)
     {
-        var settings = new SettingOptions([.. SettingOptions.NetworkKeys, "dataset", "data-dir", "download", "limit-test", "svhn-extra", "synthetic-train", "synthetic-test", "eval-batch-size", "crop-fraction", "workers", "seed", "device"]);
+        var settings = new SettingOptions([.. SettingOptions.NetworkKeys, "dataset", "data-dir", "download", "limit-test", "svhn-extra", "synthetic-train", "synthetic-test", "eval-batch-size", "crop-fraction", "workers", "jpeg-draft", "seed", "device"]);
         var config = new Option<string>("--config") { Description = "JSON config file; options on the command line override it." };
         var checkpoint = new Option<string>("--checkpoint") { Description = "The checkpoint to evaluate, or a run folder (its best.safetensors).", Required = true };
         var command = new Command("eval", "Evaluate a checkpoint on the test set.");

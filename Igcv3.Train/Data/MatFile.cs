@@ -4,16 +4,32 @@ using System.Text;
 
 namespace Igcv3.Train.Data;
 
+/// <summary>A value of a MAT file: its name (empty inside a struct or cell) and dimensions (MATLAB's, column-major).</summary>
+public abstract record MatValue(string Name, int[] Dimensions)
+{
+    public long Count => Dimensions.Aggregate(1L, (a, b) => a * b);
+}
+
+/// <summary>A char array; <see cref="Text"/> is its characters in storage (column-major) order, the string itself for a 1 x N row.</summary>
+public sealed record MatText(string Name, int[] Dimensions, string Text) : MatValue(Name, Dimensions);
+
+/// <summary>A cell array: its elements in column-major order.</summary>
+public sealed record MatCell(string Name, int[] Dimensions, MatValue[] Elements) : MatValue(Name, Dimensions);
+
+/// <summary>A struct array: for each element (column-major) its fields' values by name.</summary>
+public sealed record MatStruct(string Name, int[] Dimensions, string[] FieldNames, IReadOnlyDictionary<string, MatValue>[] Elements) : MatValue(Name, Dimensions);
+
+/// <summary>An array of a class this reader does not decode (sparse, object, function handle, complex), kept by name only.</summary>
+public sealed record MatUnsupported(string Name, int[] Dimensions, int Class) : MatValue(Name, Dimensions);
+
 /// <summary>
 /// One numeric array of a MAT file: its name, MATLAB class (mxDOUBLE_CLASS = 6, mxUINT8_CLASS = 9,
 /// ...), dimensions, and its real part as stored (the storage type can be narrower than the class:
 /// MATLAB writes a double array of small integers as uint8 bytes).
 /// </summary>
-public sealed record MatArray(string Name, int Class, int[] Dimensions, int DataType, byte[] Data)
+public sealed record MatArray(string Name, int Class, int[] Dimensions, int DataType, byte[] Data) : MatValue(Name, Dimensions)
 {
     public const int DoubleClass = 6, Uint8Class = 9;
-
-    public long Count => Dimensions.Aggregate(1L, (a, b) => a * b);
 
     /// <summary>The values as doubles, whatever their storage type.</summary>
     public double[] ToDoubles()
@@ -49,12 +65,18 @@ public sealed record MatArray(string Name, int Class, int[] Dimensions, int Data
 /// data elements, each an 8-byte tag (uint32 type, uint32 byte count; or, in the small format,
 /// the count in the upper 16 bits of the type word and up to 4 bytes of data in the second word)
 /// and its data padded to 8 bytes. A miCOMPRESSED (15) element is a zlib stream of one element; a
-/// miMATRIX (14) element holds array flags (class in the low byte), dimensions, name, and the real part.
+/// miMATRIX (14) element holds array flags (class in the low byte), dimensions, name, and then by
+/// class: a numeric array its real part; a char array (class 4) its characters (miUINT16/miUTF16 or
+/// miUINT8/miUTF8); a cell array (class 1) one miMATRIX per element; a struct array (class 2) the
+/// longest field name's length (miINT32), the field names (miINT8, NUL-padded to that length),
+/// then one miMATRIX per field of each element. An empty miMATRIX (no bytes) is an empty double array.
 /// </summary>
 public static class MatFile
 {
     public const int MiInt8 = 1, MiUint8 = 2, MiInt16 = 3, MiUint16 = 4, MiInt32 = 5, MiUint32 = 6, MiSingle = 7, MiDouble = 9,
-        MiInt64 = 12, MiUint64 = 13, MiMatrix = 14, MiCompressed = 15;
+        MiInt64 = 12, MiUint64 = 13, MiMatrix = 14, MiCompressed = 15, MiUtf8 = 16, MiUtf16 = 17;
+
+    private const int CellClass = 1, StructClass = 2, ObjectClass = 3, CharClass = 4, SparseClass = 5;
 
     public static int SizeOf(int dataType) => dataType switch
     {
@@ -66,7 +88,11 @@ public static class MatFile
     };
 
     /// <summary>Every numeric (non-complex) array of <paramref name="path"/>, by name.</summary>
-    public static Dictionary<string, MatArray> Read(string path)
+    public static Dictionary<string, MatArray> Read(string path) =>
+        ReadAll(path).Values.OfType<MatArray>().ToDictionary(a => a.Name, StringComparer.Ordinal);
+
+    /// <summary>Every top-level value of <paramref name="path"/> (numeric, char, cell, struct), by name.</summary>
+    public static Dictionary<string, MatValue> ReadAll(string path)
     {
         try
         {
@@ -77,7 +103,7 @@ public static class MatFile
                 throw new DataException($"{path} is a big-endian MAT file; only little-endian ones are read");
             if (header[126] != 'I' || header[127] != 'M' || !Encoding.ASCII.GetString(header, 0, 6).StartsWith("MATLAB", StringComparison.Ordinal))
                 throw new DataException($"{path} is not a level-5 MAT file (no 'MATLAB' header with endian indicator 'IM'); a v7.3 (HDF5) file cannot be read here");
-            var arrays = new Dictionary<string, MatArray>(StringComparer.Ordinal);
+            var arrays = new Dictionary<string, MatValue>(StringComparer.Ordinal);
             while (ReadElement(file, out int type, out byte[] data))
             {
                 if (type == MiCompressed)
@@ -88,7 +114,11 @@ public static class MatFile
                     buffer.Position = 0;
                     if (!ReadElement(buffer, out type, out data)) continue;
                 }
-                if (type == MiMatrix && ParseMatrix(data) is { } array) arrays[array.Name] = array;
+                if (type == MiMatrix)
+                {
+                    var value = ParseMatrix(data);
+                    arrays[value.Name] = value;
+                }
             }
             return arrays;
         }
@@ -124,8 +154,10 @@ public static class MatFile
         return true;
     }
 
-    private static MatArray? ParseMatrix(byte[] matrix)
+    private static MatValue ParseMatrix(byte[] matrix)
     {
+        // MATLAB writes an empty cell or struct field as a miMATRIX of no bytes.
+        if (matrix.Length == 0) return new MatArray("", MatArray.DoubleClass, [0, 0], MiDouble, []);
         using var stream = new MemoryStream(matrix);
         if (!ReadElement(stream, out _, out var flags) || flags.Length < 4) throw new InvalidDataException("a matrix without array flags");
         int cls = flags[0];
@@ -133,12 +165,62 @@ public static class MatFile
         if (!ReadElement(stream, out _, out var dimBytes)) throw new InvalidDataException("a matrix without dimensions");
         var dims = new int[dimBytes.Length / 4];
         for (int i = 0; i < dims.Length; i++) dims[i] = BinaryPrimitives.ReadInt32LittleEndian(dimBytes.AsSpan(i * 4));
-        if (!ReadElement(stream, out _, out var name)) throw new InvalidDataException("a matrix without a name");
-        if (cls is < 6 or > 15 || complex) return null; // cells, structs, chars, sparse, complex: not needed here
+        if (dims.Any(d => d < 0)) throw new InvalidDataException($"a matrix of dimensions {string.Join("x", dims)}");
+        if (!ReadElement(stream, out _, out var nameBytes)) throw new InvalidDataException("a matrix without a name");
+        string name = Encoding.ASCII.GetString(nameBytes);
+        long count = dims.Aggregate(1L, (a, b) => a * b);
+        switch (cls)
+        {
+            case CellClass:
+            {
+                var elements = new MatValue[count];
+                for (long i = 0; i < count; i++) elements[i] = ReadChild(stream, $"cell {name} element {i}");
+                return new MatCell(name, dims, elements);
+            }
+            case StructClass:
+            {
+                if (!ReadElement(stream, out _, out var lengthBytes) || lengthBytes.Length < 4) throw new InvalidDataException($"struct {name} without its field name length");
+                int length = BinaryPrimitives.ReadInt32LittleEndian(lengthBytes);
+                if (!ReadElement(stream, out _, out var namesBytes)) throw new InvalidDataException($"struct {name} without its field names");
+                if (length <= 0 || namesBytes.Length % length != 0) throw new InvalidDataException($"struct {name}: {namesBytes.Length} bytes of field names of {length} each");
+                var fields = new string[namesBytes.Length / length];
+                for (int f = 0; f < fields.Length; f++) fields[f] = Encoding.ASCII.GetString(namesBytes, f * length, length).TrimEnd('\0');
+                var elements = new IReadOnlyDictionary<string, MatValue>[count];
+                for (long i = 0; i < count; i++)
+                {
+                    var element = new Dictionary<string, MatValue>(StringComparer.Ordinal);
+                    foreach (string field in fields) element[field] = ReadChild(stream, $"struct {name} element {i} field {field}");
+                    elements[i] = element;
+                }
+                return new MatStruct(name, dims, fields, elements);
+            }
+            case CharClass:
+            {
+                if (!ReadElement(stream, out int charType, out var chars)) throw new InvalidDataException($"char array {name} without its characters");
+                string text = charType switch
+                {
+                    MiUint16 or MiUtf16 => Encoding.Unicode.GetString(chars),
+                    MiUint8 or MiUtf8 or MiInt8 => Encoding.UTF8.GetString(chars),
+                    _ => throw new InvalidDataException($"char array {name} stored as data type {charType}"),
+                };
+                return new MatText(name, dims, text);
+            }
+            case ObjectClass or SparseClass or > 15:
+                return new MatUnsupported(name, dims, cls);
+        }
+        if (cls < 6 || complex) return new MatUnsupported(name, dims, cls);
         if (!ReadElement(stream, out int dataType, out var real)) throw new InvalidDataException("a matrix without its data");
-        var array = new MatArray(Encoding.ASCII.GetString(name), cls, dims, dataType, real);
+        var array = new MatArray(name, cls, dims, dataType, real);
         if (real.Length != array.Count * SizeOf(dataType))
             throw new InvalidDataException($"array {array.Name} has {real.Length} bytes for {array.Count} values of {SizeOf(dataType)} bytes");
         return array;
+    }
+
+    /// <summary>The next miMATRIX inside a cell or struct.</summary>
+    private static MatValue ReadChild(Stream stream, string what)
+    {
+        if (!ReadElement(stream, out int type, out var data)) throw new InvalidDataException($"{what} is missing");
+        if (type != MiMatrix) throw new InvalidDataException($"{what} is data type {type}, not a matrix");
+        return ParseMatrix(data);
     }
 }

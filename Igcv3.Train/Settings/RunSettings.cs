@@ -93,6 +93,9 @@ public sealed record RunSettings
     [Description("ImageNet: colour jitter, brightness/contrast/saturation factors in [1 - j, 1 + j] (0: off; 0.4 is common).")]
     public double ColorJitter { get; init; }
 
+    [Description("ImageNet: hue jitter, a shift uniform in [-h, h] turns of the colour wheel (ColorJitter's hue; 0: off, at most 0.5; 0.1 is common).")]
+    public double Hue { get; init; }
+
     [Description("ImageNet: AlexNet's PCA lighting noise, its standard deviation (0: off; 0.1 is AlexNet's).")]
     public double Lighting { get; init; }
 
@@ -101,6 +104,9 @@ public sealed record RunSettings
 
     [Description("ImageNet: image loader threads (default: one per core).")]
     public int? Workers { get; init; }
+
+    [Description("ImageNet: on decodes a large JPEG at 1/2, 1/4 or 1/8 of its size (DCT domain, PIL's draft) where the crop still only shrinks from it (faster; within a grey level on average of torchvision); off decodes every image at full size, torchvision's pixels exactly.")]
+    public string JpegDraft { get; init; } = "on";
 
     // ---- optimisation ----------------------------------------------------------------------
 

@@ -88,9 +88,11 @@ public static class SettingsValidation
             throw new UsageException($"--augment random-resized-crop is ImageNet's augmentation; {s.Dataset} trains with pad-crop-flip (the standard) or none");
         if (!(s.MinScale > 0 && s.MinScale <= 1)) throw new UsageException($"--min-scale must be in (0, 1], got {s.MinScale}");
         if (!(s.ColorJitter >= 0 && s.ColorJitter < 1)) throw new UsageException($"--color-jitter must be in [0, 1), got {s.ColorJitter}");
+        if (!(s.Hue >= 0 && s.Hue <= 0.5)) throw new UsageException($"--hue must be in [0, 0.5] (turns of the colour wheel), got {s.Hue}");
         if (!(s.Lighting >= 0) || !double.IsFinite(s.Lighting)) throw new UsageException($"--lighting must be >= 0, got {s.Lighting}");
         if (!(s.CropFraction > 0 && s.CropFraction <= 1)) throw new UsageException($"--crop-fraction must be in (0, 1], got {s.CropFraction}; 0.875 resizes to 256 and crops 224");
         if (s.Workers is { } workers) Positive("--workers", workers);
+        OneOf("--jpeg-draft", s.JpegDraft, ["on", "off"]);
     }
 
     private static void OneOf(string option, string value, string[] allowed)

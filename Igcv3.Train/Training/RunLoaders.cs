@@ -42,13 +42,14 @@ public sealed record RunLoaders(IBatchLoader Train, IBatchLoader Test, string Na
         var normalization = ChannelNormalization.ImageNet;
         int workers = s.Workers ?? 0;
         var eval = new EvalTransform(224, s.CropFraction);
-        var test = new ImageBatchLoader(valSource, s.EvalBatchSize, eval, normalization, shuffle: false, dropLast: false, s.Seed, workers, log: log, limit: s.LimitTest);
+        var test = new ImageBatchLoader(valSource, s.EvalBatchSize, eval, normalization, shuffle: false, dropLast: false, s.Seed, workers, log: log, limit: s.LimitTest,
+            jpegDraft: s.JpegDraft == "on");
         if (trainSource is null) return new RunLoaders(test, test, "ImageNet", valSource.ClassNames.Count, _ => test);
 
         CheckBatchFits(s.BatchSize, Math.Min(trainSource.Count, s.LimitTrain ?? int.MaxValue), world);
-        IImageTransform transform = s.Augment == "none" ? eval : new TrainTransform(224, s.MinScale, jitter: s.ColorJitter, lighting: s.Lighting);
+        IImageTransform transform = s.Augment == "none" ? eval : new TrainTransform(224, s.MinScale, jitter: s.ColorJitter, lighting: s.Lighting, hue: s.Hue);
         IBatchLoader TrainFor(int rank) => new ImageBatchLoader(trainSource, s.BatchSize, transform, normalization, shuffle: true, dropLast: true, s.Seed,
-            workers, log: log, limit: s.LimitTrain, shard: (rank, world));
+            workers, log: log, limit: s.LimitTrain, shard: (rank, world), jpegDraft: s.JpegDraft == "on");
         return new RunLoaders(TrainFor(0), test, "ImageNet", trainSource.ClassNames.Count, TrainFor);
     }
 }

@@ -54,7 +54,7 @@ public sealed class ImageNetEndToEndTests : IDisposable
 
         // 13 training files (one corrupt), batch 4: 3 steps an epoch.
         var result = CliRunner.Succeeds(["train", .. TinyImageNetNetwork, "--data-dir", data, "--batch-size", "4", "--eval-batch-size", "4",
-            "--epochs", "2", "--lr", "0.05", "--output", run]);
+            "--epochs", "2", "--lr", "0.05", "--hue", "0.1", "--output", run]);
         Assert.Contains("on ImageNet (13 train / 6 test images)", result.Out);
         // The corrupt file is named once, whatever the epochs, and the run goes on.
         Assert.Single(result.Out.Split('\n'), l => l.Contains("skipped a corrupt image") && l.Contains("broken.JPEG"));
@@ -72,7 +72,7 @@ public sealed class ImageNetEndToEndTests : IDisposable
         // Six validation images: top-1 is a whole number of sixths.
         Assert.All(metrics, m => Assert.Equal(Math.Round(m.TestTop1!.Value * 6 / 100), m.TestTop1!.Value * 6 / 100, 1e-9));
 
-        var eval = CliRunner.Succeeds("eval", "--checkpoint", run, "--workers", "1");
+        var eval = CliRunner.Succeeds("eval", "--checkpoint", run, "--workers", "1", "--jpeg-draft", "off");
         Assert.Contains("on ImageNet (6 images)", eval.Out);
         Assert.Contains("top-5 100.00%", eval.Out);
     }
@@ -108,6 +108,10 @@ public sealed class ImageNetEndToEndTests : IDisposable
             ["train", .. TinyImageNetNetwork, "--data-dir", _temp.Path, "--augment", "pad-crop-flip", "--output", _temp.File("run")]);
         CliRunner.FailsWith(ExitCodes.Usage, "has no ImageNet (224x224) variant",
             ["train", "--dataset", "imagenet", "--network", "resnet", "--depth", "8", "--device", "cpu", "--data-dir", _temp.Path, "--output", _temp.File("run")]);
+        CliRunner.FailsWith(ExitCodes.Usage, "unknown jpeg-draft 'maybe'; choose one of on, off",
+            ["train", .. TinyImageNetNetwork, "--data-dir", _temp.Path, "--jpeg-draft", "maybe", "--output", _temp.File("run")]);
+        CliRunner.FailsWith(ExitCodes.Usage, "--hue must be in [0, 0.5]",
+            ["train", .. TinyImageNetNetwork, "--data-dir", _temp.Path, "--hue", "0.7", "--output", _temp.File("run")]);
         Assert.False(Directory.Exists(_temp.File("run")));
     }
 }

@@ -69,6 +69,19 @@ public class EvalTransformTests
     }
 
     [Fact]
+    public void WriteHwc_OfRandomPixels_IsChwTransposed_ToTheBit()
+    {
+        // 13x7 = 273 values: whole 24-value vector blocks and a scalar tail, every byte value likely.
+        var image = EncodedImages.Random(13, 7, seed: 9);
+        var chw = ImageTensor.ToChw(image, ChannelNormalization.ImageNet);
+        var hwc = new float[3 * 91];
+        ImageTensor.WriteHwc(image, ChannelNormalization.ImageNet, hwc);
+        for (int p = 0; p < 91; p++)
+            for (int c = 0; c < 3; c++)
+                Assert.Equal(BitConverter.SingleToInt32Bits(chw[c * 91 + p]), BitConverter.SingleToInt32Bits(hwc[p * 3 + c]));
+    }
+
+    [Fact]
     public void DecodedJpeg_ThroughTheTransform_KeepsWhereThingsAre()
     {
         // Left half red, right half blue; 400x300 is resized to 341x256 and the window starts at x = 58.

@@ -106,19 +106,24 @@ public class ImageDecoderTests
     }
 
     [Fact]
-    public void ReducedDecode_KeepsTheShorterSideAtLeastAsAsked()
+    public void DecodeAtLeast_TakesTheSmallestPowerOfTwoReductionThatIsStillLargeEnough()
     {
-        var jpeg = EncodedImages.Jpeg(EncodedImages.Make(400, 240, (x, y) => ((byte)x, (byte)y, 0)));
-        // 1/2 gives 200x120 (shorter side 120 >= 100); 1/4 would give 100x60 (60 < 100).
-        var half = ImageDecoder.Decode(jpeg, "big.jpg", minShorterSide: 100);
-        Assert.Equal((200, 120), (half.Width, half.Height));
-        // The gradient survives the reduced decode: pixel (x, y) of the half-size image ~ (2x, 2y).
-        Assert.InRange(half.At(50, 30, 0) - 101, -6, 6);
-        Assert.InRange(half.At(50, 30, 1) - 61, -6, 6);
-        var notReduced = ImageDecoder.Decode(jpeg, "big.jpg", minShorterSide: 200);
-        Assert.Equal((400, 240), (notReduced.Width, notReduced.Height));
-        var full = ImageDecoder.Decode(jpeg, "big.jpg");
-        Assert.Equal(full.Pixels, notReduced.Pixels);
+        var jpeg = EncodedImages.Jpeg(EncodedImages.Make(400, 240, (x, y) => ((byte)(x / 2), (byte)y, 0)));
+        // 0.45 asked: 1/2 (200x120) is enough, 1/4 (0.25) is not.
+        var half = ImageDecoder.DecodeAtLeast(jpeg, "big.jpg", (w, h) => (w, h) == (400, 240) ? 0.45 : throw new InvalidOperationException("not the full size"));
+        Assert.Equal((200, 120, 400, 240, 0.5), (half.Pixels.Width, half.Pixels.Height, half.FullWidth, half.FullHeight, half.Scale));
+        // The gradient survives the reduced decode: pixel (x, y) of the half-size image ~ (2x, 2y) of the full one.
+        Assert.InRange(half.Pixels.At(50, 30, 0) - 50, -4, 4);
+        Assert.InRange(half.Pixels.At(50, 30, 1) - 61, -4, 4);
+        // 0.1 asked: 1/8 would leave a 30-pixel side, under the 32 below which nothing is reduced further.
+        Assert.Equal(0.25, ImageDecoder.DecodeAtLeast(jpeg, "big.jpg", (_, _) => 0.1).Scale);
+        // 0.6 asked: no power of two below 1 is enough, so the full decode, the same bytes as Decode.
+        var notReduced = ImageDecoder.DecodeAtLeast(jpeg, "big.jpg", (_, _) => 0.6);
+        Assert.Equal((400, 240, 1.0), (notReduced.Pixels.Width, notReduced.Pixels.Height, notReduced.Scale));
+        Assert.Equal(ImageDecoder.Decode(jpeg, "big.jpg").Pixels, notReduced.Pixels.Pixels);
+        // A PNG is never reduced.
+        var png = ImageDecoder.DecodeAtLeast(EncodedImages.Png(EncodedImages.Random(400, 240, 1)), "big.png", (_, _) => 0.1);
+        Assert.Equal((400, 1.0), (png.Pixels.Width, png.Scale));
     }
 
     [Fact]

@@ -87,7 +87,7 @@ public sealed class ImageSourceTests : IDisposable
         Assert.Equal(10, ImageDecoder.Decode(val.Read(0), "v").At(0, 0, 0));
 
         File.WriteAllLines(Path.Combine(data, labelFile), lines[..^1]);
-        Assert.Contains("has no line in", Assert.Throws<DataException>(() => ImageNetLayout.Open(data, testOnly: false)).Message);
+        Assert.Contains("has no label in", Assert.Throws<DataException>(() => ImageNetLayout.Open(data, testOnly: false)).Message);
         File.Delete(Path.Combine(data, labelFile));
         Assert.Contains("no class folders", Assert.Throws<DataException>(() => ImageNetLayout.Open(data, testOnly: false)).Message);
     }

@@ -40,12 +40,28 @@ public sealed class EvalTransform : IImageTransform
         new((int)Math.Round((resizedWidth - CropSize) / 2.0), (int)Math.Round((resizedHeight - CropSize) / 2.0), CropSize, CropSize);
 
     /// <summary>The CropSize x CropSize RGB crop of <paramref name="image"/>.</summary>
-    public RgbImage Apply(RgbImage image)
+    public RgbImage Apply(RgbImage image) => Apply(DecodedImage.Full(image));
+
+    /// <summary>The crop of an image decoded at full size (torchvision's bytes) or reduced: the same resize of the full image's extent.</summary>
+    public RgbImage Apply(DecodedImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        var (width, height) = ResizedSize(image.Width, image.Height);
-        return BilinearResize.CropResize(image, PixelBox.Whole(image.Width, image.Height), width, height, CenterWindow(width, height));
+        var (width, height) = ResizedSize(image.FullWidth, image.FullHeight);
+        var pixels = image.Pixels;
+        if (image.Scale == 1)
+            return BilinearResize.CropResize(pixels, PixelBox.Whole(pixels.Width, pixels.Height), width, height, CenterWindow(width, height));
+        return BilinearResize.RegionResize(pixels, 0, 0, Math.Min(image.FullWidth * image.Scale, pixels.Width), Math.Min(image.FullHeight * image.Scale, pixels.Height),
+            width, height, CenterWindow(width, height));
     }
+
+    /// <summary>The resize must only shrink: the decode keeps at least the resized size each way.</summary>
+    public double MinimumScale(int width, int height)
+    {
+        var (w, h) = ResizedSize(width, height);
+        return Math.Max((double)w / width, (double)h / height);
+    }
+
+    double IImageTransform.MinimumScale(int width, int height, Random random) => MinimumScale(width, height);
 
     /// <summary>The crop as a normalised [3, CropSize, CropSize] tensor (CHW).</summary>
     public float[] ToChw(RgbImage image, ChannelNormalization normalization) => ImageTensor.ToChw(Apply(image), normalization);
@@ -55,6 +71,6 @@ public sealed class EvalTransform : IImageTransform
         ImageTensor.WriteHwc(Apply(image), normalization, destination);
 
     /// <summary>The same as <see cref="WriteHwc"/>: nothing is random.</summary>
-    void IImageTransform.Write(RgbImage image, Random random, ChannelNormalization normalization, Span<float> destination) =>
-        WriteHwc(image, normalization, destination);
+    void IImageTransform.Write(DecodedImage image, Random random, ChannelNormalization normalization, Span<float> destination) =>
+        ImageTensor.WriteHwc(Apply(image), normalization, destination);
 }

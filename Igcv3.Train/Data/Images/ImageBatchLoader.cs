@@ -12,6 +12,8 @@ namespace Igcv3.Train.Data.Images;
 /// from (seed, epoch, image index) alone, so the batches are the same for any worker count and a
 /// run resumed mid-epoch repeats them. A corrupt or unreadable image is skipped: logged once by
 /// name, counted, and its place taken by the next image of the epoch's order that decodes.
+/// With <see cref="JpegDraft"/> a large JPEG is decoded at 1/2, 1/4 or 1/8 of its size where the
+/// transform's output still only shrinks from that (<see cref="ImageDecoder.DecodeAtLeast"/>).
 /// </summary>
 public sealed class ImageBatchLoader : IBatchLoader
 {
@@ -20,7 +22,7 @@ public sealed class ImageBatchLoader : IBatchLoader
 
     public ImageBatchLoader(IImageSource source, int batchSize, IImageTransform transform, ChannelNormalization normalization,
         bool shuffle, bool dropLast, int seed, int workers = 0, int prefetchBatches = 3, TextWriter? log = null, int? limit = null,
-        (int Rank, int World)? shard = null)
+        (int Rank, int World)? shard = null, bool jpegDraft = true)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(transform);
@@ -45,6 +47,7 @@ public sealed class ImageBatchLoader : IBatchLoader
         Seed = seed;
         Workers = workers == 0 ? Environment.ProcessorCount : workers;
         PrefetchBatches = prefetchBatches;
+        JpegDraft = jpegDraft;
         _log = log;
         Statistics = new LoaderStatistics(Workers);
     }
@@ -66,6 +69,15 @@ public sealed class ImageBatchLoader : IBatchLoader
     public int Seed { get; }
     public int Workers { get; }
     public int PrefetchBatches { get; }
+
+    /// <summary>
+    /// Whether a JPEG may be decoded reduced in the DCT domain (1/2, 1/4, 1/8) where the crop or
+    /// resize that follows still only shrinks (PIL's draft mode; the crop's draws are the same).
+    /// The result is not torchvision's to the byte: a shrink of the DCT-reduced image, not of the
+    /// full one, within a few grey levels (ImageDecoderDraftTests); false decodes every image at
+    /// full size, for the exact torchvision path (`--jpeg-draft off`).
+    /// </summary>
+    public bool JpegDraft { get; }
     public LoaderStatistics Statistics { get; }
 
     public int BatchesPerEpoch => DropLast ? Count / BatchSize : (Count + BatchSize - 1) / BatchSize;
@@ -160,10 +172,15 @@ public sealed class ImageBatchLoader : IBatchLoader
         for (int attempt = 0; attempt < order.Length; attempt++)
         {
             int index = order[(position + attempt) % order.Length];
-            RgbImage image;
+            DecodedImage image;
             try
             {
-                image = ImageDecoder.Decode(Source.Read(index), Source.Describe(index));
+                var encoded = Source.Read(index);
+                // The draft's scale comes from the crop, drawn here from a generator of its own seeded
+                // as the transform's, so that the transform below draws the very same crop.
+                image = JpegDraft
+                    ? ImageDecoder.DecodeAtLeast(encoded, Source.Describe(index), (w, h) => Transform.MinimumScale(w, h, RandomFor(Seed, epoch, index)))
+                    : DecodedImage.Full(ImageDecoder.Decode(encoded, Source.Describe(index)));
             }
             catch (CorruptImageException e)
             {

@@ -95,13 +95,19 @@ public sealed class ImageFolderSource : IImageSource
                 throw new DataException($"{name}: {Path.GetFullPath(labelFile)}, line {lineNumber}: expected '<image> <class>' with a class among the {classNames.Count} training folders, got '{line}'");
             labelOf[kaggle ? fields[0] + ".JPEG" : fields[0]] = label;
         }
+        return OpenFlat(root, labelOf, classNames, name, labelFile);
+    }
+
+    /// <summary>A flat folder of images labelled by file name (<paramref name="labelOf"/>); <paramref name="labelSource"/> names the labels' file in messages.</summary>
+    public static ImageFolderSource OpenFlat(string root, IReadOnlyDictionary<string, int> labelOf, IReadOnlyList<string> classNames, string name, string labelSource)
+    {
         var paths = Directory.GetFiles(root).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToArray();
         if (paths.Length == 0) throw new DataException($"{name}: {Path.GetFullPath(root)} holds no image ({string.Join(", ", Extensions)})");
         var labels = new int[paths.Length];
         for (int i = 0; i < paths.Length; i++)
             if (!labelOf.TryGetValue(Path.GetFileName(paths[i]), out labels[i]))
-                throw new DataException($"{name}: {Path.GetFileName(paths[i])} has no line in {Path.GetFullPath(labelFile)}");
-        return new ImageFolderSource($"{name} (folder {Path.GetFullPath(root)}, labels {Path.GetFileName(labelFile)})", paths, labels, [.. classNames]);
+                throw new DataException($"{name}: {Path.GetFileName(paths[i])} has no label in {Path.GetFullPath(labelSource)}");
+        return new ImageFolderSource($"{name} (folder {Path.GetFullPath(root)}, labels {Path.GetFileName(labelSource)})", paths, labels, [.. classNames]);
     }
 
     private static void AddImages(string folder, List<string> paths)

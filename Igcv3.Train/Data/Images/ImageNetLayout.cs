@@ -33,9 +33,11 @@ public static class ImageNetLayout
 
     private static ImageFolderSource FlatVal(string dataDir, string val, ImageFolderSource? train)
     {
+        // The ILSVRC2012 devkit first: it is what the official val archive comes with.
+        if (IlsvrcDevkit.Find(dataDir) is { } devkit) return IlsvrcDevkit.OpenVal(val, devkit, train?.ClassNames, "ImageNet val");
         string? labels = ValLabelFiles.Select(f => Path.Combine(dataDir, f)).FirstOrDefault(File.Exists);
         if (labels is null || train is null)
-            throw new DataException($"{Path.GetFullPath(val)} holds images but no class folders; sort them into val/<class>/, or put {string.Join(" or ", ValLabelFiles)} (lines '<image> <class folder>') in {Path.GetFullPath(dataDir)}, beside train/ whose folders name the classes");
+            throw new DataException($"{Path.GetFullPath(val)} holds images but no class folders; sort them into val/<class>/, or extract the ILSVRC2012 devkit ({IlsvrcDevkit.FolderNames[0]}/data/{IlsvrcDevkit.GroundTruthFile} and meta.mat) into {Path.GetFullPath(dataDir)}, or put {string.Join(" or ", ValLabelFiles)} (lines '<image> <class folder>') there, beside train/ whose folders name the classes");
         return ImageFolderSource.OpenFlat(val, labels, train.ClassNames, "ImageNet val");
     }
 
