@@ -300,6 +300,9 @@ public sealed partial class CudaBackend : IBackend, IDisposable
     /// set replaces a smaller one only when a launch needs more (in a step's first, eager run, before
     /// any capture); the smaller stays allocated, as a graph captured earlier may still use it.
     /// </summary>
+    /// <summary>The device bytes the ticket counters hold for the backend's life (0 before first use).</summary>
+    internal long TicketCounterBytes => _tickets == 0 ? 0 : CachingAllocator.RoundedSize((long)_ticketCapacity * sizeof(uint));
+
     private DevicePointer Tickets(int count)
     {
         if (count > _ticketCapacity)

@@ -71,6 +71,30 @@ struct Tickets {
 static int tile(int d) { return d <= 16 ? 16 : d <= 32 ? 32 : 64; }
 static int psrc(int d, int C, int G) { return G <= 1 ? d : (d % G) * (C / G) + d / G; }
 
+// The batch statistics a forward accumulates in its epilogue (IgcBatchStats): random running
+// statistics in; the references of y's mean, 1/sqrt(var + eps) and the updated running statistics.
+struct StatsCase {
+    static constexpr float mom = 0.1f, eps = 1e-5f;
+    Buf rm, rv, sm, si;
+    std::vector<double> rmref, rvref, smref, siref;
+    StatsCase(const std::vector<double>& y, int M, int C) : rm(C), rv(C), sm(C), si(C), rmref(C), rvref(C), smref(C), siref(C) {
+        rm.rand(); rv.rand(0.5, 2); sm.fill(4242); si.fill(4242);
+        for (int c = 0; c < C; c++) {
+            double mu = 0, ss = 0;
+            for (int m = 0; m < M; m++) mu += y[(size_t)m * C + c];
+            mu /= M;
+            for (int m = 0; m < M; m++) ss += (y[(size_t)m * C + c] - mu) * (y[(size_t)m * C + c] - mu);
+            smref[c] = mu; siref[c] = 1 / std::sqrt(ss / M + eps);
+            rmref[c] = (1 - mom) * rm[c] + mom * mu; rvref[c] = (1 - mom) * rv[c] + mom * ss / (M - 1); }
+    }
+    void expect(const std::string& name) {
+        check(name + " mean", sm.p, smref, 1e-5);
+        check(name + " invstd", si.p, siref, 1e-4);
+        check(name + " running mean", rm.p, rmref, 1e-5);
+        check(name + " running var", rv.p, rvref, 1e-4);
+    }
+};
+
 // ---------------------------------------------------------------- pointwise
 using PwFwd = void (*)(const float*, const float*, float*, int, int, int, int, int, int, double*, unsigned*, float*, float*, float*, float*, float, float);
 using PwBwd = void (*)(const float*, const float*, float*, int, int, int, int, int, int, int); // + accumulate
@@ -113,26 +137,14 @@ static void test_pointwise(int M, int Cin, int Cout, int groups, int gin, int go
         if (M >= 2) for (unsigned rowBlocks : {1u, 2u, cdiv(M, 64)}) {
             if (rowBlocks > cdiv(M, 64)) continue;
             std::string name = std::string(tag) + " fwd" + std::to_string(bns[v]) + "+stats rb" + std::to_string(rowBlocks);
-            const float mom = 0.1f, eps = 1e-5f;
-            Buf rm(Cout), rv(Cout), sm(Cout), si(Cout), partial(rowBlocks * 2 * Cout * 2);
-            rm.rand(); rv.rand(0.5, 2); sm.fill(4242); si.fill(4242);
-            std::vector<double> rmref(Cout), rvref(Cout), smref(Cout), siref(Cout);
-            for (int c = 0; c < Cout; c++) {
-                double mu = 0, ss = 0;
-                for (int m = 0; m < M; m++) mu += yref[(size_t)m * Cout + c];
-                mu /= M;
-                for (int m = 0; m < M; m++) ss += (yref[(size_t)m * Cout + c] - mu) * (yref[(size_t)m * Cout + c] - mu);
-                smref[c] = mu; siref[c] = 1 / std::sqrt(ss / M + eps);
-                rmref[c] = (1 - mom) * rm[c] + mom * mu; rvref[c] = (1 - mom) * rv[c] + mom * ss / (M - 1); }
+            StatsCase st(yref, M, Cout);
+            Buf partial(rowBlocks * 2 * Cout * 2);
             Tickets tickets(cdiv(Ng, bns[v]) * groups);
             y.fill(12345);
             launch(fwd[v], dim3{rowBlocks, cdiv(Ng, bns[v]), (unsigned)groups}, 256, (const float*)x.p, (const float*)w.p, y.p, M, Cin, Cout, groups, gin, gout,
-                   reinterpret_cast<double*>(partial.p), tickets.p(), rm.p, rv.p, sm.p, si.p, mom, eps);
+                   reinterpret_cast<double*>(partial.p), tickets.p(), st.rm.p, st.rv.p, st.sm.p, st.si.p, StatsCase::mom, StatsCase::eps);
             check(name, y.p, yref);
-            check(name + " mean", sm.p, smref, 1e-5);
-            check(name + " invstd", si.p, siref, 1e-4);
-            check(name + " running mean", rm.p, rmref, 1e-5);
-            check(name + " running var", rv.p, rvref, 1e-4);
+            st.expect(name);
             tickets.expect_zero(name);
         }
         for (int i = 0; i < M * Cin; i++) dx[i] = dx0[i];
@@ -372,29 +384,16 @@ static void test_depthwise(int N, int H, int W, int C, int S, int off)
     // With the batch statistics of y, over 1 and 3 splits.
     if (N * Ho * Wo >= 2) for (unsigned splits : {1u, 3u}) {
         std::string name = std::string(tag) + " fwd+stats splits" + std::to_string(splits);
-        const float mom = 0.1f, eps = 1e-5f;
         int items = (C % 4 == 0 && off == 0) ? C / 4 : C;
         int lanes = dw_stat_lanes(items);
-        Buf rm(C), rv(C), sm(C), si(C), partial(splits * 2 * C * 2);
-        rm.rand(); rv.rand(0.5, 2); sm.fill(4242); si.fill(4242);
-        std::vector<double> rmref(C), rvref(C), smref(C), siref(C);
-        int M = N * Ho * Wo;
-        for (int c = 0; c < C; c++) {
-            double mu = 0, ss = 0;
-            for (int m = 0; m < M; m++) mu += yref[(size_t)m * C + c];
-            mu /= M;
-            for (int m = 0; m < M; m++) ss += (yref[(size_t)m * C + c] - mu) * (yref[(size_t)m * C + c] - mu);
-            smref[c] = mu; siref[c] = 1 / std::sqrt(ss / M + eps);
-            rmref[c] = (1 - mom) * rm[c] + mom * mu; rvref[c] = (1 - mom) * rv[c] + mom * ss / (M - 1); }
+        StatsCase st(yref, N * Ho * Wo, C);
+        Buf partial(splits * 2 * C * 2);
         Tickets tickets(cdiv(items, lanes));
         y.fill(999);
         launch(depthwise3x3_forward, dim3{cdiv(items, lanes), splits, 1}, 256, (const float*)x.p, (const float*)w.p, y.p, N, H, W, C, S,
-               reinterpret_cast<double*>(partial.p), tickets.p(), rm.p, rv.p, sm.p, si.p, mom, eps);
+               reinterpret_cast<double*>(partial.p), tickets.p(), st.rm.p, st.rv.p, st.sm.p, st.si.p, StatsCase::mom, StatsCase::eps);
         check(name, y.p, yref);
-        check(name + " mean", sm.p, smref, 1e-5);
-        check(name + " invstd", si.p, siref, 1e-4);
-        check(name + " running mean", rm.p, rmref, 1e-5);
-        check(name + " running var", rv.p, rvref, 1e-4);
+        st.expect(name);
         tickets.expect_zero(name);
     }
     launch(depthwise3x3_backward_data, dim3{2, 1, 1}, 256, (const float*)dy.p, (const float*)w.p, dx.p, N, H, W, C, S, 1);

@@ -114,6 +114,17 @@ public static class Parity
     /// that overwrote instead of accumulating would lose them and fail the comparison.</summary>
     public static (Tensor Cpu, Tensor Gpu) Prefilled(IBackend gpu, Shape shape, int seed) => Random(gpu, shape, seed, -0.5, 0.5);
 
+    /// <summary>A forward's batch statistics (<see cref="BatchStatistics"/>) on both sides: both
+    /// computed, the saved mean and 1/√(σ² + ε) and the running statistics within a long reduction's tolerance.</summary>
+    public static void AssertBatchStatistics(string what, BatchStatistics cpu, BatchStatistics gpu, (Tensor Cpu, Tensor Gpu) runningMean, (Tensor Cpu, Tensor Gpu) runningVar)
+    {
+        Assert.True(cpu.Computed && gpu.Computed, what + ": both backends computed the statistics");
+        AssertClose(what + " saveMean", cpu.SaveMean, gpu.SaveMean, LongReduction);
+        AssertClose(what + " saveInvStd", cpu.SaveInvStd, gpu.SaveInvStd, LongReduction);
+        AssertClose(what + " runningMean", runningMean.Cpu, runningMean.Gpu, LongReduction);
+        AssertClose(what + " runningVar", runningVar.Cpu, runningVar.Gpu, LongReduction);
+    }
+
     public static void AssertClose(string what, Tensor cpu, Tensor gpu, double tolerance)
     {
         Assert.Equal(cpu.Shape, gpu.Shape);
