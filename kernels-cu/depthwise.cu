@@ -213,25 +213,12 @@ __device__ __forceinline__ void depthwise_forward_with_stats(const float* __rest
                 s += red[((p * lanes + lane) * V + v) * 2];
                 q += red[((p * lanes + lane) * V + v) * 2 + 1];
             }
-            const int c = cq * V + v;
-            st.partial[(2LL * blockIdx.y) * C + c] = s;
-            st.partial[(2LL * blockIdx.y + 1) * C + c] = q;
+            igc_stats_write_partial(st, blockIdx.y, cq * V + v, C, s, q);
         }
     }
     if (!igc_last_block(st.counters + blockIdx.x, gridDim.y) || !mine) return;
-    const int M = N * Ho * Wo;
 #pragma unroll
-    for (int v = 0; v < V; v++)
-    {
-        const int c = cq * V + v;
-        double s = 0.0, q = 0.0;
-        for (unsigned b = 0; b < gridDim.y; b++)
-        {
-            s += __ldcg(st.partial + (2LL * b) * C + c);
-            q += __ldcg(st.partial + (2LL * b + 1) * C + c);
-        }
-        igc_stats_finalize(st, c, s, q, M);
-    }
+    for (int v = 0; v < V; v++) igc_stats_finish_channel(st, gridDim.y, cq * V + v, C, N * Ho * Wo);
 }
 
 /// One thread: V channels × 4 input columns at (n, h, w0 .. w0+3), w0 a multiple of 4 (so of S).

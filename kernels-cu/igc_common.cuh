@@ -349,8 +349,10 @@ __device__ __forceinline__ void igc_finish_partial_tile(const float* partial, lo
     }
 }
 
-/// As igc_finish_partial_tile for any thread mapping: the last split of a tileRows × tileCols tile
-/// at (i0, j0) sums every element's slices in slice order, the block's threads striding over them.
+/// As igc_finish_partial_tile for any thread mapping (the bf16 tiles'): the last split of a
+/// tileRows × tileCols tile at (i0, j0) sums every element's slices in slice order, the block's
+/// threads striding over them. The fp32 GEMM tiles keep the form above: on the register-tight
+/// conv2d_backward_weight_64x64 this one makes ptxas spill (sm_80, sm_86).
 __device__ __forceinline__ void igc_finish_partial_rect(const float* partial, long long sliceStride, int slices,
                                                         float* __restrict__ out, int rowBase, int rows, int cols,
                                                         int i0, int j0, int tileRows, int tileCols, int accumulate)
@@ -404,6 +406,26 @@ __device__ __forceinline__ void igc_stats_finalize(const IgcBatchStats& st, int 
     st.runningVar[c] = (float)((1.0 - m) * (double)st.runningVar[c] + m * var * ((double)M / (M - 1)));
 }
 
+/// Block `block`'s partial (Σx, Σx²) of channel c: partial [blocks, 2, C].
+__device__ __forceinline__ void igc_stats_write_partial(const IgcBatchStats& st, unsigned block, int c, int C, double s, double q)
+{
+    st.partial[(2LL * block) * C + c] = s;
+    st.partial[(2LL * block + 1) * C + c] = q;
+}
+
+/// In the last block: channel c's partials of the `blocks` blocks summed in block order, then
+/// finalized over the M values (__ldcg: the other blocks wrote them).
+__device__ __forceinline__ void igc_stats_finish_channel(const IgcBatchStats& st, unsigned blocks, int c, int C, int M)
+{
+    double s = 0.0, q = 0.0;
+    for (unsigned b = 0; b < blocks; b++)
+    {
+        s += __ldcg(st.partial + (2LL * b) * C + c);
+        q += __ldcg(st.partial + (2LL * b + 1) * C + c);
+    }
+    igc_stats_finalize(st, c, s, q, M);
+}
+
 /// Adds the tile's valid elements (rows i0 + ty·TM + u < M, columns j0 + tx·TN + v < cols) to this
 /// thread's per-column sums.
 template <int TM, int TN>
@@ -453,18 +475,10 @@ __device__ __forceinline__ void igc_stats_finish(const IgcBatchStats& st, const 
             s += red[t][col][0];
             q += red[t][col][1];
         }
-        st.partial[(2LL * blockIdx.x) * C + c] = s;
-        st.partial[(2LL * blockIdx.x + 1) * C + c] = q;
+        igc_stats_write_partial(st, blockIdx.x, c, C, s, q);
     }
-    if (!igc_last_block(st.counters + (long long)blockIdx.z * gridDim.y + blockIdx.y, gridDim.x)) return;
-    if (!mine) return;
-    double s = 0.0, q = 0.0;
-    for (unsigned b = 0; b < gridDim.x; b++)
-    {
-        s += __ldcg(st.partial + (2LL * b) * C + c);
-        q += __ldcg(st.partial + (2LL * b + 1) * C + c);
-    }
-    igc_stats_finalize(st, c, s, q, M);
+    if (!igc_last_block(st.counters + (long long)blockIdx.z * gridDim.y + blockIdx.y, gridDim.x) || !mine) return;
+    igc_stats_finish_channel(st, gridDim.x, c, C, M);
 }
 
 /// A row-major matrix slice read in quads along its contiguous axis, with an optional gather

@@ -42,7 +42,6 @@ public sealed partial class CpuBackend
     private static void BatchNormForwardKernel<T>(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         Tensor y, Tensor saveMean, Tensor saveInvStd, BatchNormSpec spec) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int channels = x.Shape[-1];
         var (mean, invStd) = spec.Training
             ? TrainingStatistics<T>(x, runningMean, runningVar, spec.Momentum, spec.Epsilon)
             : EvalStatistics<T>(runningMean, runningVar, spec.Epsilon);

@@ -28,9 +28,7 @@ public sealed partial class CpuBackend
         }
         int cin = layout.Cin, cout = layout.Cout, cinG = layout.CinPerGroup, coutG = layout.CoutPerGroup;
         int[] inSource = layout.InputSource, outDest = layout.OutputDestination;
-        ReadOnlySpan<float> sw = Span<float>(w);
-        var wq = new float[sw.Length]; // w rounded to bf16: the kernel's one rounding of the weights
-        for (int i = 0; i < wq.Length; i++) wq[i] = BFloat16.Round(sw[i]);
+        float[] wq = WeightsRoundedToBf16(w);
         Memory<ushort> mx = Memory<ushort>(x);
         Memory<ushort> my = y is null ? default : Memory<ushort>(y);
         Memory<float> myf = yFloat is null ? default : Memory<float>(yFloat);
@@ -73,9 +71,7 @@ public sealed partial class CpuBackend
         }
         int cin = layout.Cin, cout = layout.Cout, cinG = layout.CinPerGroup, coutG = layout.CoutPerGroup;
         int[] inSource = layout.InputSource, outDest = layout.OutputDestination;
-        ReadOnlySpan<float> sw = Span<float>(w);
-        var wq = new float[sw.Length];
-        for (int i = 0; i < wq.Length; i++) wq[i] = BFloat16.Round(sw[i]);
+        float[] wq = WeightsRoundedToBf16(w);
         Memory<ushort> mdy = Memory<ushort>(dy);
         Memory<ushort> mdx = dx is null ? default : Memory<ushort>(dx);
         Memory<float> mdxf = dxFloat is null ? default : Memory<float>(dxFloat);
@@ -171,5 +167,14 @@ public sealed partial class CpuBackend
         if (spec.OutputShuffle > 1 && cout % spec.OutputShuffle != 0) throw new ArgumentException($"{op}: output shuffle {spec.OutputShuffle} must divide Cout {cout}");
         if (w.Count != (long)cout * (cin / groups)) throw new ArgumentException($"{op}: w {w.Shape} must be [Cout, Cin/groups] = [{cout}, {cin / groups}]");
         return out16 ?? out32!;
+    }
+
+    /// <summary>The fp32 weights rounded to bf16 (still as floats): the kernels' one rounding of the weights.</summary>
+    private static float[] WeightsRoundedToBf16(Tensor w)
+    {
+        ReadOnlySpan<float> sw = Span<float>(w);
+        var wq = new float[sw.Length];
+        for (int i = 0; i < wq.Length; i++) wq[i] = BFloat16.Round(sw[i]);
+        return wq;
     }
 }

@@ -44,8 +44,7 @@ public sealed partial class CudaBackend
         // grid = min(ceil(N·Ho·ceil(Wo/4)·channelItems / 256), 65535), grid-stride.
         long items = (long)g.N * g.Ho * GemmTiles.CeilDiv(g.Wo, 4) * g.ChannelItems;
         Launch(CudaKernels.DepthwiseForward, new Dim3(GemmTiles.StrideGrid(items, BlockThreads, 65535)),
-            F32(x), F32(w), F32(y), g.N, g.H, g.W, g.C, g.Stride,
-            DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, 0f, 0f);
+            [F32(x), F32(w), F32(y), g.N, g.H, g.W, g.C, g.Stride, .. NoBatchStatistics]);
     }
 
     /// <summary>The forward with y's batch statistics accumulated as it is written: blocks of channel
@@ -61,9 +60,7 @@ public sealed partial class CudaBackend
         int splits = (int)Math.Clamp(GemmTiles.CeilDiv(4L * Multiprocessors, slices), 1, Math.Min(256, GemmTiles.CeilDiv(strips, BlockThreads / lanes)));
         using var partial = Scratch("depthwise forward", 2L * splits * g.C, sizeof(double)); // [splits, 2, C] doubles
         Launch(CudaKernels.DepthwiseForward, new Dim3((uint)slices, (uint)splits),
-            F32(x), F32(w), F32(y), g.N, g.H, g.W, g.C, g.Stride,
-            partial.Pointer, Tickets(slices), F32(statistics.RunningMean), F32(statistics.RunningVar),
-            F32(statistics.SaveMean), F32(statistics.SaveInvStd), (float)statistics.Momentum, (float)statistics.Epsilon);
+            [F32(x), F32(w), F32(y), g.N, g.H, g.W, g.C, g.Stride, .. BatchStatisticsArguments(partial.Pointer, slices, statistics)]);
         statistics.MarkComputed();
     }
 

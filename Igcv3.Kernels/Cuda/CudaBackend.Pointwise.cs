@@ -55,9 +55,8 @@ public sealed partial class CudaBackend
         int rowBlocks = GemmTiles.StatisticsRowBlocks(g.M, tilesN * g.Groups, Multiprocessors);
         using var partial = Scratch("pointwise forward", 2L * rowBlocks * g.Cout, sizeof(double)); // [rowBlocks, 2, Cout] doubles
         Launch(CudaKernels.PointwiseForward[bn], new Dim3((uint)rowBlocks, (uint)tilesN, (uint)g.Groups),
-            F32(x), F32(w), F32(y), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle,
-            partial.Pointer, Tickets(tilesN * g.Groups), F32(statistics.RunningMean), F32(statistics.RunningVar),
-            F32(statistics.SaveMean), F32(statistics.SaveInvStd), (float)statistics.Momentum, (float)statistics.Epsilon);
+            [F32(x), F32(w), F32(y), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle,
+             .. BatchStatisticsArguments(partial.Pointer, tilesN * g.Groups, statistics)]);
         statistics.MarkComputed();
     }
 
@@ -88,8 +87,7 @@ public sealed partial class CudaBackend
         // grid = (ceil(M / 64), ceil(Ng / BN), groups), BN = tile(Ng); Kg = 0 writes zeros (an empty sum).
         int bn = GemmTiles.Tile(g.Ng);
         Launch(CudaKernels.PointwiseForward[bn], new Dim3((uint)GemmTiles.CeilDiv(g.M, GemmTiles.RowTile), (uint)GemmTiles.CeilDiv(g.Ng, bn), (uint)g.Groups),
-            F32(x), F32(w), F32(y), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle,
-            DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, 0f, 0f);
+            [F32(x), F32(w), F32(y), g.M, g.Cin, g.Cout, g.Groups, g.InShuffle, g.OutShuffle, .. NoBatchStatistics]);
     }
 
     private void PointwiseBackward(PointwiseGemm how, Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, PointwiseGeometry g)

@@ -300,6 +300,17 @@ public sealed partial class CudaBackend : IBackend, IDisposable
     /// set replaces a smaller one only when a launch needs more (in a step's first, eager run, before
     /// any capture); the smaller stays allocated, as a graph captured earlier may still use it.
     /// </summary>
+    /// <summary>The eight IgcBatchStats arguments (igc_common.cuh) that close a forward's argument
+    /// list: none asked for (the partial pointer null; the kernel ignores the rest).</summary>
+    private static readonly KernelArg[] NoBatchStatistics = [DevicePointer.Null, DevicePointer.Null, DevicePointer.Null,
+        DevicePointer.Null, DevicePointer.Null, DevicePointer.Null, 0f, 0f];
+
+    /// <summary>The IgcBatchStats arguments for <paramref name="statistics"/>: the per-block partials,
+    /// <paramref name="counters"/> ticket counters, the running and the saved statistics, momentum, ε.</summary>
+    private KernelArg[] BatchStatisticsArguments(DevicePointer partial, int counters, BatchStatistics statistics) =>
+        [partial, Tickets(counters), F32(statistics.RunningMean), F32(statistics.RunningVar),
+         F32(statistics.SaveMean), F32(statistics.SaveInvStd), (float)statistics.Momentum, (float)statistics.Epsilon];
+
     /// <summary>The device bytes the ticket counters hold for the backend's life (0 before first use).</summary>
     internal long TicketCounterBytes => _tickets == 0 ? 0 : CachingAllocator.RoundedSize((long)_ticketCapacity * sizeof(uint));
 
